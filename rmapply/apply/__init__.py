@@ -1,0 +1,1 @@
+"""rmapply.apply (see docs/architecture.md)."""

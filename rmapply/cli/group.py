@@ -1,0 +1,82 @@
+"""The root click group: one place that turns errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from rmapply.errors import RmapplyError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2  # only with --detailed-exitcode
+
+
+def debug_enabled(ctx: click.Context | None = None) -> bool:
+    """True with --debug or RMAPPLY_DEBUG=1: errors are re-raised with their traceback."""
+    if os.environ.get("RMAPPLY_DEBUG", "") not in ("", "0"):
+        return True
+    root = ctx.find_root() if ctx else None
+    return bool(root and root.obj and root.obj.get("debug"))
+
+
+def print_error(error: RmapplyError) -> None:
+    """Print ``Error: ...`` and ``Hint: ...`` to stderr."""
+    click.secho(f"Error: {error.message}", err=True, fg="red")
+    if error.hint:
+        click.echo(f"Hint: {error.hint}", err=True)
+
+
+class RmapplyGroup(click.Group):
+    """A group whose ``main`` maps every outcome to rmapply's exit codes (usage errors are 1)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the CLI; exits 0, 1 or (with --detailed-exitcode) 2."""
+        debug = "--debug" in (args if args is not None else sys.argv[1:])
+        try:
+            result = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(EXIT_ERROR)
+        except RmapplyError as exc:
+            if debug or debug_enabled():
+                raise
+            print_error(exc)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        except Exception:
+            if debug or debug_enabled():
+                raise
+            traceback.print_exc()
+            click.echo(
+                "This is a bug in rmapply, not a mistake of yours; please report it "
+                "with the traceback above.",
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
+        sys.exit(result if isinstance(result, int) else EXIT_OK)

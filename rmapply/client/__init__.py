@@ -1,0 +1,1 @@
+"""rmapply.client (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""rmapply.config (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""rmapply.emulator (see docs/architecture.md)."""

@@ -1,0 +1,181 @@
+"""The one exception tree of rmapply; every room raises these and only the CLI prints them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RmapplyError(Exception):
+    """Base of every error a user can act on: a message, an optional hint and an exit code."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(RmapplyError):
+    """rmapply.toml, an option or an environment variable is wrong."""
+
+
+@dataclass(frozen=True, order=True)
+class ManifestProblem:
+    """One problem in the manifests, located as precisely as the source allows."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+    path: str = ""
+    message: str = ""
+    severity: str = field(default="error", compare=False)
+
+    def render(self) -> str:
+        """GNU style: ``file:line:col: path: message``."""
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
+        prefix = f"{self.path}: " if self.path else ""
+        label = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{where}: {label}{prefix}{self.message}"
+
+
+class ManifestError(RmapplyError):
+    """All problems of one manifests run, reported together."""
+
+    def __init__(self, problems: Sequence[ManifestProblem], *, hint: str | None = None) -> None:
+        self.problems = sorted(problems)
+        count = len(self.problems)
+        lines = "\n".join(p.render() for p in self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(
+            f"{count} {noun} in the manifests:\n{lines}",
+            hint=hint or "fix the places named above and run 'rmapply validate' again",
+        )
+
+
+class StateError(RmapplyError):
+    """The state file cannot be used as it is."""
+
+
+class StateLockedError(StateError):
+    """Another process holds the state lock."""
+
+    def __init__(
+        self, message: str, *, holder: Mapping[str, Any] | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.holder = dict(holder or {})
+
+
+class StateCorruptError(StateError):
+    """The state file does not parse or fails its schema; it is never overwritten."""
+
+
+class StateVersionError(StateError):
+    """The state file was written by a newer format version."""
+
+
+class PlanError(RmapplyError):
+    """A plan cannot be made or used."""
+
+
+class StalePlanError(PlanError):
+    """A saved plan no longer matches the state or the manifests."""
+
+
+class CostLimitError(PlanError):
+    """The estimated cost of a plan is above the configured budget."""
+
+
+class ApplyError(RmapplyError):
+    """Apply finished with failures; the summary says what was done, failed and skipped."""
+
+    def __init__(
+        self, message: str, *, summary: Mapping[str, Any] | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.summary = dict(summary or {})
+
+
+@dataclass(frozen=True)
+class ApiErrorDetail:
+    """One entry of an API error's ``details`` array."""
+
+    code: str
+    message: str
+    target: str | None = None
+
+
+class ApiError(RmapplyError):
+    """The Reality Modeling API answered with an error, or did not answer at all."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+        code: str | None = None,
+        api_message: str | None = None,
+        details: Sequence[ApiErrorDetail] = (),
+        target: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.method = method
+        self.path = path
+        self.status = status
+        self.code = code
+        self.api_message = api_message
+        self.details = tuple(details)
+        self.target = target
+
+
+class AuthenticationError(ApiError):
+    """401 or 403: no token, a wrong token, or not enough rights."""
+
+
+class NotFoundError(ApiError):
+    """404: the job, workspace or iTwin does not exist (for this caller)."""
+
+
+class RequestRejectedError(ApiError):
+    """422 with InvalidParameter details: the request body was refused; nothing was created."""
+
+
+class InvalidChangeError(ApiError):
+    """422 InvalidChange: the job's state does not allow this change."""
+
+
+class RateLimitedError(ApiError):
+    """429 after the client's bounded waiting ran out."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    """5xx after the client's bounded retries ran out."""
+
+
+class TransportError(ApiError):
+    """No usable HTTP answer came back."""
+
+
+class NotSentError(TransportError):
+    """The request never reached the server (connection refused, DNS); safe to send again."""
+
+
+class OutcomeUnknownError(TransportError):
+    """The request may have been processed but no answer came back; never re-send it blindly."""

@@ -1,0 +1,1 @@
+"""rmapply.manifests (see docs/architecture.md)."""

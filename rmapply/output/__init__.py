@@ -1,0 +1,1 @@
+"""rmapply.output (see docs/architecture.md)."""

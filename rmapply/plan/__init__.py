@@ -1,0 +1,1 @@
+"""rmapply.plan (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""rmapply.project (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""rmapply.refresh (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""rmapply.state (see docs/architecture.md)."""
