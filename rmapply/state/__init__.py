@@ -1,1 +1,10 @@
-"""rmapply.state (see docs/architecture.md)."""
+"""What exists, durably: the state document, its store, the lock and the journal."""
+
+from rmapply.state.document import (
+    STATE_FORMAT_VERSION,
+    ReplacedId,
+    ResourceRecord,
+    StateDocument,
+)
+
+__all__ = ["STATE_FORMAT_VERSION", "ReplacedId", "ResourceRecord", "StateDocument"]

@@ -1,0 +1,69 @@
+"""The state document: what rmapply knows exists, keyed by address (see docs/state.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rmapply import __version__
+
+STATE_FORMAT_VERSION = 1
+
+
+class _StateModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ReplacedId(_StateModel):
+    """A remote id this resource had before it was replaced or re-created."""
+
+    id: str
+    replaced_at: datetime
+    reason: str = ""
+    last_state: str | None = None  # job state when it was let go, e.g. "success"
+
+
+class ResourceRecord(_StateModel):
+    """One managed resource: its remote id, what it was applied from, and what was last seen."""
+
+    address: str  # "jobs.site-a"
+    kind: Literal["job", "workspace"]
+    remote_id: str
+    # the desired spec (JobSpec or WorkspaceSpec as wire JSON) last applied, and its digest
+    spec: dict[str, Any] = Field(default_factory=dict)
+    digest: str = ""
+    # for jobs: the workspace id the job was created in (resolved from `workspace` or `workspaceId`)
+    workspace_id: str | None = None
+    # the last remote object seen (Job or Workspace wire JSON: state, executionInformation, cost)
+    remote: dict[str, Any] | None = None
+    # output reality-data ids by format, e.g. {"OBJ": "3dde..."}
+    outputs: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+    refreshed_at: datetime | None = None
+    history: list[ReplacedId] = Field(default_factory=list)
+
+    @property
+    def job_state(self) -> str | None:
+        """The job state last seen (``unsubmitted``, ``active``, ...), or None for a workspace."""
+        if self.kind != "job" or not self.remote:
+            return None
+        state = self.remote.get("state")
+        return str(state) if state is not None else None
+
+
+class StateDocument(_StateModel):
+    """The whole state file."""
+
+    version: int = STATE_FORMAT_VERSION
+    lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    serial: int = 0
+    rmapply_version: str = __version__
+    resources: dict[str, ResourceRecord] = Field(default_factory=dict)
+
+    def get(self, address: str) -> ResourceRecord | None:
+        """The record at ``address``, if any."""
+        return self.resources.get(address)
