@@ -2,9 +2,16 @@
 
 from rmapply.state.document import (
     STATE_FORMAT_VERSION,
+    PendingOperation,
     ReplacedId,
     ResourceRecord,
     StateDocument,
 )
 
-__all__ = ["STATE_FORMAT_VERSION", "ReplacedId", "ResourceRecord", "StateDocument"]
+__all__ = [
+    "STATE_FORMAT_VERSION",
+    "PendingOperation",
+    "ReplacedId",
+    "ResourceRecord",
+    "StateDocument",
+]

@@ -55,6 +55,22 @@ class ResourceRecord(_StateModel):
         return str(state) if state is not None else None
 
 
+class PendingOperation(_StateModel):
+    """A change whose request was sent but whose answer never came (outcome unknown).
+
+    It stays here, shown by every plan, until it is resolved: adopted (exactly one matching job
+    found), dropped (none found), or settled by `rmapply import` or `rmapply state forget-intent`.
+    """
+
+    address: str
+    action: str  # "create", "submit", "delete", ...
+    request_digest: str
+    sent_at: datetime
+    # what identifies the request remotely: name, iTwinId, workspaceId, remote id for submit...
+    details: dict[str, Any] = Field(default_factory=dict)
+    journal_seq: int | None = None
+
+
 class StateDocument(_StateModel):
     """The whole state file."""
 
@@ -63,6 +79,7 @@ class StateDocument(_StateModel):
     serial: int = 0
     rmapply_version: str = __version__
     resources: dict[str, ResourceRecord] = Field(default_factory=dict)
+    pending: dict[str, PendingOperation] = Field(default_factory=dict)  # keyed by address
 
     def get(self, address: str) -> ResourceRecord | None:
         """The record at ``address``, if any."""
