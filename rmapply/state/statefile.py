@@ -1,0 +1,174 @@
+"""Reading and writing the state file: fast parse, refusal of anything doubtful, atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from rmapply.errors import StateCorruptError, StateError, StateVersionError
+from rmapply.state.atomic import replace_atomically
+from rmapply.state.document import STATE_FORMAT_VERSION, StateDocument
+
+MAX_LISTED_PROBLEMS = 10
+# above this many resources, the parsed document is moved out of the collector's sight (below)
+FREEZE_ABOVE_RESOURCES = 1000
+_KIND_PREFIX = {"job": "jobs.", "workspace": "workspaces."}
+
+
+def backup_path(path: Path) -> Path:
+    """Where the previous version of the state file is kept."""
+    return path.with_name(path.name + ".backup")
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many objects that hold no cycles.
+
+    Parsing a 10,000-resource state creates about a million dicts and strings; the collector
+    would otherwise walk them over and over (measured: 0.45 s with it, 0.19 s without).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def recovery_hint(path: Path) -> str:
+    """What to do about a state file that cannot be used."""
+    backup = backup_path(path)
+    if backup.exists():
+        return (
+            f"the file was not changed; the previous version is kept in {backup}: if it reads "
+            f"well, copy it over {path} (see docs/state.md#recovery)"
+        )
+    return (
+        f"the file was not changed and no backup ({backup}) exists; fix the file by hand "
+        "or restore it from version control (see docs/state.md#recovery)"
+    )
+
+
+def encode_state(document: StateDocument) -> bytes:
+    """The bytes of the state file: indented JSON with a final newline."""
+    with gc_paused():
+        return document.model_dump_json(indent=2).encode("utf-8") + b"\n"
+
+
+def _format_location(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location) or "(top level)"
+
+
+def _schema_problems(error: ValidationError) -> list[str]:
+    return [
+        f"{_format_location(problem['loc'])}: {problem['msg']}"
+        for problem in error.errors(include_url=False)
+    ]
+
+
+def _refuse(path: Path, what: str, problems: list[str]) -> StateCorruptError:
+    shown = problems[:MAX_LISTED_PROBLEMS]
+    more = len(problems) - len(shown)
+    lines = "".join(f"\n  {problem}" for problem in shown)
+    if more:
+        lines += f"\n  ... and {more} more"
+    return StateCorruptError(f"state file {path} {what}{lines}", hint=recovery_hint(path))
+
+
+def _newer_version(path: Path, version: int) -> StateVersionError:
+    return StateVersionError(
+        f"state file {path} has format version {version}, but this rmapply reads format "
+        f"version {STATE_FORMAT_VERSION} at most",
+        hint="upgrade rmapply to the version that wrote it; the file was not changed",
+    )
+
+
+def _diagnose(path: Path, data: bytes, error: ValidationError) -> StateError:
+    """Say why ``data`` failed: not JSON, a newer format, or schema problems (all of them)."""
+    try:
+        raw = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        where = ""
+        if isinstance(exc, json.JSONDecodeError):
+            where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        return _refuse(path, f"is not valid JSON{where}", [])
+    if not isinstance(raw, dict):
+        return _refuse(path, "is not a JSON object", [])
+    version = raw.get("version")
+    if type(version) is int and version > STATE_FORMAT_VERSION:
+        return _newer_version(path, version)
+    return _refuse(path, "does not match the state format:", _schema_problems(error))
+
+
+def _check_consistency(path: Path, document: StateDocument) -> None:
+    """Keys match the addresses they hold and kinds match the address prefix."""
+    problems: list[str] = []
+    if document.version < 1:
+        problems.append(f"version: {document.version} is not a state format version")
+    for key, record in document.resources.items():
+        if record.address != key:
+            problems.append(f"resources.{key}.address: is {record.address!r}, expected {key!r}")
+        if not key.startswith(_KIND_PREFIX[record.kind]):
+            problems.append(
+                f"resources.{key}.kind: a {record.kind} address must start with "
+                f"{_KIND_PREFIX[record.kind]!r}"
+            )
+    for key, operation in document.pending.items():
+        if operation.address != key:
+            problems.append(f"pending.{key}.address: is {operation.address!r}, expected {key!r}")
+    if problems:
+        raise _refuse(path, "does not match the state format:", problems)
+
+
+def decode_state(path: Path, data: bytes) -> StateDocument:
+    """Parse the bytes of the state file at ``path``, or refuse them with a clear message."""
+    if not data.strip():
+        raise _refuse(path, "is empty", [])
+    try:
+        with gc_paused():
+            document = StateDocument.model_validate_json(data)
+    except ValidationError as exc:
+        raise _diagnose(path, data, exc) from exc
+    if document.version > STATE_FORMAT_VERSION:
+        raise _newer_version(path, document.version)
+    _check_consistency(path, document)
+    if len(document.resources) > FREEZE_ABOVE_RESOURCES:
+        # A big state is about a million objects that live as long as the command and hold no
+        # cycles: without this, every later collection walks them all again (measured with a
+        # 10,000-resource state, then 600,000 small dicts made: 1.6 s -> 0.6-0.9 s). Refcounting
+        # still frees them when dropped; only cyclic garbage made before this point is kept.
+        gc.freeze()
+    return document
+
+
+def read_state(path: Path) -> StateDocument | None:
+    """The state document at ``path``, or None when the file does not exist."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateError(
+            f"cannot read state file {path}: {exc.strerror or exc}",
+            hint="check that the file is readable by you",
+        ) from exc
+    return decode_state(path, data)
+
+
+def write_state(path: Path, document: StateDocument) -> None:
+    """Replace the state file atomically, keeping the version it replaces as the backup."""
+    data = encode_state(document)
+    try:
+        replace_atomically(path, data, backup=backup_path(path))
+    except OSError as exc:
+        raise StateError(
+            f"cannot write state file {path}: {exc.strerror or exc}",
+            hint="the previous state file and its backup are intact; check free disk space and "
+            "the folder's permissions, then run the command again",
+        ) from exc

@@ -1,0 +1,74 @@
+"""Child processes for the lock and crash tests: ``python -m tests.state.workers KIND PATH``.
+
+``hold-lock PATH``: take the lock, print ``LOCKED <pid>``, then sleep until killed (or for
+``RELEASE_AFTER`` seconds if given as a third argument).
+``write-journal PATH SEED``: record intent/result pairs for ever, printing ``INTENT n`` after each
+acknowledged intent and ``ACK n`` after each acknowledged result; checkpoints every few results.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from rmapply.state import LocalStateStore, ResourceRecord
+
+BASE = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def hold_lock(path: str, release_after: float | None) -> None:
+    """Take the lock and keep it."""
+    with LocalStateStore(path).lock(command="apply --test"):
+        print("LOCKED", flush=True)
+        time.sleep(release_after if release_after is not None else 600)
+
+
+def record_for(n: int) -> ResourceRecord:
+    """The record written by result ``n`` (the crash test checks exactly this)."""
+    moment = BASE + timedelta(seconds=n)
+    return ResourceRecord(
+        address=f"jobs.j{n % 40}",
+        kind="job",
+        remote_id=f"remote-{n}",
+        spec={"name": f"j{n % 40}", "n": n},
+        digest=f"sha256:{n:064d}",
+        created_at=moment,
+        updated_at=moment,
+    )
+
+
+def write_journal(path: str, seed: int) -> None:
+    """Record forever; the parent kills this process with SIGKILL at a random moment."""
+    rng = random.Random(seed)
+    every = rng.randint(3, 12)
+    with LocalStateStore(path).lock(command="apply --crash-trial") as session:
+        # number on from everything already recorded, pending operations included
+        document = session.document
+        seen = [int(r.remote_id.removeprefix("remote-")) for r in document.resources.values()]
+        seen += [int(p.details["n"]) for p in document.pending.values()]
+        n = max(seen, default=0)
+        while True:
+            n += 1
+            seq = session.journal.intent(f"jobs.j{n % 40}", "create", details={"n": n})
+            print("INTENT", n, flush=True)
+            session.journal.result(seq, upsert=record_for(n))
+            print("ACK", n, flush=True)
+            if n % every == 0:
+                session.checkpoint()
+
+
+def main(argv: list[str]) -> None:
+    """Dispatch on the first argument."""
+    kind, path = argv[0], argv[1]
+    if kind == "hold-lock":
+        hold_lock(path, float(argv[2]) if len(argv) > 2 else None)
+    elif kind == "write-journal":
+        write_journal(path, int(argv[2]))
+    else:
+        raise SystemExit(f"unknown worker {kind!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
