@@ -1,7 +1,122 @@
-"""``rmapply serve``: run the Reality Modeling emulator (placeholder until the emulator lands)."""
+"""``rmapply serve``: run the Reality Modeling emulator until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
+import signal
+import threading
+from types import FrameType
+
 import click
 
-COMMANDS: list[click.Command] = []
+from rmapply.emulator import Emulator, EmulatorOptions
+from rmapply.errors import ConfigError
+
+
+def _client(value: str) -> tuple[str, str]:
+    client_id, sep, secret = value.partition(":")
+    if not sep or not client_id or not secret:
+        raise click.BadParameter(f"expected ID:SECRET, got '{client_id}...'", param_hint="--client")
+    return client_id, secret
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port (0 = a free one).")
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite file to keep jobs in across restarts (default: in memory).",
+)
+@click.option(
+    "--token", "tokens", multiple=True, help="Accept only this bearer token (repeatable)."
+)
+@click.option(
+    "--client",
+    "clients",
+    multiple=True,
+    metavar="ID:SECRET",
+    help="Register a client for POST /connect/token (repeatable).",
+)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="PEM certificate.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key.")
+@click.option("--latency-ms", default=0.0, type=float, help="Delay before every answer.")
+@click.option("--jitter-ms", default=0.0, type=float, help="Random +/- spread of the delay.")
+@click.option("--rate-limit", default=None, type=int, help="Requests per minute per token.")
+@click.option("--fail-rate", default=0.0, type=float, help="Fraction answered 503 unprocessed.")
+@click.option(
+    "--drop-rate", default=0.0, type=float, help="Fraction processed, then left unanswered."
+)
+@click.option("--speed", default=1.0, type=float, help="Simulated seconds per real second.")
+@click.option("--seed", default=None, type=int, help="Seed of the random faults.")
+@click.option("--max-engines", default=25, type=int, show_default=True, help="Engines limit.")
+def serve(
+    *,
+    host: str,
+    port: int,
+    data: str | None,
+    tokens: tuple[str, ...],
+    clients: tuple[str, ...],
+    tls_cert: str | None,
+    tls_key: str | None,
+    latency_ms: float,
+    jitter_ms: float,
+    rate_limit: int | None,
+    fail_rate: float,
+    drop_rate: float,
+    speed: float,
+    seed: int | None,
+    max_engines: int,
+) -> None:
+    """Run a local Reality Modeling emulator; the first line printed is its base URL."""
+    options = EmulatorOptions(
+        host=host,
+        port=port,
+        data=data,
+        tokens=tokens,
+        clients=dict(_client(c) for c in clients),
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        rate_limit=rate_limit,
+        fail_rate=fail_rate,
+        drop_rate=drop_rate,
+        speed=speed,
+        seed=seed,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        max_engines=max_engines,
+    )
+    problems = options.problems()
+    if problems:
+        raise ConfigError(
+            "the emulator options are not usable: " + "; ".join(problems),
+            hint="see 'rmapply serve --help'",
+        )
+    emulator = Emulator(options)
+    try:
+        emulator.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="choose another --port, or --port 0 for a free one",
+        ) from exc
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        click.echo(emulator.base_url)
+        click.echo(f"token endpoint: {emulator.token_url}")
+        click.echo("stop with Ctrl+C (SIGINT) or SIGTERM", err=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        emulator.stop()
+    click.echo("emulator stopped", err=True)
+
+
+COMMANDS: list[click.Command] = [serve]

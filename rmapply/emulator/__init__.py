@@ -1,1 +1,11 @@
-"""rmapply.emulator (see docs/architecture.md)."""
+"""A local Reality Modeling v1 service for tests, offline rehearsal and benchmarks.
+
+Moto-style rooms: routes (HTTP -> operation), backend (rules), lifecycle (simulated clock),
+storage (SQLite), problems (API error bodies), auth (+ token endpoint), odata ($filter), faults,
+server (HTTP/1.1), instance (the in-process API). See docs/emulator.md.
+"""
+
+from rmapply.emulator.instance import Emulator
+from rmapply.emulator.options import EmulatorOptions
+
+__all__ = ["Emulator", "EmulatorOptions"]

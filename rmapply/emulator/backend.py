@@ -1,0 +1,376 @@
+"""The rules of the service: what each operation does to workspaces and jobs, and its answer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from rmapply.emulator import problems
+from rmapply.emulator.lifecycle import (
+    FAIL_MARKER,
+    Schedule,
+    SimClock,
+    estimated_cost,
+    nominal_units,
+    run_seconds,
+    snapshot,
+)
+from rmapply.emulator.options import EmulatorOptions
+from rmapply.emulator.problems import Detail, Problem
+from rmapply.emulator.storage import JobRow, Store, WorkspaceRow
+from rmapply.emulator.validation import invalid_parameter, parse_body, parse_json, refuse
+from rmapply.wire import (
+    CostEstimationParameters,
+    EnginesLimit,
+    Job,
+    JobCreation,
+    JobPatch,
+    JobProgress,
+    JobState,
+    JobType,
+    PatchState,
+    Quality,
+    Workspace,
+    WorkspaceCreation,
+)
+
+DEFAULT_CONTEXT_CAPTURE_VERSION = "2023.0"
+CREATE_JOB = "Cannot create job."
+MODIFY_JOB = "Cannot modify job."
+DELETE_JOB = "Cannot delete job."
+CREATE_WORKSPACE = "Cannot create workspace."
+DEFAULT_FAILURE = f"The job failed (emulator: its name contains '{FAIL_MARKER}')."
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends a request: the email jobs are recorded under and the OAuth application."""
+
+    email: str
+    application: str
+
+
+def to_datetime(ms: int) -> datetime:
+    """Simulated milliseconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def is_guid(value: str) -> bool:
+    """True for a 36-character hyphenated GUID."""
+    if len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class Backend:
+    """Workspaces and jobs over a Store, with time from a SimClock."""
+
+    def __init__(self, store: Store, clock: SimClock, options: EmulatorOptions) -> None:
+        self.store = store
+        self.clock = clock
+        self.options = options
+        self.max_engines = options.max_engines
+        self._itwins = frozenset(i.lower() for i in options.itwins)
+
+    # iTwins ------------------------------------------------------------------------------------
+    def is_itwin(self, value: str) -> bool:
+        """A well-formed GUID is an iTwin, unless an allow-list is configured."""
+        return is_guid(value) and (not self._itwins or value.lower() in self._itwins)
+
+    def engines(self, itwin_id: str | None) -> EnginesLimit:
+        """GET /limits/engines."""
+        if itwin_id is not None and not self.is_itwin(itwin_id):
+            raise problems.itwin_not_found()
+        return EnginesLimit(max_engines=self.max_engines)
+
+    # workspaces --------------------------------------------------------------------------------
+    def create_workspace(self, raw: bytes) -> Workspace:
+        """POST /workspaces."""
+        body = parse_body(WorkspaceCreation, parse_json(raw, CREATE_WORKSPACE), CREATE_WORKSPACE)
+        if body.i_twin_id is not None and not self.is_itwin(body.i_twin_id):
+            raise refuse(
+                CREATE_WORKSPACE,
+                [
+                    Detail(
+                        "InvalidParameter", "No processing cluster in project location.", "iTwinId"
+                    )
+                ],
+            )
+        row = WorkspaceRow(
+            id=str(uuid.uuid4()),
+            name=body.name,
+            itwin_id=body.i_twin_id,
+            cc_version=body.context_capture_version or DEFAULT_CONTEXT_CAPTURE_VERSION,
+            created_ms=self.clock.now_ms(),
+        )
+        self.store.insert_workspace(row)
+        return render_workspace(row)
+
+    def get_workspace(self, workspace_id: str) -> Workspace:
+        """GET /workspaces/{id}."""
+        row = self.store.get_workspace(workspace_id)
+        if row is None:
+            raise problems.workspace_not_found()
+        return render_workspace(row)
+
+    def delete_workspace(self, workspace_id: str) -> None:
+        """DELETE /workspaces/{id}: always allowed; its jobs stay readable by id."""
+        if not self.store.delete_workspace(workspace_id):
+            raise problems.workspace_not_found()
+
+    def workspaces(self) -> list[Workspace]:
+        """Every workspace, in creation order."""
+        return [render_workspace(r) for r in self.store.workspaces()]
+
+    # jobs --------------------------------------------------------------------------------------
+    def create_job(self, caller: Caller, raw: bytes) -> Job:
+        """POST /jobs: a new unsubmitted job with one output id per requested format."""
+        data = parse_json(raw, CREATE_JOB)
+        try:
+            body = parse_body(JobCreation, data, CREATE_JOB)
+        except Problem as problem:
+            # Report the business rules that can be checked on the raw body in the same answer.
+            extra = self._raw_rule_details(data) if isinstance(data, dict) else []
+            if extra and problem.details is not None:
+                raise replace(problem, details=problem.details + tuple(extra)) from None
+            raise
+        workspace = self.store.get_workspace(body.workspace_id)
+        details = self._settings_details(
+            body.settings.processing_engines, [o.value for o in body.settings.outputs], "settings"
+        )
+        if workspace is None:
+            details.insert(0, _unknown_workspace())
+        if details:
+            raise refuse(CREATE_JOB, details)
+        assert workspace is not None
+        now = self.clock.now_ms()
+        settings = body.settings.to_wire()
+        settings["outputs"] = [{"format": f, "id": str(uuid.uuid4())} for f in settings["outputs"]]
+        doc: dict[str, Any] = {
+            "name": body.name,
+            "type": body.type.value,
+            "location": self.options.location.value,
+            "workspaceId": workspace.id,
+            "email": caller.email,
+            "inputs": [i.to_wire() for i in body.inputs],
+            "jobSettings": settings,
+        }
+        if workspace.itwin_id is not None:
+            doc["iTwinId"] = workspace.itwin_id
+        if body.cost_estimation_parameters is not None:
+            doc["costEstimationParameters"] = body.cost_estimation_parameters.to_wire()
+        row = JobRow(str(uuid.uuid4()), caller.email, workspace.itwin_id, now, now, doc)
+        self.store.insert_job(row)
+        return self.render_job(row, now)
+
+    def get_job(self, job_id: str) -> Job:
+        """GET /jobs/{id}."""
+        return self.render_job(self._job_row(job_id), self.clock.now_ms())
+
+    def progress(self, job_id: str) -> JobProgress:
+        """GET /jobs/{id}/progress."""
+        row = self._job_row(job_id)
+        snap = snapshot(row.schedule, self.clock.now_ms(), row.doc["type"] == "Calibration")
+        return JobProgress(percentage=snap.percentage, state=snap.progress_state, step=snap.step)
+
+    def patch_job(self, job_id: str, raw: bytes) -> Job:
+        """PATCH /jobs/{id}: modify (unsubmitted only), submit or cancel."""
+        with self.store.transaction():
+            row = self._job_row(job_id)
+            patch = parse_body(JobPatch, parse_json(raw, MODIFY_JOB), MODIFY_JOB)
+            now = self.clock.now_ms()
+            state = snapshot(row.schedule, now).state
+            modifies = (
+                patch.type is not None
+                or patch.settings is not None
+                or patch.cost_estimation_parameters is not None
+            )
+            if modifies and state is not JobState.UNSUBMITTED:
+                raise problems.invalid_change(MODIFY_JOB, "Cannot modify an already submitted job.")
+            if patch.state is PatchState.ACTIVE and state is not JobState.UNSUBMITTED:
+                raise problems.invalid_change(
+                    MODIFY_JOB, "Cannot resubmit an already submitted job."
+                )
+            if patch.state is PatchState.CANCELLED:
+                _check_cancellable(state)
+            if not modifies and patch.state is None:
+                return self.render_job(row, now)
+            doc = dict(row.doc)
+            if patch.type is not None:
+                doc["type"] = patch.type.value
+            if patch.settings is not None:
+                doc["jobSettings"] = self._patched_settings(doc["jobSettings"], patch)
+            if patch.cost_estimation_parameters is not None:
+                doc["costEstimationParameters"] = patch.cost_estimation_parameters.to_wire()
+            row = row.with_(doc=doc, modified_ms=now)
+            if patch.state is PatchState.ACTIVE:
+                row = row.with_(schedule=self._schedule(row, now))
+            elif patch.state is PatchState.CANCELLED:
+                row = row.with_(schedule=replace(row.schedule, cancelled_ms=now))
+            self.store.update_job(row)
+            return self.render_job(row, now)
+
+    def delete_job(self, job_id: str) -> None:
+        """DELETE /jobs/{id}: only while unsubmitted."""
+        with self.store.transaction():
+            row = self._job_row(job_id)
+            if snapshot(row.schedule, self.clock.now_ms()).state is not JobState.UNSUBMITTED:
+                raise problems.invalid_change(DELETE_JOB, "Cannot delete an already submitted job.")
+            self.store.delete_job(job_id)
+
+    def fail_job(self, job_id: str, message: str) -> None:
+        """Make a job end ``failed`` when it runs (now, if it is running past its midpoint)."""
+        with self.store.transaction():
+            row = self.store.get_job(job_id)
+            if row is None:
+                raise KeyError(job_id)
+            now = self.clock.now_ms()
+            snap = snapshot(row.schedule, now)
+            if snap.state.is_terminal:
+                raise ValueError(f"job {job_id} is already {snap.state.value}")
+            schedule = row.schedule
+            if snap.state is JobState.ACTIVE:
+                assert schedule.started_ms is not None and schedule.ends_ms is not None
+                midpoint = schedule.started_ms + schedule.run_ms // 2
+                ends = min(schedule.ends_ms, max(now, midpoint))
+                schedule = replace(schedule, ends_ms=ends, outcome=JobState.FAILED)
+            self.store.update_job(row.with_(schedule=schedule, fail_message=message))
+
+    def find_job(self, job_id: str) -> Job | None:
+        """One job as it is now, or None."""
+        row = self.store.get_job(job_id)
+        return None if row is None else self.render_job(row, self.clock.now_ms())
+
+    def all_jobs(self) -> list[Job]:
+        """Every job as it is now, in creation order."""
+        now = self.clock.now_ms()
+        return [self.render_job(r, now) for r in self.store.jobs()]
+
+    # helpers -----------------------------------------------------------------------------------
+    def _job_row(self, job_id: str) -> JobRow:
+        row = self.store.get_job(job_id)
+        if row is None:
+            raise problems.job_not_found()
+        return row
+
+    def _schedule(self, row: JobRow, now: int) -> Schedule:
+        cost = row.doc.get("costEstimationParameters") or {}
+        fails = row.fail_message is not None or FAIL_MARKER in row.doc["name"].lower()
+        run_s = run_seconds(cost.get("gigaPixels"), cost.get("megaPoints"))
+        return Schedule.at_submission(now, run_s, fails)
+
+    def _patched_settings(self, current: dict[str, Any], patch: JobPatch) -> dict[str, Any]:
+        assert patch.settings is not None
+        given = patch.settings.to_wire()
+        formats = given.get("outputs")
+        details = self._settings_details(given.get("processingEngines"), formats, "settings")
+        if details:
+            raise refuse(MODIFY_JOB, details)
+        merged = {**current, **given}
+        if formats is not None:
+            # An output keeps its reality-data id while its format stays requested.
+            ids = {o["format"]: o.get("id") for o in current.get("outputs", [])}
+            merged["outputs"] = [
+                {"format": f, "id": ids.get(f) or str(uuid.uuid4())} for f in formats
+            ]
+        return merged
+
+    def _settings_details(
+        self, engines: int | None, formats: list[str] | None, prefix: str
+    ) -> list[Detail]:
+        details: list[Detail] = []
+        if engines is not None and not 0 <= engines <= self.max_engines:
+            details.append(
+                invalid_parameter(
+                    "processingEngines",
+                    f"{prefix}.processingEngines",
+                    f"It must be between 0 and the engine limit ({self.max_engines}).",
+                )
+            )
+        for index, fmt in enumerate(formats or []):
+            if fmt in (formats or [])[:index]:
+                details.append(
+                    invalid_parameter(
+                        "outputs", f"{prefix}.outputs[{index}]", f"'{fmt}' is requested twice."
+                    )
+                )
+        return details
+
+    def _raw_rule_details(self, data: dict[str, Any]) -> list[Detail]:
+        details: list[Detail] = []
+        workspace_id = data.get("workspaceId")
+        if isinstance(workspace_id, str) and self.store.get_workspace(workspace_id) is None:
+            details.append(_unknown_workspace())
+        settings = data.get("settings")
+        if isinstance(settings, dict):
+            engines = settings.get("processingEngines")
+            if isinstance(engines, int) and not isinstance(engines, bool):
+                details += self._settings_details(engines, None, "settings")
+        return details
+
+    def render_job(self, row: JobRow, now_ms: int) -> Job:
+        """The job as the API shows it at ``now_ms``."""
+        doc = row.doc
+        snap = snapshot(row.schedule, now_ms, doc["type"] == JobType.CALIBRATION.value)
+        data: dict[str, Any] = {
+            **doc,
+            "id": row.id,
+            "state": snap.state.value,
+            "createdDateTime": to_datetime(row.created_ms),
+            "lastModifiedDateTime": to_datetime(row.modified_ms),
+        }
+        cost: float | None = None
+        params = doc.get("costEstimationParameters")
+        if params is not None:
+            quality = doc["jobSettings"].get("quality")
+            p = CostEstimationParameters.model_validate(params)
+            cost = estimated_cost(
+                p.giga_pixels, p.mega_points, p.mesh_quality, Quality(quality) if quality else None
+            )
+            data["estimatedCost"] = cost
+        if snap.submitted_ms is not None:
+            info: dict[str, Any] = {"submittedDateTime": to_datetime(snap.submitted_ms)}
+            if snap.started_ms is not None:
+                info["startedDateTime"] = to_datetime(snap.started_ms)
+            if snap.ended_ms is not None:
+                info["endedDateTime"] = to_datetime(snap.ended_ms)
+                units = nominal_units(cost, row.schedule.run_ms)
+                info["estimatedUnits"] = round(units * min(1.0, snap.executed_fraction), 2)
+            if snap.state is JobState.FAILED:
+                message = row.fail_message or DEFAULT_FAILURE
+                info["errors"] = [
+                    {"code": "JobFailed", "title": "Job failed", "message": message, "params": []}
+                ]
+                info["warnings"] = []
+            data["executionInformation"] = info
+        return Job.model_validate(data)
+
+
+def render_workspace(row: WorkspaceRow) -> Workspace:
+    """The workspace as the API shows it."""
+    return Workspace(
+        id=row.id,
+        created_date_time=to_datetime(row.created_ms),
+        name=row.name,
+        i_twin_id=row.itwin_id,
+        context_capture_version=row.cc_version,
+    )
+
+
+def _unknown_workspace() -> Detail:
+    return invalid_parameter("workspaceId", "workspaceId", "The workspace does not exist.")
+
+
+def _check_cancellable(state: JobState) -> None:
+    if state is JobState.UNSUBMITTED:
+        raise problems.invalid_change(MODIFY_JOB, "Cannot cancel a job that was not submitted.")
+    if state is JobState.CANCELLED:
+        raise problems.invalid_change(MODIFY_JOB, "Cannot cancel an already cancelled job.")
+    if state.is_terminal:
+        raise problems.invalid_change(MODIFY_JOB, "Cannot cancel a job that is already over.")

@@ -1,0 +1,293 @@
+"""The ``$filter`` language of ``GET /jobs``: a tokenizer, a recursive-descent parser, an evaluator.
+
+Grammar (``and`` binds tighter than ``or``; keywords and property names are case-insensitive)::
+
+    expr       := and_expr ("or" and_expr)*
+    and_expr   := primary ("and" primary)*
+    primary    := "(" expr ")" | PROPERTY OP value | PROPERTY "in" "(" value ("," value)* ")"
+    OP         := eq | ne | lt | le | gt | ge
+    value      := 'quoted string' ('' escapes a quote) | unquoted GUID | unquoted date-time
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Union
+
+GUID_PROPERTIES = ("id", "iTwinId", "inputId", "outputId")
+TEXT_PROPERTIES = ("name", "email", "type", "state")
+DATE_PROPERTIES = ("createdDateTime",)
+PROPERTIES = GUID_PROPERTIES + TEXT_PROPERTIES + DATE_PROPERTIES
+MULTI_VALUED = frozenset({"inputId", "outputId"})
+CASE_INSENSITIVE = frozenset({"id", "iTwinId", "inputId", "outputId", "email", "type", "state"})
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+_CANONICAL = {p.lower(): p for p in PROPERTIES}
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?$")
+
+
+class FilterError(ValueError):
+    """A ``$filter`` that does not parse or does not type-check; the message says where."""
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A value in a filter: ``kind`` is "string", "guid" or "datetime"."""
+
+    kind: str
+    text: str
+
+    def as_datetime(self) -> datetime:
+        """The value as an aware datetime (naive values are taken as UTC)."""
+        value = datetime.fromisoformat(_seven_to_six_digits(self.text))
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``property op value`` or ``property in (values)``."""
+
+    prop: str
+    op: str
+    values: tuple[Literal, ...]
+
+
+@dataclass(frozen=True)
+class Junction:
+    """``left and right`` or ``left or right``."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+Expr = Union[Comparison, Junction]  # noqa: UP007 - a runtime alias used before its members exist
+
+
+@dataclass(frozen=True)
+class Record:
+    """The filterable properties of one job."""
+
+    id: str
+    iTwinId: str | None  # noqa: N815 - spelled as the filter spells it
+    name: str
+    email: str
+    type: str
+    state: str
+    createdDateTime: datetime  # noqa: N815
+    inputId: tuple[str, ...]  # noqa: N815
+    outputId: tuple[str, ...]  # noqa: N815
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "(" ")" "," "string" "word" "end"
+    text: str
+    pos: int
+
+
+def _tokens(text: str) -> Iterator[_Token]:
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "(),":
+            yield _Token(ch, ch, i)
+            i += 1
+        elif ch == "'":
+            start, i, chars = i, i + 1, []
+            while True:
+                if i >= n:
+                    raise FilterError(f"unterminated string starting at position {start + 1}")
+                if text[i] == "'":
+                    if i + 1 < n and text[i + 1] == "'":
+                        chars.append("'")
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                chars.append(text[i])
+                i += 1
+            yield _Token("string", "".join(chars), start)
+        else:
+            start = i
+            while i < n and not text[i].isspace() and text[i] not in "(),'":
+                i += 1
+            yield _Token("word", text[start:i], start)
+    yield _Token("end", "", n)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self._tokens = list(_tokens(text))
+        self._i = 0
+
+    def _peek(self) -> _Token:
+        return self._tokens[self._i]
+
+    def _next(self) -> _Token:
+        token = self._tokens[self._i]
+        self._i = min(self._i + 1, len(self._tokens) - 1)
+        return token
+
+    def _keyword(self, *words: str) -> str | None:
+        token = self._peek()
+        if token.kind == "word" and token.text.lower() in words:
+            self._next()
+            return token.text.lower()
+        return None
+
+    def parse(self) -> Expr:
+        expr = self._or()
+        token = self._peek()
+        if token.kind != "end":
+            raise FilterError(f"unexpected {_show(token)}; expected 'and', 'or' or the end")
+        return expr
+
+    def _or(self) -> Expr:
+        expr = self._and()
+        while self._keyword("or"):
+            expr = Junction("or", expr, self._and())
+        return expr
+
+    def _and(self) -> Expr:
+        expr = self._primary()
+        while self._keyword("and"):
+            expr = Junction("and", expr, self._primary())
+        return expr
+
+    def _primary(self) -> Expr:
+        token = self._next()
+        if token.kind == "(":
+            expr = self._or()
+            closing = self._next()
+            if closing.kind != ")":
+                raise FilterError(f"unexpected {_show(closing)}; expected ')'")
+            return expr
+        if token.kind != "word" or token.text.lower() not in _CANONICAL:
+            raise FilterError(
+                f"unexpected {_show(token)}; expected a property ({', '.join(PROPERTIES)}) or '('"
+            )
+        prop = _CANONICAL[token.text.lower()]
+        op_token = self._next()
+        op = op_token.text.lower() if op_token.kind == "word" else ""
+        if op == "in":
+            return Comparison(prop, "in", self._list(prop))
+        if op not in COMPARISONS:
+            raise FilterError(
+                f"unexpected {_show(op_token)} after '{prop}'; expected one of "
+                f"{', '.join(COMPARISONS)}, in"
+            )
+        return Comparison(prop, op, (self._value(prop),))
+
+    def _list(self, prop: str) -> tuple[Literal, ...]:
+        opening = self._next()
+        if opening.kind != "(":
+            raise FilterError(f"unexpected {_show(opening)} after 'in'; expected '('")
+        values = [self._value(prop)]
+        while True:
+            token = self._next()
+            if token.kind == ")":
+                return tuple(values)
+            if token.kind != ",":
+                raise FilterError(f"unexpected {_show(token)} in a list; expected ',' or ')'")
+            values.append(self._value(prop))
+
+    def _value(self, prop: str) -> Literal:
+        token = self._next()
+        if token.kind == "string":
+            literal = Literal("string", token.text)
+        elif token.kind == "word" and _GUID.match(token.text):
+            literal = Literal("guid", token.text)
+        elif token.kind == "word" and _DATETIME.match(token.text):
+            literal = Literal("datetime", token.text)
+        elif token.kind == "word" and token.text.lower() not in _CANONICAL:
+            raise FilterError(
+                f"unexpected {_show(token)}; string values are quoted: '{token.text}'"
+            )
+        else:
+            raise FilterError(f"unexpected {_show(token)}; expected a value for '{prop}'")
+        return _checked(prop, literal, token.pos)
+
+
+def _checked(prop: str, literal: Literal, pos: int) -> Literal:
+    where = f"at position {pos + 1}"
+    if prop in DATE_PROPERTIES:
+        if literal.kind == "guid":
+            raise FilterError(f"'{prop}' is compared with a date-time, not a GUID ({where})")
+        try:
+            literal.as_datetime()
+        except ValueError:
+            raise FilterError(f"'{literal.text}' is not a date-time ({where})") from None
+        return Literal("datetime", literal.text)
+    if literal.kind == "datetime":
+        raise FilterError(f"'{prop}' cannot be compared with a date-time ({where})")
+    return literal
+
+
+def _show(token: _Token) -> str:
+    if token.kind == "end":
+        return "end of filter"
+    if token.kind == "string":
+        return f"string '{token.text}' at position {token.pos + 1}"
+    return f"'{token.text}' at position {token.pos + 1}"
+
+
+def _seven_to_six_digits(text: str) -> str:
+    # .NET writes 7 fractional digits; Python reads at most 6.
+    return re.sub(r"(\.\d{6})\d+", r"\1", text)
+
+
+def parse(text: str) -> Expr:
+    """Parse a ``$filter``; FilterError says what is wrong and where."""
+    if not text.strip():
+        raise FilterError("the filter is empty")
+    return _Parser(text).parse()
+
+
+def comparisons(expr: Expr) -> Iterator[Comparison]:
+    """Every comparison of an expression, left to right."""
+    if isinstance(expr, Comparison):
+        yield expr
+    else:
+        yield from comparisons(expr.left)
+        yield from comparisons(expr.right)
+
+
+def matches(expr: Expr, record: Record) -> bool:
+    """Evaluate an expression on one job's record."""
+    if isinstance(expr, Junction):
+        if expr.op == "and":
+            return matches(expr.left, record) and matches(expr.right, record)
+        return matches(expr.left, record) or matches(expr.right, record)
+    return _compare(expr, record)
+
+
+def _compare(cmp: Comparison, record: Record) -> bool:
+    raw = getattr(record, cmp.prop)
+    if cmp.prop in DATE_PROPERTIES:
+        values: list[object] = [raw]
+        literals: list[object] = [lit.as_datetime() for lit in cmp.values]
+    else:
+        items = list(raw) if cmp.prop in MULTI_VALUED else ([] if raw is None else [raw])
+        fold = cmp.prop in CASE_INSENSITIVE
+        values = [v.lower() if fold else v for v in items]
+        literals = [lit.text.lower() if fold else lit.text for lit in cmp.values]
+    if cmp.op == "ne":
+        return not any(v == literals[0] for v in values)
+    if cmp.op == "in":
+        return any(v in literals for v in values)
+    return any(_ORDER[cmp.op](v, literals[0]) for v in values)
+
+
+_ORDER = {
+    "eq": lambda a, b: a == b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+}

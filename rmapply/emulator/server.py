@@ -1,0 +1,153 @@
+"""The HTTP/1.1 server: keep-alive connections, one thread each, optional TLS, quiet logs."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from rmapply.emulator.routes import Application
+
+MAX_BODY = 16 * 1024 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads a request, asks the Application, writes its Answer (or closes the connection)."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "rmapply-emulator"
+    sys_version = ""
+    server: EmulatorHTTPServer
+
+    def _serve(self) -> None:
+        body = self._body()
+        if body is None:
+            self.send_error(400, "Bad Content-Length or chunked body")
+            return
+        answer = self.server.app.handle(
+            self.command, self.path, self.headers.get("Authorization"), body
+        )
+        if answer.drop:
+            # The change is committed; the client never learns it (the duplicate-maker case).
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(answer.status)
+        for name, value in answer.headers:
+            self.send_header(name, value)
+        if answer.body:
+            self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        if answer.body and self.command != "HEAD":
+            self.wfile.write(answer.body)
+
+    def _body(self) -> bytes | None:
+        """The request body (Content-Length or chunked); None when it cannot be read."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                size_line = self.rfile.readline(1024).split(b";")[0].strip()
+                try:
+                    size = int(size_line, 16)
+                except ValueError:
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY:
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        raw = self.headers.get("Content-Length")
+        try:
+            length = int(raw) if raw else 0
+        except ValueError:
+            return None
+        if not 0 <= length <= MAX_BODY:
+            return None
+        return self.rfile.read(length) if length else b""
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _serve  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (PUT, QUERY, ...) reaches the application, which answers 405.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: a benchmark or test run would drown in access logs."""
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """A threading server whose threads die with the process; TLS is wrapped per connection."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: Application,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.app = app
+        self.tls = tls
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def close_connections(self) -> None:
+        """Cut every open keep-alive connection (so a stopped emulator answers nothing more)."""
+        with self._open_lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Run the handler; with TLS, the handshake happens here, in the connection's thread."""
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            try:
+                request = self.tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+            if self.tls is not None:
+                request.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request is not an error worth printing."""
+
+
+def tls_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
+    """A server-side TLS context from a PEM certificate and key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    return context
+
+
+def serve_in_thread(server: EmulatorHTTPServer) -> threading.Thread:
+    """Start ``serve_forever`` in a daemon thread."""
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.name = "rmapply-emulator"
+    thread.start()
+    return thread
