@@ -49,10 +49,13 @@ class DesiredJob:
         return digest(self.spec.to_wire())
 
     def dependencies(self) -> set[Address]:
-        """Addresses that must be applied before this job: its workspace and ``dependsOn``."""
+        """Addresses applied before this job: its workspace, ``dependsOn`` and the job whose cache
+        it reuses (``useCache = "jobs.KEY"``)."""
         deps = {Address.parse(a) for a in self.spec.depends_on}
         if self.spec.workspace:
             deps.add(Address.workspace(self.spec.workspace))
+        if self.spec.cache_address:
+            deps.add(Address.parse(self.spec.cache_address))
         return deps
 
 

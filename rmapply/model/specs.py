@@ -14,6 +14,9 @@ from rmapply.wire import (
     WorkspaceCreation,
 )
 
+# ``cacheSettings.useCache`` starting with this names a job in the manifests, not a cache id.
+CACHE_ADDRESS_PREFIX = "jobs."
+
 
 class WorkspaceSpec(WireModel):
     """A desired workspace: the API workspace-creation fields (iTwinId defaults to the project)."""
@@ -47,14 +50,37 @@ class JobSpec(WireModel):
     depends_on: list[str] = Field(default_factory=list, description="addresses applied first")
     retry_failed: bool = Field(default=False, description="re-create the job when it failed")
 
-    def to_creation(self, workspace_id: str) -> JobCreation:
-        """The exact ``POST /jobs`` body, with the workspace resolved to its id."""
+    @property
+    def cache_address(self) -> str | None:
+        """``jobs.KEY`` when ``cacheSettings.useCache`` names a job of the manifests (whose cache
+        id, the id of that job, is known only once it exists), else None."""
+        cache = self.settings.cache_settings
+        use = cache.use_cache if cache else None
+        return use if use and use.startswith(CACHE_ADDRESS_PREFIX) else None
+
+    def to_creation(self, workspace_id: str, cache_id: str | None = None) -> JobCreation:
+        """The exact ``POST /jobs`` body, with the workspace (and a cache address) resolved.
+
+        ``cache_id`` replaces ``useCache = "jobs.KEY"``; it is required when useCache is such
+        an address, because an address must never reach the API.
+        """
+        settings = self.settings
+        if self.cache_address is not None:
+            if cache_id is None:
+                raise ValueError(
+                    f"useCache {self.cache_address!r} needs the id of that job's cache"
+                )
+            cache = settings.cache_settings
+            assert cache is not None
+            settings = settings.model_copy(
+                update={"cache_settings": cache.model_copy(update={"use_cache": cache_id})}
+            )
         return JobCreation(
             type=self.type,
             name=self.name,
             workspace_id=workspace_id,
             inputs=list(self.inputs),
-            settings=self.settings,
+            settings=settings,
             cost_estimation_parameters=self.cost_estimation_parameters,
         )
 

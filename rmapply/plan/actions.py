@@ -1,0 +1,314 @@
+"""Plan actions: frozen values with reasons, the precondition they were computed under and the
+exact request body (see docs/plan.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
+
+from rmapply.errors import PlanError
+from rmapply.model import Address, FieldClass, ResourceKind
+from rmapply.wire import JobCreation, JobPatch, WireModel, WorkspaceCreation
+
+# Shown (and sent nowhere) in place of the id of a workspace created by the same plan.
+KNOWN_AFTER_APPLY = "(known after apply)"
+# ``ReplacedId.last_state`` for an id that vanished remotely (404) and was created again.
+GONE = "gone"
+
+
+def _parse_address(value: Any) -> Address:
+    if isinstance(value, Address):
+        return value
+    if isinstance(value, str):
+        return Address.parse(value)
+    raise ValueError(f"an address must be a string such as 'jobs.site-a', not {value!r}")
+
+
+def _wire(model: BaseModel) -> dict[str, Any]:
+    dumped: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
+AddressField = Annotated[
+    Address,
+    PlainValidator(_parse_address),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^(jobs|workspaces)\.[a-z0-9][a-z0-9_-]*$"}),
+]
+_WireOut = PlainSerializer(_wire, return_type=dict[str, Any])
+JobCreationBody = Annotated[JobCreation, _WireOut]
+JobPatchBody = Annotated[JobPatch, _WireOut]
+WorkspaceCreationBody = Annotated[WorkspaceCreation, _WireOut]
+
+
+def format_cost(amount: float) -> str:
+    """A cost with at most two decimals and no trailing zeros: ``12.5``, ``3``, ``0.05``."""
+    return f"{amount:.2f}".rstrip("0").rstrip(".")
+
+
+class PlanValue(BaseModel):
+    """Base of the plan's values: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ActionType(StrEnum):
+    """What an action does."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    SUBMIT = "submit"
+    FORGET = "forget"  # drop from state, no API call (except a cancel when asked)
+    RECORD = "record"  # write the new spec into state, no API call
+    NOOP = "noop"
+
+
+class Retire(StrEnum):
+    """What happens to the old job of a replacement, after the new job was created."""
+
+    DELETE = "delete"  # unsubmitted old job: DELETE /jobs/{id} (nothing was spent)
+    CANCEL = "cancel"  # active old job and --cancel-replaced: PATCH {"state": "Cancelled"}
+    KEEP = "keep"  # left as it is (running or finished); its id moves to history
+
+
+class CostSource(StrEnum):
+    """Where a job's cost figure comes from."""
+
+    SERVICE = "service"  # the service's estimatedCost for the same parameters
+    ESTIMATE = "estimate"  # rmapply's local cost model
+    UNKNOWN = "unknown"  # no costEstimationParameters
+
+
+class JobCost(PlanValue):
+    """The cost of a job that will run."""
+
+    amount: float | None
+    source: CostSource
+
+    def describe(self) -> str:
+        """``3.5 (service figure)``, ``3.5 (local estimate)`` or ``unknown``."""
+        if self.amount is None:
+            return "unknown (no costEstimationParameters)"
+        label = "service figure" if self.source is CostSource.SERVICE else "local estimate"
+        return f"{format_cost(self.amount)} ({label})"
+
+
+class FieldChange(PlanValue):
+    """One field-level difference, e.g. ``settings.quality: "Medium" -> "Extra"``."""
+
+    path: str
+    change: Literal["changed", "added", "removed"] = "changed"
+    before: Any = None
+    after: Any = None
+    field_class: FieldClass
+
+
+class Precondition(PlanValue):
+    """What the action was computed under; apply re-checks it before sending anything."""
+
+    in_state: bool
+    remote_id: str | None = None
+    # job state when planned (unsubmitted, active, ...); None for workspaces or when unknown
+    state: str | None = None
+    # where `state` comes from: a refresh now, the state file's last sighting, or a 404
+    seen: Literal["refreshed", "last seen", "gone", "absent"] = "absent"
+    digest: str | None = None  # the record's digest when planned
+
+    def describe(self) -> str:
+        """``absent from state`` or ``id 9a1f... (unsubmitted, refreshed)``."""
+        if not self.in_state:
+            return "absent from state"
+        what = ", ".join(x for x in (self.state, self.seen) if x)
+        return f"id {self.remote_id} ({what})"
+
+
+class Action(PlanValue):
+    """Common fields of every action; the subclasses name what is done."""
+
+    kind: Literal["job", "workspace"]
+    action: ActionType
+    address: AddressField
+    reasons: tuple[str, ...]
+    precondition: Precondition
+    before: dict[str, Any] | None = None  # the spec in state
+    after: dict[str, Any] | None = None  # the desired spec, written to state once applied
+    after_digest: str | None = None
+    diff: tuple[FieldChange, ...] = ()
+    cost: JobCost | None = None  # set on every action that makes a job run
+    # the exact body of the action's main request; None for DELETE and for state-only actions
+    request: Annotated[WireModel, _WireOut] | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Refuse an action whose kind contradicts its address."""
+        if (self.address.kind is ResourceKind.JOB) != (self.kind == "job"):
+            raise ValueError(f"{self.address} is not a {self.kind}")
+
+    @property
+    def is_change(self) -> bool:
+        """True unless this is a no-op."""
+        return self.action is not ActionType.NOOP
+
+    @property
+    def runs_job(self) -> bool:
+        """True when applying this action starts a job (it may cost money)."""
+        return self.cost is not None
+
+
+class _Resolvable(Action):
+    """A job creation whose workspace may be created by the same plan."""
+
+    request: JobCreationBody
+    workspace_ref: AddressField | None = None
+    # useCache = "jobs.KEY" of a job created by this same plan: its id is the cache id
+    cache_ref: AddressField | None = None
+    submit: bool = False
+    submit_request: JobPatchBody | None = None
+
+    def request_body(self, known_ids: Mapping[Address, str]) -> JobCreation:
+        """The exact POST /jobs body, with ids known only after apply (a workspace or the job
+        whose cache is reused, created by this plan) taken from ``known_ids``."""
+        body = self.request
+        if self.workspace_ref is not None:
+            body = body.model_copy(
+                update={"workspace_id": self._known(known_ids, self.workspace_ref)}
+            )
+        if self.cache_ref is not None:
+            cache_id = self._known(known_ids, self.cache_ref)
+            settings = body.settings
+            cache = settings.cache_settings
+            if cache is not None:
+                settings = settings.model_copy(
+                    update={"cache_settings": cache.model_copy(update={"use_cache": cache_id})}
+                )
+                body = body.model_copy(update={"settings": settings})
+        return body
+
+    def _known(self, known_ids: Mapping[Address, str], ref: Address) -> str:
+        try:
+            return known_ids[ref]
+        except KeyError:
+            raise PlanError(
+                f"{self.address}: the id of {ref} is not known yet",
+                hint=f"apply {ref} first",
+            ) from None
+
+
+class CreateWorkspace(Action):
+    """POST /workspaces; ``previous_id`` is set when the old workspace vanished (404)."""
+
+    kind: Literal["workspace"] = "workspace"
+    action: Literal[ActionType.CREATE] = ActionType.CREATE
+    request: WorkspaceCreationBody
+    previous_id: str | None = None
+
+
+class ReplaceWorkspace(Action):
+    """POST /workspaces for a workspace that cannot be changed; the old one is kept remotely."""
+
+    kind: Literal["workspace"] = "workspace"
+    action: Literal[ActionType.REPLACE] = ActionType.REPLACE
+    request: WorkspaceCreationBody
+    old_remote_id: str
+
+
+class DeleteWorkspace(Action):
+    """DELETE /workspaces/{id} (no body)."""
+
+    kind: Literal["workspace"] = "workspace"
+    action: Literal[ActionType.DELETE] = ActionType.DELETE
+    remote_id: str
+
+
+class CreateJob(_Resolvable):
+    """POST /jobs, then (``submit``) PATCH ``submit_request``; ``previous_id`` after a 404."""
+
+    kind: Literal["job"] = "job"
+    action: Literal[ActionType.CREATE] = ActionType.CREATE
+    previous_id: str | None = None
+
+
+class ReplaceJob(_Resolvable):
+    """POST /jobs for the new job, (``submit``) submit it, then retire the old one."""
+
+    kind: Literal["job"] = "job"
+    action: Literal[ActionType.REPLACE] = ActionType.REPLACE
+    old_remote_id: str
+    old_state: str | None
+    retire: Retire
+    retire_request: JobPatchBody | None = None  # the cancel body when retire is CANCEL
+
+
+class UpdateJob(Action):
+    """PATCH /jobs/{id} with ``request``, then (``submit``) PATCH ``submit_request``."""
+
+    kind: Literal["job"] = "job"
+    action: Literal[ActionType.UPDATE] = ActionType.UPDATE
+    remote_id: str
+    request: JobPatchBody
+    submit: bool = False
+    submit_request: JobPatchBody | None = None
+
+
+class SubmitJob(Action):
+    """PATCH /jobs/{id} ``{"state": "Active"}``."""
+
+    kind: Literal["job"] = "job"
+    action: Literal[ActionType.SUBMIT] = ActionType.SUBMIT
+    remote_id: str
+    request: JobPatchBody
+
+
+class DeleteJob(Action):
+    """DELETE /jobs/{id} of an unsubmitted job (no body)."""
+
+    kind: Literal["job"] = "job"
+    action: Literal[ActionType.DELETE] = ActionType.DELETE
+    remote_id: str
+
+
+class Forget(Action):
+    """Drop the record from state; with ``request`` (a cancel) PATCH it first."""
+
+    action: Literal[ActionType.FORGET] = ActionType.FORGET
+    remote_id: str
+    request: JobPatchBody | None = None
+
+
+class Record(Action):
+    """Write ``after`` into the record without any API call."""
+
+    action: Literal[ActionType.RECORD] = ActionType.RECORD
+    remote_id: str
+
+
+class NoOp(Action):
+    """Nothing to do."""
+
+    action: Literal[ActionType.NOOP] = ActionType.NOOP
+    remote_id: str | None = None
+
+
+ANY_ACTION_TYPES: tuple[type[Action], ...] = (
+    CreateWorkspace,
+    ReplaceWorkspace,
+    DeleteWorkspace,
+    CreateJob,
+    ReplaceJob,
+    UpdateJob,
+    SubmitJob,
+    DeleteJob,
+    Forget,
+    Record,
+    NoOp,
+)

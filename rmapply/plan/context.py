@@ -1,0 +1,157 @@
+"""PlanOptions, and the context the planner's rules read while deciding one resource at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rmapply.errors import PlanError
+from rmapply.model import Address, DesiredJob, DesiredState, ResourceKind
+from rmapply.plan.actions import (
+    GONE,
+    KNOWN_AFTER_APPLY,
+    Action,
+    CreateWorkspace,
+    ReplaceWorkspace,
+)
+from rmapply.plan.cost import CostModel
+from rmapply.plan.drift import RemoteChange
+from rmapply.plan.remote import Observation, RemoteView, observe
+from rmapply.state.document import ResourceRecord, StateDocument
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How to plan (the CLI fills it from flags and rmapply.toml)."""
+
+    # --target ADDRESS (repeatable, globs like jobs.site-*): these and what they need
+    targets: tuple[str, ...] = ()
+    # --refresh-only: show (and let apply accept) remote changes alone
+    refresh_only: bool = False
+    # --cancel-replaced: cancel an active job that is replaced (else it keeps running)
+    cancel_replaced: bool = False
+    # cancel an active job that left the manifests before forgetting it (else only forgotten)
+    cancel_removed: bool = False
+    # [budget] maxCost: raise CostLimitError when the known total is above it
+    max_cost: float | None = None
+    cost_model: CostModel = field(default_factory=CostModel)
+
+
+_JOB = ResourceKind.JOB  # a module constant: enum members looked up on the class are slow
+
+
+def address_name(address: Address) -> str:
+    """``jobs.site-a``: as str(address), without the (slow) enum value lookup."""
+    return ("jobs." if address.kind is _JOB else "workspaces.") + address.key
+
+
+class RecordIndex:
+    """The state's records looked up by Address; addresses are parsed only when iterated."""
+
+    def __init__(self, resources: Mapping[str, ResourceRecord]) -> None:
+        self._resources = resources
+        self._parsed: dict[Address, ResourceRecord] | None = None
+
+    def get(self, address: Address) -> ResourceRecord | None:
+        """The record at ``address``, if any."""
+        return self._resources.get(address_name(address))
+
+    def __contains__(self, address: Address) -> bool:
+        return address_name(address) in self._resources
+
+    def __getitem__(self, address: Address) -> ResourceRecord:
+        return self._resources[address_name(address)]
+
+    def __len__(self) -> int:
+        return len(self._resources)
+
+    def items(self) -> dict[Address, ResourceRecord]:
+        """Every record by parsed address."""
+        if self._parsed is None:
+            self._parsed = {_parse(k): r for k, r in self._resources.items()}
+        return self._parsed
+
+    def not_in(self, names: set[str], kind: ResourceKind) -> list[Address]:
+        """Addresses of ``kind`` in state whose name is not in ``names`` (state-only ones)."""
+        wanted = "job" if kind is ResourceKind.JOB else "workspace"
+        return [
+            _parse(k) for k, r in self._resources.items() if r.kind == wanted and k not in names
+        ]
+
+
+def _parse(key: str) -> Address:
+    try:
+        return Address.parse(key)
+    except ValueError as exc:
+        raise PlanError(
+            f"state: resource {key!r} is not an address: {exc}",
+            hint="fix or remove it with 'rmapply state mv' or 'rmapply state rm'",
+        ) from exc
+
+
+@dataclass
+class PlanContext:
+    """Inputs of one build_plan call and what was decided so far."""
+
+    desired: DesiredState
+    state: StateDocument
+    remote: RemoteView | None
+    options: PlanOptions
+    now: datetime
+    records: RecordIndex
+    warnings: list[str] = field(default_factory=list)
+    workspace_actions: dict[Address, Action] = field(default_factory=dict)
+    remote_changes: dict[Address, RemoteChange] = field(default_factory=dict)
+    _observations: dict[Address, Observation] = field(default_factory=dict)
+    _workspaces: dict[str, tuple[str, Address | None]] = field(default_factory=dict)
+
+    def observe(self, address: Address) -> Observation:
+        """How the record at ``address`` is seen (refreshed now, or last seen in state)."""
+        seen = self._observations.get(address)
+        if seen is None:
+            seen = observe(self.records[address], self.remote)
+            self._observations[address] = seen
+        return seen
+
+    def workspace_for(self, job: DesiredJob) -> tuple[str, Address | None]:
+        """The workspace id a job is created in, and the workspace address when that id is
+        only known after apply (the workspace is created or replaced by this plan)."""
+        spec = job.spec
+        if spec.workspace is None:
+            return spec.workspace_id or "", None
+        known = self._workspaces.get(spec.workspace)
+        if known is None:
+            # cached: workspaces are all decided before the first job, and jobs share them
+            address = Address.workspace(spec.workspace)
+            if isinstance(self.workspace_actions.get(address), CreateWorkspace | ReplaceWorkspace):
+                known = (KNOWN_AFTER_APPLY, address)
+            else:
+                record = self.records.get(address)
+                known = ((record.remote_id if record else ""), None)
+            self._workspaces[spec.workspace] = known
+        return known
+
+    def cache_for(self, job: DesiredJob) -> tuple[str | None, Address | None]:
+        """The cache id of ``useCache = "jobs.KEY"`` (that job's id), and the job's address when
+        the id is only known after apply; (None, None) without such a reference. A cache job
+        that this plan re-creates is pointed at afterwards (``planner._point_at_new_caches``)."""
+        reference = job.spec.cache_address
+        if reference is None:
+            return None, None
+        address = Address.parse(reference)
+        record = self.records.get(address)
+        if record is not None:
+            return record.remote_id, None
+        return KNOWN_AFTER_APPLY, address
+
+    def gone_workspace_ids(self, address: Address) -> set[str]:
+        """Ids of the workspace at ``address`` that vanished remotely (not the user's change)."""
+        ids: set[str] = set()
+        record = self.records.get(address)
+        if record is not None:
+            ids |= {h.id for h in record.history if h.last_state == GONE}
+        action = self.workspace_actions.get(address)
+        if isinstance(action, CreateWorkspace) and action.previous_id:
+            ids.add(action.previous_id)
+        return ids

@@ -1,0 +1,153 @@
+"""Remote changes: how the remote objects moved since the state last saw them.
+
+Normal progress (an active job finishing) is told apart from drift (a job changed outside rmapply).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from rmapply.model import Address, FieldClass, classify_job_field
+from rmapply.plan.actions import AddressField, FieldChange, PlanValue
+from rmapply.plan.diff import classify_workspace_field, spec_diff
+from rmapply.plan.remote import Observation, Seen
+from rmapply.state.document import ResourceRecord
+
+
+class ChangeCategory(StrEnum):
+    """What kind of remote change."""
+
+    PROGRESS = "progress"  # the job moved on as jobs do: active -> success / failed / cancelled
+    DRIFT = "drift"  # changed outside rmapply: settings, name, inputs, a submit nobody planned
+    GONE = "gone"  # the remote object answered 404
+
+
+class RemoteChange(PlanValue):
+    """One remote change; accepting it stores ``remote`` in the record (or drops it when gone)."""
+
+    address: AddressField
+    kind: Literal["job", "workspace"]
+    remote_id: str
+    category: ChangeCategory
+    changes: tuple[FieldChange, ...] = ()
+    remote: dict[str, Any] | None = None  # the object seen now; None when gone
+    message: str
+
+
+# Normal life of a job: anything else (e.g. unsubmitted -> active) happened outside rmapply.
+_PROGRESS = {
+    ("active", "success"),
+    ("active", "failed"),
+    ("active", "cancelled"),
+}
+
+
+def job_projection(job: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a Job (wire JSON) that say what it computes, shaped like a JobSpec."""
+    settings = dict(job.get("jobSettings") or {})
+    settings["outputs"] = [o.get("format") for o in settings.get("outputs") or []]
+    projection = {
+        "type": job.get("type"),
+        "name": job.get("name"),
+        "workspaceId": job.get("workspaceId"),
+        "inputs": job.get("inputs"),
+        "settings": settings,
+        "costEstimationParameters": job.get("costEstimationParameters"),
+    }
+    return {k: v for k, v in projection.items() if v is not None}
+
+
+def _drift_class(path: str) -> FieldClass:
+    return classify_job_field(path)
+
+
+def remote_change(
+    address: Address, record: ResourceRecord, seen: Observation
+) -> RemoteChange | None:
+    """The change between the record's last sighting and now, if any."""
+    if seen.seen is Seen.UNKNOWN:
+        return None
+    if seen.seen is Seen.GONE:
+        return RemoteChange(
+            address=address,
+            kind=record.kind,
+            remote_id=record.remote_id,
+            category=ChangeCategory.GONE,
+            message="no longer exists remotely (404)",
+        )
+    now = seen.current or {}
+    last = record.remote
+    if last == now:
+        return None
+    if last is None:
+        return RemoteChange(
+            address=address,
+            kind=record.kind,
+            remote_id=record.remote_id,
+            category=ChangeCategory.PROGRESS,
+            remote=now,
+            message="seen remotely for the first time",
+        )
+    if record.kind == "workspace":
+        return _workspace_change(address, record, last, now)
+    return _job_change(address, record, last, now)
+
+
+def _workspace_change(
+    address: Address, record: ResourceRecord, last: dict[str, Any], now: dict[str, Any]
+) -> RemoteChange | None:
+    keys = ("name", "iTwinId", "contextCaptureVersion")
+    changes = spec_diff(
+        {k: last.get(k) for k in keys if last.get(k) is not None},
+        {k: now.get(k) for k in keys if now.get(k) is not None},
+        classify_workspace_field,
+    )
+    if not changes:
+        return None
+    return RemoteChange(
+        address=address,
+        kind="workspace",
+        remote_id=record.remote_id,
+        category=ChangeCategory.DRIFT,
+        changes=changes,
+        remote=now,
+        message="changed outside rmapply",
+    )
+
+
+def _job_change(
+    address: Address, record: ResourceRecord, last: dict[str, Any], now: dict[str, Any]
+) -> RemoteChange | None:
+    before, after = job_projection(last), job_projection(now)
+    old_state, new_state = last.get("state"), now.get("state")
+    changes = list(spec_diff(before, after, _drift_class)) if before != after else []
+    state_moved = old_state != new_state
+    if state_moved:
+        state_change = FieldChange(
+            path="state", before=old_state, after=new_state, field_class=FieldClass.RECONCILER
+        )
+    if changes or (state_moved and (old_state, new_state) not in _PROGRESS):
+        if state_moved:
+            changes.append(state_change)
+        return RemoteChange(
+            address=address,
+            kind="job",
+            remote_id=record.remote_id,
+            category=ChangeCategory.DRIFT,
+            changes=tuple(changes),
+            remote=now,
+            message="changed outside rmapply",
+        )
+    if state_moved:
+        return RemoteChange(
+            address=address,
+            kind="job",
+            remote_id=record.remote_id,
+            category=ChangeCategory.PROGRESS,
+            changes=(state_change,),
+            remote=now,
+            message=f"{old_state} -> {new_state}",
+        )
+    # only timestamps, progress figures or output ids moved: accepted silently
+    return None

@@ -1,0 +1,154 @@
+"""Builders of job actions: the facts about one job, and the exact request bodies."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rmapply.model import Address, DesiredJob
+from rmapply.plan.actions import (
+    CreateJob,
+    FieldChange,
+    JobCost,
+    Precondition,
+    ReplaceJob,
+    Retire,
+)
+from rmapply.plan.context import PlanContext
+from rmapply.plan.cost import job_cost
+from rmapply.plan.remote import Observation
+from rmapply.state.document import ResourceRecord
+from rmapply.wire import JobPatch, JobPatchSettings, PatchState
+
+SUBMIT = JobPatch(state=PatchState.ACTIVE)
+CANCEL = JobPatch(state=PatchState.CANCELLED)
+ABSENT = Precondition(in_state=False)
+_TOP = re.compile(r"[.\[]")
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """Everything known about one job that is both desired and in state."""
+
+    desired: DesiredJob
+    after: dict[str, Any]  # the desired spec as wire JSON
+    digest: str  # its digest
+    record: ResourceRecord
+    seen: Observation
+    precondition: Precondition
+    diff: list[FieldChange]
+
+    @property
+    def address(self) -> Address:
+        """The job's address."""
+        return self.desired.address
+
+    @property
+    def job_id(self) -> str:
+        """The remote id in state."""
+        return self.record.remote_id
+
+
+def top_field(path: str) -> str:
+    """``settings.quality`` -> ``settings``; ``inputs[0].id`` -> ``inputs``."""
+    return _TOP.split(path, maxsplit=1)[0]
+
+
+def paths(changes: list[FieldChange]) -> str:
+    """The changed paths, comma-separated, each once."""
+    return ", ".join(dict.fromkeys(c.path for c in changes))
+
+
+def then_submit(submit: bool) -> str:
+    """The end of a sentence saying whether the new job is submitted."""
+    return " and submitted (submit = true)" if submit else ", not submitted (submit = false)"
+
+
+def cost_of(ctx: PlanContext, job: DesiredJob, priced: dict[str, Any] | None) -> JobCost | None:
+    """The cost when the job will run (submit = true), else None."""
+    if not job.spec.submit:
+        return None
+    return job_cost(job.spec, priced, ctx.options.cost_model)
+
+
+def create_job(
+    ctx: PlanContext,
+    desired: DesiredJob,
+    after: dict[str, Any],
+    digest: str,
+    *,
+    precondition: Precondition,
+    reason: str,
+    record: ResourceRecord | None = None,
+) -> CreateJob:
+    """CreateJob; with ``record`` (its job vanished remotely) the old id moves to history."""
+    workspace_id, ref = ctx.workspace_for(desired)
+    cache_id, cache_ref = ctx.cache_for(desired)
+    submit = desired.spec.submit
+    return CreateJob(
+        address=desired.address,
+        reasons=(reason,),
+        precondition=precondition,
+        before=record.spec if record else None,
+        after=after,
+        after_digest=digest,
+        cost=cost_of(ctx, desired, record.remote if record else None),
+        request=desired.spec.to_creation(workspace_id, cache_id),
+        workspace_ref=ref,
+        cache_ref=cache_ref,
+        submit=submit,
+        submit_request=SUBMIT if submit else None,
+        previous_id=record.remote_id if record else None,
+    )
+
+
+def replace_job(ctx: PlanContext, facts: JobFacts, retire: Retire, reason: str) -> ReplaceJob:
+    """ReplaceJob: a new job from the manifests; the old one retired as ``retire`` says."""
+    desired = facts.desired
+    workspace_id, ref = ctx.workspace_for(desired)
+    cache_id, cache_ref = ctx.cache_for(desired)
+    submit = desired.spec.submit
+    return ReplaceJob(
+        address=facts.address,
+        reasons=(reason,),
+        precondition=facts.precondition,
+        before=facts.record.spec,
+        after=facts.after,
+        after_digest=facts.digest,
+        diff=tuple(facts.diff),
+        # the old job's price holds when it was priced from the same parameters
+        cost=cost_of(ctx, desired, facts.seen.current),
+        request=desired.spec.to_creation(workspace_id, cache_id),
+        workspace_ref=ref,
+        cache_ref=cache_ref,
+        submit=submit,
+        submit_request=SUBMIT if submit else None,
+        old_remote_id=facts.job_id,
+        old_state=facts.seen.job_state,
+        retire=retire,
+        retire_request=CANCEL if retire is Retire.CANCEL else None,
+    )
+
+
+def patch_body(desired: DesiredJob, fields: set[str], cache_id: str | None = None) -> JobPatch:
+    """The PATCH body setting ``fields`` (type, settings, costEstimationParameters) as desired.
+
+    Settings are sent whole: the jobPatchSettings schema replaces an unsubmitted job's settings.
+    ``cache_id`` replaces ``useCache = "jobs.KEY"`` (an address never reaches the API).
+    """
+    spec = desired.spec
+    settings = spec.to_creation(spec.workspace_id or "", cache_id).settings
+    patched_settings = JobPatchSettings(
+        quality=settings.quality,
+        processing_engines=settings.processing_engines,
+        outputs=list(settings.outputs),
+        cache_settings=settings.cache_settings,
+    )
+    return JobPatch(
+        type=spec.type if "type" in fields else None,
+        settings=patched_settings if "settings" in fields else None,
+        cost_estimation_parameters=(
+            spec.cost_estimation_parameters if "costEstimationParameters" in fields else None
+        ),
+    )

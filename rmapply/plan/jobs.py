@@ -1,0 +1,361 @@
+"""The planner's rules for jobs: what a difference means depends on the job's state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmapply.errors import PlanError
+from rmapply.model import PATCHABLE_JOB_FIELDS, Address, DesiredJob, FieldClass, digest
+from rmapply.plan.actions import (
+    KNOWN_AFTER_APPLY,
+    Action,
+    DeleteJob,
+    FieldChange,
+    Forget,
+    NoOp,
+    Precondition,
+    Record,
+    Retire,
+    SubmitJob,
+    UpdateJob,
+)
+from rmapply.plan.context import PlanContext
+from rmapply.plan.diff import parse_path, spec_diff, value_at
+from rmapply.plan.drift import ChangeCategory
+from rmapply.plan.job_actions import (
+    ABSENT,
+    CANCEL,
+    SUBMIT,
+    JobFacts,
+    cost_of,
+    create_job,
+    patch_body,
+    paths,
+    replace_job,
+    then_submit,
+    top_field,
+)
+from rmapply.plan.remote import Observation, Seen
+from rmapply.state.document import ResourceRecord
+
+# spec fields that only say where the workspace comes from; the resolved id decides a change
+_WORKSPACE_FIELDS = ("workspace", "workspaceId")
+_CLASS_WORDS = {
+    FieldClass.COSMETIC: "cosmetic",
+    FieldClass.ESTIMATE: "estimate-only",
+    FieldClass.RECONCILER: "rmapply's own",
+}
+_NOT_FINISHED = ("failed", "cancelled")
+
+
+def plan_job(
+    ctx: PlanContext,
+    address: Address,
+    desired: DesiredJob | None,
+    record: ResourceRecord | None,
+) -> Action | None:
+    """The action for one job (None when there is nothing at all to say about it)."""
+    after = desired.spec.to_wire() if desired else {}
+    if record is None:
+        if desired is None:
+            return None
+        reason = f"{address} is in the manifests but not in the state: it is created"
+        reason += then_submit(desired.spec.submit)
+        return create_job(ctx, desired, after, digest(after), precondition=ABSENT, reason=reason)
+    seen = ctx.observe(address)
+    precondition = Precondition(
+        in_state=True,
+        remote_id=record.remote_id,
+        state=seen.job_state,
+        seen=seen.label,
+        digest=record.digest,
+    )
+    if desired is None:
+        return _removal(ctx, address, record, seen, precondition)
+    # equal dicts have equal canonical digests: hashing is only needed when they differ
+    same = record.spec == after and bool(record.digest)
+    spec_digest = record.digest if same else digest(after)
+    if seen.seen is Seen.GONE:
+        reason = (
+            f"job {record.remote_id} no longer exists remotely (404): a new job is created"
+            + then_submit(desired.spec.submit)
+        )
+        return create_job(
+            ctx,
+            desired,
+            after,
+            spec_digest,
+            precondition=precondition,
+            reason=reason,
+            record=record,
+        )
+    changes = _diff(
+        ctx, desired, after, same=spec_digest == record.digest, record=record, seen=seen
+    )
+    facts = JobFacts(desired, after, spec_digest, record, seen, precondition, changes)
+    state = seen.job_state
+    if state in _NOT_FINISHED and desired.spec.retry_failed:
+        reason = (
+            f"job {record.remote_id} {state} and retryFailed = true: a new job is created"
+            f"{then_submit(desired.spec.submit)}; the {state} job's id moves to history"
+        )
+        return replace_job(ctx, facts, Retire.KEEP, reason)
+    if state == "unsubmitted":
+        return _unsubmitted(ctx, facts)
+    return _submitted(ctx, facts)
+
+
+def _diff(
+    ctx: PlanContext,
+    desired: DesiredJob,
+    after: dict[str, Any],
+    *,
+    same: bool,
+    record: ResourceRecord,
+    seen: Observation,
+) -> list[FieldChange]:
+    """Spec differences (deepdiff only when the digests differ) and a workspace id change."""
+    changes: list[FieldChange] = []
+    if not same:
+        for change in spec_diff(record.spec, after):
+            # how the workspace is named is rmapply's business; its resolved id decides below
+            renamed = change.path in _WORKSPACE_FIELDS
+            changes.append(
+                change.model_copy(update={"field_class": FieldClass.RECONCILER})
+                if renamed
+                else change
+            )
+    workspace_id, ref = ctx.workspace_for(desired)
+    old = record.workspace_id or (seen.current or {}).get("workspaceId")
+    if old is not None and (ref is not None or workspace_id != old):
+        gone = (
+            ctx.gone_workspace_ids(Address.workspace(desired.spec.workspace))
+            if desired.spec.workspace
+            else set()
+        )
+        if old not in gone:  # a workspace re-created after a 404 is not the user's change
+            new = workspace_id if ref is None else KNOWN_AFTER_APPLY
+            changes.append(
+                FieldChange(path="workspaceId", before=old, after=new, field_class=FieldClass.RERUN)
+            )
+            changes.sort(key=lambda c: c.path)
+    return changes
+
+
+def _restore(ctx: PlanContext, address: Address, after: dict[str, Any]) -> list[FieldChange]:
+    """Patchable fields of an unsubmitted job changed outside rmapply: back to the manifests."""
+    change = ctx.remote_changes.get(address)
+    if change is None or change.category is not ChangeCategory.DRIFT:
+        return []
+    return [
+        FieldChange(
+            path=drifted.path,
+            before=drifted.after,
+            after=value_at(after, parse_path(drifted.path)),
+            field_class=drifted.field_class,
+        )
+        for drifted in change.changes
+        if top_field(drifted.path) in PATCHABLE_JOB_FIELDS
+    ]
+
+
+def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
+    """Nothing was spent: PATCH what PATCH accepts, replace for the rest, submit when asked."""
+    spec, diff, job_id = facts.desired.spec, facts.diff, facts.job_id
+    fixed = [
+        c
+        for c in diff
+        if c.field_class is not FieldClass.RECONCILER
+        # PATCH cannot clear a field: a removed patchable value needs a new job too
+        and (top_field(c.path) not in PATCHABLE_JOB_FIELDS or c.change == "removed")
+    ]
+    if fixed:
+        reason = (
+            f"{paths(fixed)} cannot be changed by PATCH on an unsubmitted job: job {job_id} is"
+            f" deleted (nothing was spent) and a new job is created{then_submit(spec.submit)}"
+        )
+        return replace_job(ctx, facts, Retire.DELETE, reason)
+    after = facts.after
+    restored = _restore(ctx, facts.address, after)
+    patched = [c for c in diff if top_field(c.path) in PATCHABLE_JOB_FIELDS]
+    fields = {top_field(c.path) for c in patched + restored}
+    common: dict[str, Any] = {
+        "address": facts.address,
+        "precondition": facts.precondition,
+        "before": facts.record.spec,
+        "after": after,
+        "after_digest": facts.digest,
+        "remote_id": job_id,
+    }
+    if fields:
+        reasons = []
+        if patched:
+            reasons.append(
+                f"{paths(patched)} can be changed in place on the unsubmitted job {job_id} (PATCH)"
+            )
+        if restored:
+            reasons.append(
+                f"{paths(restored)} changed outside rmapply: restored to the manifests' values"
+            )
+        if spec.submit:
+            reasons.append("then it is submitted (submit = true)")
+        return UpdateJob(
+            **common,
+            reasons=tuple(reasons),
+            diff=tuple(sorted(diff + restored, key=lambda c: c.path)),
+            cost=cost_of(ctx, facts.desired, facts.seen.current),
+            request=patch_body(facts.desired, fields, _existing_cache(ctx, facts.desired)),
+            submit=spec.submit,
+            submit_request=SUBMIT if spec.submit else None,
+        )
+    if spec.submit:
+        return SubmitJob(
+            **common,
+            diff=tuple(diff),
+            reasons=(
+                f"job {job_id} is unsubmitted and the manifest says submit = true: it is submitted",
+            ),
+            cost=cost_of(ctx, facts.desired, facts.seen.current),
+            request=SUBMIT,
+        )
+    if diff:
+        return Record(
+            **common,
+            kind="job",
+            diff=tuple(diff),
+            reasons=(
+                f"only rmapply's own fields changed ({paths(diff)}): recorded in state, no API"
+                " call",
+            ),
+        )
+    return NoOp(
+        kind="job",
+        address=facts.address,
+        reasons=("unchanged",),
+        precondition=facts.precondition,
+        remote_id=job_id,
+    )
+
+
+def _failure(seen: Observation) -> str:
+    info = (seen.current or {}).get("executionInformation") or {}
+    errors = info.get("errors") or []
+    first = errors[0] if errors else {}
+    text = first.get("message") or first.get("title") or first.get("code")
+    return f" ({text})" if text else ""
+
+
+def _submitted(ctx: PlanContext, facts: JobFacts) -> Action:
+    """Money may have been spent: only a change to what the job computes runs a new job."""
+    state, job_id, address, diff = facts.seen.job_state, facts.job_id, facts.address, facts.diff
+    if state is None:
+        ctx.warnings.append(
+            f"{address}: the state of job {job_id} is unknown; it is treated as submitted"
+            " (plan with refresh to know more)"
+        )
+    shown = state or "state unknown"
+    if state in _NOT_FINISHED:
+        ctx.warnings.append(
+            f"{address}: job {job_id} {state}{_failure(facts.seen)}; it is not re-run (set"
+            f" retryFailed = true in {facts.desired.source} to create it again)"
+        )
+    rerun = [c for c in diff if c.field_class is FieldClass.RERUN]
+    if rerun:
+        retire = Retire.KEEP
+        if state == "active" and ctx.options.cancel_replaced:
+            retire, fate = Retire.CANCEL, "the old job is cancelled (--cancel-replaced)"
+        elif state == "active":
+            fate = "the old job keeps running (pass --cancel-replaced to cancel it)"
+        else:
+            fate = "the old job and its outputs stay"
+        reason = (
+            f"{paths(rerun)} {'changes' if len(rerun) == 1 else 'change'} what the job computes"
+            f" and job {job_id} is already"
+            f" submitted ({shown}): a new job is created{then_submit(facts.desired.spec.submit)};"
+            f" {fate}; its id moves to history"
+        )
+        return replace_job(ctx, facts, retire, reason)
+    if diff:
+        groups = [
+            f"{paths([c for c in diff if c.field_class is cls])} ({word})"
+            for cls, word in _CLASS_WORDS.items()
+            if any(c.field_class is cls for c in diff)
+        ]
+        return Record(
+            kind="job",
+            address=address,
+            precondition=facts.precondition,
+            before=facts.record.spec,
+            after=facts.after,
+            after_digest=facts.digest,
+            diff=tuple(diff),
+            remote_id=job_id,
+            reasons=(
+                f"only {', '.join(groups)} changed and job {job_id} is already submitted"
+                f" ({shown}): recorded in state, no API call; the job is not re-run",
+            ),
+        )
+    reason = "unchanged"
+    if state in _NOT_FINISHED:
+        reason = f"unchanged; job {job_id} {state} and is not re-run (retryFailed = false)"
+    return NoOp(
+        kind="job",
+        address=address,
+        reasons=(reason,),
+        precondition=facts.precondition,
+        remote_id=job_id,
+    )
+
+
+def _removal(
+    ctx: PlanContext,
+    address: Address,
+    record: ResourceRecord,
+    seen: Observation,
+    precondition: Precondition,
+) -> Action:
+    """A job that left the manifests: delete it when unsubmitted, else only forget it."""
+    job_id, state = record.remote_id, seen.job_state
+    common: dict[str, Any] = {
+        "address": address,
+        "precondition": precondition,
+        "before": record.spec,
+        "remote_id": job_id,
+    }
+    left = f"{address} is no longer in the manifests"
+    if seen.seen is Seen.GONE:
+        reason = f"{left} and job {job_id} no longer exists remotely (404): it is forgotten"
+        return Forget(**common, kind="job", reasons=(reason,))
+    if state == "unsubmitted":
+        reason = f"{left} and job {job_id} is unsubmitted: it is deleted (nothing was spent)"
+        return DeleteJob(**common, reasons=(reason,))
+    if state is None:
+        ctx.warnings.append(
+            f"{address}: the state of job {job_id} is unknown; it is forgotten, not deleted"
+        )
+        reason = f"{left} and the state of job {job_id} is unknown: it is forgotten, no API call"
+        return Forget(**common, kind="job", reasons=(reason,))
+    if state == "active" and ctx.options.cancel_removed:
+        reason = (
+            f"{left} and job {job_id} is active: it is cancelled (cancel_removed) and"
+            " forgotten; its outputs stay"
+        )
+        return Forget(**common, kind="job", reasons=(reason,), request=CANCEL)
+    running = "; it keeps running" if state == "active" else ""
+    reason = (
+        f"{left} and job {job_id} is already submitted ({state}): it is forgotten, no API"
+        f" call{running}; its outputs stay"
+    )
+    return Forget(**common, kind="job", reasons=(reason,))
+
+
+def _existing_cache(ctx: PlanContext, desired: DesiredJob) -> str | None:
+    """The id behind ``useCache = "jobs.KEY"`` for a PATCH, which cannot wait for apply."""
+    cache_id, pending = ctx.cache_for(desired)
+    if pending is not None:
+        raise PlanError(
+            f"{desired.address}: useCache {pending} names a job that does not exist yet, and an "
+            "unsubmitted job's settings are patched with literal ids",
+            hint=f"apply {pending} first: rmapply apply --target {pending}",
+        )
+    return cache_id

@@ -1,0 +1,286 @@
+"""build_plan: desired state + state (+ what a refresh saw) -> an ordered Plan. Pure."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import cast
+
+from rmapply.errors import PlanError
+from rmapply.model import Address, DesiredState, ResourceKind
+from rmapply.plan.actions import (
+    KNOWN_AFTER_APPLY,
+    Action,
+    ActionType,
+    CreateJob,
+    DeleteJob,
+    Forget,
+    ReplaceJob,
+)
+from rmapply.plan.context import PlanContext, PlanOptions, RecordIndex, address_name
+from rmapply.plan.cost import check_budget, total_cost
+from rmapply.plan.drift import ChangeCategory, remote_change
+from rmapply.plan.jobs import plan_job
+from rmapply.plan.ordering import closure, matching, order_actions
+from rmapply.plan.pending import blocked_addresses, unresolved
+from rmapply.plan.remote import RemoteView, Seen
+from rmapply.plan.result import AnyAction, CostSummary, Plan, Summary
+from rmapply.plan.workspaces import plan_workspace, plan_workspace_removal
+from rmapply.state.document import ResourceRecord, StateDocument
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the duration of a plan.
+
+    A plan of 10,000 jobs allocates tens of thousands of small objects next to the caller's
+    large heap (state, manifests); the full collections they trigger scan that whole heap and
+    doubled the time of a plan (bench/bench_plan.py). Planning creates no garbage cycles.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def build_plan(
+    desired: DesiredState,
+    state: StateDocument,
+    remote: RemoteView | None,
+    *,
+    now: datetime,
+    options: PlanOptions | None = None,
+) -> Plan:
+    """Decide, per resource and in dependency order, what apply must do (see docs/plan.md).
+
+    Raises PlanError for references that cannot be resolved, a dependency cycle or a target
+    that matches nothing, and CostLimitError when the known cost is above ``options.max_cost``.
+    """
+    with _collector_paused():
+        return _build_plan(desired, state, remote, now, options or PlanOptions())
+
+
+def _build_plan(
+    desired: DesiredState,
+    state: StateDocument,
+    remote: RemoteView | None,
+    now: datetime,
+    options: PlanOptions,
+) -> Plan:
+    _check_references(desired)
+    ctx = PlanContext(desired, state, remote, options, now, RecordIndex(state.resources))
+    pending = {Address.parse(p.address): p for p in state.pending.values()}
+    selected: set[Address] | None = None  # None: everything
+    if options.targets:
+        universe = set(desired.workspaces) | set(desired.jobs) | set(ctx.records.items())
+        universe |= set(pending)
+        selected = closure(matching(options.targets, universe), desired.dependencies)
+        ctx.warnings.append(
+            f"targeting is in effect: {len(selected)} of {len(universe)} resources are planned;"
+            " a plan without --target may show more changes"
+        )
+    blocked = blocked_addresses(desired, pending, selected, ctx.warnings)
+    _remote_changes(ctx, selected)
+    actions: list[Action] = []
+    if not options.refresh_only:
+        actions = _decide(ctx, selected, blocked)
+        ordered = order_actions(actions, _needs(desired, actions), _used(ctx, actions))
+        check_budget(ordered, options.max_cost)
+        actions = list(ordered)
+    cost = total_cost(actions)
+    if options.max_cost is not None and cost.unknown:
+        ctx.warnings.append(
+            f"{cost.unknown} job(s) without costEstimationParameters have an unknown cost and"
+            " are not counted against [budget] maxCost"
+        )
+    changes = tuple(ctx.remote_changes[a] for a in sorted(ctx.remote_changes))
+    counts = dict.fromkeys(ActionType, 0)
+    for action in actions:
+        counts[action.action] += 1
+    summary = Summary(
+        counts=counts,
+        cost=CostSummary(
+            total=cost.total,
+            includes_estimates=cost.includes_estimates,
+            unknown=cost.unknown,
+            jobs=cost.jobs,
+        ),
+        remote_changes=len(changes),
+        drift=sum(1 for c in changes if c.category is ChangeCategory.DRIFT),
+        unresolved=len(pending),
+    )
+    # the actions are validated already; validating the 10,000-tuple again costs for nothing
+    return Plan.model_construct(
+        planned_at=now,
+        refresh_only=options.refresh_only,
+        targets=tuple(options.targets),
+        actions=cast("tuple[AnyAction, ...]", tuple(actions)),
+        remote_changes=changes,
+        warnings=tuple(ctx.warnings),
+        unresolved=tuple(unresolved(pending[a]) for a in sorted(pending)),
+        summary=summary,
+    )
+
+
+def _check_references(desired: DesiredState) -> None:
+    # strings, not Address objects: this runs over every job of every plan
+    names = {f"workspaces.{a.key}" for a in desired.workspaces}
+    names |= {f"jobs.{a.key}" for a in desired.jobs}
+    problems: list[str] = []
+    for address, job in desired.jobs.items():
+        spec = job.spec
+        needed = list(spec.depends_on)
+        if spec.workspace is not None:
+            needed.append(f"workspaces.{spec.workspace}")
+        elif not spec.workspace_id:
+            problems.append(f"{job.source}: {address}: names no workspace or workspaceId")
+        problems.extend(
+            f"{job.source}: {address}: needs {name}, which is not in the manifests"
+            for name in needed
+            if name not in names
+        )
+    if problems:
+        problems.sort()
+        raise PlanError(
+            f"{len(problems)} unresolved reference(s):\n" + "\n".join(problems),
+            hint="add the missing resources to the manifests or fix the names",
+        )
+
+
+def _remote_changes(ctx: PlanContext, selected: set[Address] | None) -> None:
+    if ctx.remote is None:
+        return
+    unknown = 0
+    for address, record in ctx.records.items().items():
+        if selected is not None and address not in selected:
+            continue
+        seen = ctx.observe(address)
+        unknown += seen.seen is Seen.UNKNOWN
+        change = remote_change(address, record, seen)
+        if change is not None:
+            ctx.remote_changes[address] = change
+    if unknown:
+        ctx.warnings.append(
+            f"{unknown} resource(s) in state were not refreshed: their last known state is used"
+        )
+
+
+def _decide(ctx: PlanContext, selected: set[Address] | None, blocked: set[Address]) -> list[Action]:
+    desired, records = ctx.desired, ctx.records
+
+    def wanted(address: Address) -> bool:
+        return (selected is None or address in selected) and address not in blocked
+
+    actions: list[Action] = []
+    for address in sorted(a for a in desired.workspaces if wanted(a)):
+        action = plan_workspace(ctx, address, desired.workspaces[address], records.get(address))
+        ctx.workspace_actions[address] = action
+        actions.append(action)
+    jobs = list(desired.jobs)
+    jobs += records.not_in({address_name(a) for a in jobs}, ResourceKind.JOB)
+    if selected is not None or blocked:
+        jobs = [a for a in jobs if wanted(a)]
+    for address in sorted(jobs, key=_by_key):
+        found = plan_job(ctx, address, desired.jobs.get(address), records.get(address))
+        if found is not None:
+            actions.append(found)
+    actions = _point_at_new_caches(desired, actions)
+    names = {address_name(a) for a in desired.workspaces}
+    removed = sorted(a for a in records.not_in(names, ResourceKind.WORKSPACE) if wanted(a))
+    if removed:
+        users = _workspace_users(ctx, actions)
+        for address in removed:
+            record = records[address]
+            actions.append(
+                plan_workspace_removal(ctx, address, record, users.get(record.remote_id, []))
+            )
+    return actions
+
+
+def _point_at_new_caches(desired: DesiredState, actions: list[Action]) -> list[Action]:
+    """Jobs reusing the cache of a job this plan creates anew take its id after apply."""
+    created = {a.address for a in actions if isinstance(a, CreateJob | ReplaceJob)}
+    out: list[Action] = []
+    for action in actions:
+        job = desired.jobs.get(action.address)
+        reference = job.spec.cache_address if job else None
+        if (
+            isinstance(action, CreateJob | ReplaceJob)
+            and reference is not None
+            and action.cache_ref is None
+            and Address.parse(reference) in created
+        ):
+            out.append(_cache_known_after_apply(action, Address.parse(reference)))
+        else:
+            out.append(action)
+    return out
+
+
+def _cache_known_after_apply(action: CreateJob | ReplaceJob, cache: Address) -> Action:
+    settings = action.request.settings
+    cache_settings = settings.cache_settings
+    assert cache_settings is not None  # a cache address comes from cacheSettings.useCache
+    new_cache = cache_settings.model_copy(update={"use_cache": KNOWN_AFTER_APPLY})
+    request = action.request.model_copy(
+        update={"settings": settings.model_copy(update={"cache_settings": new_cache})}
+    )
+    return action.model_copy(update={"cache_ref": cache, "request": request})
+
+
+def _by_key(address: Address) -> tuple[str, str]:
+    # same order as Address's generated ordering, much cheaper (enum .value is slow too)
+    return (address.kind, address.key)
+
+
+def _workspace_users(ctx: PlanContext, actions: Iterable[Action]) -> dict[str, list[Address]]:
+    """Workspace id -> the jobs that will still use it once the plan is applied."""
+    planned = {a.address: a for a in actions}
+    users: dict[str, list[Address]] = {}
+    for address in sorted(set(ctx.records.items()) | set(ctx.desired.jobs)):
+        if address.kind is not ResourceKind.JOB:
+            continue
+        action = planned.get(address)
+        record = ctx.records.get(address)
+        if isinstance(action, DeleteJob | Forget):
+            continue
+        if isinstance(action, CreateJob | ReplaceJob):
+            workspace_id: str | None = None if action.workspace_ref else action.request.workspace_id
+        else:
+            workspace_id = record.workspace_id if record else None
+        if workspace_id:
+            users.setdefault(workspace_id, []).append(address)
+    return users
+
+
+def _needs(desired: DesiredState, actions: Iterable[Action]) -> dict[Address, set[Address]]:
+    return {
+        a.address: desired.dependencies(a.address)
+        for a in actions
+        if a.action is not ActionType.NOOP
+    }
+
+
+def _used(ctx: PlanContext, actions: Iterable[Action]) -> dict[Address, set[Address]]:
+    """For removed jobs: the workspace (by id in state) and dependsOn they used."""
+    removed = [a for a in actions if a.action in (ActionType.DELETE, ActionType.FORGET)]
+    if not removed:
+        return {}
+    by_id = {r.remote_id: a for a, r in ctx.records.items().items() if r.kind == "workspace"}
+    used: dict[Address, set[Address]] = {}
+    for action in removed:
+        record: ResourceRecord | None = ctx.records.get(action.address)
+        if record is None or record.kind != "job":
+            continue
+        found = {by_id[record.workspace_id]} if record.workspace_id in by_id else set()
+        for dep in record.spec.get("dependsOn") or []:
+            try:
+                found.add(Address.parse(dep))
+            except ValueError:
+                continue
+        used[action.address] = found
+    return used

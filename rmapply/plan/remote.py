@@ -1,0 +1,79 @@
+"""RemoteView: what a refresh saw for every remote id in state, handed to the planner."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from rmapply.state.document import ResourceRecord
+from rmapply.wire import Job, Workspace
+
+
+class Seen(StrEnum):
+    """How a remote id was seen by the refresh."""
+
+    FOUND = "found"  # GET answered with the object
+    GONE = "gone"  # GET answered 404
+    UNKNOWN = "unknown"  # not refreshed (no refresh, or the refresh could not tell)
+
+
+@dataclass(frozen=True)
+class RemoteView:
+    """Remote objects seen now, by remote id; ids in ``gone`` answered 404; others are unknown."""
+
+    jobs: Mapping[str, Job] = field(default_factory=dict)
+    workspaces: Mapping[str, Workspace] = field(default_factory=dict)
+    gone: frozenset[str] = frozenset()
+
+    def seen(self, remote_id: str) -> Seen:
+        """How ``remote_id`` was seen."""
+        if remote_id in self.jobs or remote_id in self.workspaces:
+            return Seen.FOUND
+        if remote_id in self.gone:
+            return Seen.GONE
+        return Seen.UNKNOWN
+
+
+_LABELS = {Seen.FOUND: "refreshed", Seen.GONE: "gone", Seen.UNKNOWN: "last seen"}
+# module constants: an enum member looked up on its class costs a descriptor call each time
+_UNKNOWN, _GONE, _FOUND = Seen.UNKNOWN, Seen.GONE, Seen.FOUND
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A record as the planner sees it: how it was seen and the remote object (wire JSON)."""
+
+    seen: Seen
+    # the object seen now (FOUND), else the last one the state saw (UNKNOWN), None when GONE
+    current: dict[str, Any] | None
+
+    @property
+    def job_state(self) -> str | None:
+        """The job state (``unsubmitted``, ``active``, ...) if known."""
+        if self.current is None:
+            return None
+        state = self.current.get("state")
+        return str(state) if state is not None else None
+
+    @property
+    def label(self) -> str:
+        """``refreshed``, ``last seen`` or ``gone`` (as written in preconditions)."""
+        return _LABELS[self.seen]
+
+
+def observe(record: ResourceRecord, remote: RemoteView | None) -> Observation:
+    """The observation of ``record``: the refreshed object, or the state's last sighting."""
+    if remote is None:
+        return Observation(_UNKNOWN, record.remote)
+    found: Job | Workspace | None = (
+        remote.jobs.get(record.remote_id)
+        if record.kind == "job"
+        else remote.workspaces.get(record.remote_id)
+    )
+    if found is not None:
+        return Observation(_FOUND, found.to_wire())
+    if record.remote_id in remote.gone:
+        return Observation(_GONE, None)
+    return Observation(_UNKNOWN, record.remote)

@@ -1,0 +1,127 @@
+"""The Plan: ordered actions, remote changes, warnings, unresolved operations and a summary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Tag
+
+from rmapply.plan.actions import (
+    Action,
+    ActionType,
+    AddressField,
+    CreateJob,
+    CreateWorkspace,
+    DeleteJob,
+    DeleteWorkspace,
+    Forget,
+    NoOp,
+    PlanValue,
+    Record,
+    ReplaceJob,
+    ReplaceWorkspace,
+    SubmitJob,
+    UpdateJob,
+)
+from rmapply.plan.drift import ChangeCategory, RemoteChange
+
+PLAN_FORMAT_VERSION = 1
+_KIND_FREE = ("forget", "record", "noop")
+
+
+def _action_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        kind, action = value.get("kind"), str(value.get("action"))
+    else:
+        kind, action = value.kind, str(value.action)
+    return action if action in _KIND_FREE else f"{kind}.{action}"
+
+
+AnyAction = Annotated[
+    Annotated[CreateWorkspace, Tag("workspace.create")]
+    | Annotated[ReplaceWorkspace, Tag("workspace.replace")]
+    | Annotated[DeleteWorkspace, Tag("workspace.delete")]
+    | Annotated[CreateJob, Tag("job.create")]
+    | Annotated[ReplaceJob, Tag("job.replace")]
+    | Annotated[UpdateJob, Tag("job.update")]
+    | Annotated[SubmitJob, Tag("job.submit")]
+    | Annotated[DeleteJob, Tag("job.delete")]
+    | Annotated[Forget, Tag("forget")]
+    | Annotated[Record, Tag("record")]
+    | Annotated[NoOp, Tag("noop")],
+    Discriminator(_action_tag),
+]
+
+
+class Unresolved(PlanValue):
+    """A request of unknown outcome from an earlier apply, and the commands that settle it."""
+
+    address: AddressField
+    operation: str  # "create", "submit", "delete", ...
+    sent_at: datetime
+    request_digest: str
+    details: dict[str, Any]
+    message: str
+    commands: tuple[str, ...]
+
+
+class CostSummary(PlanValue):
+    """The cost of the jobs the plan runs."""
+
+    total: float  # of the known figures
+    includes_estimates: bool  # some figures come from the local cost model
+    unknown: int  # running jobs without a figure
+    jobs: int  # jobs the plan runs
+
+
+class Summary(PlanValue):
+    """Counts by action (every action type, zeros included), cost, remote changes."""
+
+    counts: dict[ActionType, int]
+    cost: CostSummary
+    remote_changes: int
+    drift: int
+    unresolved: int
+
+
+class Plan(PlanValue):
+    """What apply would do, in order, and everything the user should know before it does."""
+
+    format_version: int = PLAN_FORMAT_VERSION
+    planned_at: datetime
+    refresh_only: bool = False
+    targets: tuple[str, ...] = ()
+    actions: tuple[AnyAction, ...]
+    remote_changes: tuple[RemoteChange, ...] = ()
+    warnings: tuple[str, ...] = ()
+    unresolved: tuple[Unresolved, ...] = ()
+    summary: Summary
+
+    @property
+    def changes(self) -> tuple[Action, ...]:
+        """The actions that do something (no no-ops)."""
+        return tuple(a for a in self.actions if a.action is not ActionType.NOOP)
+
+    @property
+    def drift(self) -> tuple[RemoteChange, ...]:
+        """Remote changes made outside rmapply (not progress, not gone)."""
+        return tuple(c for c in self.remote_changes if c.category is ChangeCategory.DRIFT)
+
+    @property
+    def has_changes(self) -> bool:
+        """True when apply would change something (with refresh_only: accept remote changes)."""
+        if self.refresh_only:
+            return bool(self.remote_changes)
+        return any(a.action is not ActionType.NOOP for a in self.actions)
+
+    def action_for(self, address: str) -> Action | None:
+        """The action planned for ``address`` (``jobs.site-a``), if any (a linear search)."""
+        for action in self.actions:
+            if str(action.address) == address:
+                return action
+        return None
+
+    def by_address(self) -> dict[str, Action]:
+        """Every action by address (``jobs.site-a``): one dict for many lookups."""
+        return {str(a.address): a for a in self.actions}

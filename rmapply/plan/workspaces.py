@@ -1,0 +1,142 @@
+"""The planner's rules for workspaces (the API has no update endpoint for them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rmapply.model import Address, DesiredWorkspace, FieldClass, digest
+from rmapply.plan.actions import (
+    Action,
+    CreateWorkspace,
+    DeleteWorkspace,
+    Forget,
+    NoOp,
+    Precondition,
+    Record,
+    ReplaceWorkspace,
+)
+from rmapply.plan.context import PlanContext
+from rmapply.plan.diff import classify_workspace_field, spec_diff
+from rmapply.plan.remote import Seen
+from rmapply.state.document import ResourceRecord
+from rmapply.wire import WorkspaceCreation
+
+ABSENT = Precondition(in_state=False)
+
+
+def desired_workspace_spec(
+    workspace: DesiredWorkspace, itwin_id: str | None
+) -> tuple[WorkspaceCreation, dict[str, Any]]:
+    """The POST /workspaces body and the spec stored in state (iTwinId resolved: moving the
+    project to another iTwin then shows as a change instead of passing unnoticed)."""
+    request = workspace.spec.to_creation(itwin_id)
+    return request, request.to_wire()
+
+
+def _precondition(ctx: PlanContext, address: Address, record: ResourceRecord) -> Precondition:
+    seen = ctx.observe(address)
+    return Precondition(
+        in_state=True, remote_id=record.remote_id, seen=seen.label, digest=record.digest
+    )
+
+
+def plan_workspace(
+    ctx: PlanContext, address: Address, desired: DesiredWorkspace, record: ResourceRecord | None
+) -> Action:
+    """Create, replace, record or leave a desired workspace."""
+    request, after = desired_workspace_spec(desired, ctx.desired.itwin_id)
+    after_digest = digest(after)
+    common: dict[str, Any] = {"address": address, "after": after, "after_digest": after_digest}
+    if record is None:
+        return CreateWorkspace(
+            **common,
+            reasons=(f"{address} is in the manifests but not in the state: it is created",),
+            precondition=ABSENT,
+            request=request,
+        )
+    precondition = _precondition(ctx, address, record)
+    common |= {"before": record.spec, "precondition": precondition}
+    if ctx.observe(address).seen is Seen.GONE:
+        return CreateWorkspace(
+            **common,
+            reasons=(
+                f"workspace {record.remote_id} no longer exists remotely (404): it is created"
+                " again; the jobs that ran in it are not re-run",
+            ),
+            request=request,
+            previous_id=record.remote_id,
+        )
+    if (record.digest or digest(record.spec)) == after_digest:
+        return NoOp(
+            kind="workspace",
+            address=address,
+            reasons=("unchanged",),
+            precondition=precondition,
+            remote_id=record.remote_id,
+        )
+    diff = spec_diff(record.spec, after, classify_workspace_field)
+    rerun = [c.path for c in diff if c.field_class is FieldClass.RERUN]
+    if rerun:
+        return ReplaceWorkspace(
+            **common,
+            diff=diff,
+            reasons=(
+                f"{', '.join(rerun)} cannot be changed on an existing workspace: a new workspace"
+                f" is created; workspace {record.remote_id} is kept (its jobs keep their outputs)"
+                " and its id moves to history; the jobs that use it are replaced",
+            ),
+            request=request,
+            old_remote_id=record.remote_id,
+        )
+    return Record(
+        **common,
+        kind="workspace",
+        diff=diff,
+        reasons=(
+            "only the name changed and a workspace has no update endpoint: the state records the"
+            " new name, no API call",
+        ),
+        remote_id=record.remote_id,
+    )
+
+
+def plan_workspace_removal(
+    ctx: PlanContext, address: Address, record: ResourceRecord, users: Sequence[Address]
+) -> Action:
+    """Delete a workspace that left the manifests, unless a job in state still uses it."""
+    precondition = _precondition(ctx, address, record)
+    if ctx.observe(address).seen is Seen.GONE:
+        return Forget(
+            kind="workspace",
+            address=address,
+            before=record.spec,
+            reasons=(
+                f"{address} is no longer in the manifests and workspace {record.remote_id} no"
+                " longer exists remotely: it is forgotten",
+            ),
+            precondition=precondition,
+            remote_id=record.remote_id,
+        )
+    if users:
+        names = ", ".join(str(u) for u in users[:5]) + (" ..." if len(users) > 5 else "")
+        ctx.warnings.append(
+            f"{address} is no longer in the manifests but {names} still use it: it is kept"
+        )
+        return NoOp(
+            kind="workspace",
+            address=address,
+            reasons=(f"kept: no longer in the manifests but still used by {names}",),
+            precondition=precondition,
+            remote_id=record.remote_id,
+        )
+    return DeleteWorkspace(
+        address=address,
+        before=record.spec,
+        reasons=(
+            f"{address} is no longer in the manifests and no job in the state uses it: it is"
+            " deleted",
+        ),
+        precondition=precondition,
+        remote_id=record.remote_id,
+    )

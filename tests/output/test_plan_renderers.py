@@ -1,0 +1,101 @@
+"""The three plan renderers against golden files, and what each promises."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import jsonschema_rs
+
+from rmapply.output.plan_json import SCHEMA_PATH, plan_json_schema, render_plan_json
+from rmapply.output.plan_markdown import render_plan_markdown
+from rmapply.output.plan_text import render_plan_text, summary_line
+from rmapply.plan import Plan
+from tests.factories import make_desired
+from tests.output.scenario import full_plan, refresh_only_plan, unchanged_plan
+from tests.plan.planning import plan_for
+
+Golden = Callable[[str, str], None]
+
+
+def test_text_rendering_matches_golden_file(golden: Golden) -> None:
+    golden("full.txt", render_plan_text(full_plan()))
+
+
+def test_text_rendering_in_colour_matches_golden_file(golden: Golden) -> None:
+    golden("full.color.txt", render_plan_text(full_plan(), color=True))
+
+
+def test_json_rendering_matches_golden_file(golden: Golden) -> None:
+    golden("full.json", render_plan_json(full_plan()))
+
+
+def test_markdown_rendering_matches_golden_file(golden: Golden) -> None:
+    golden("full.md", render_plan_markdown(full_plan()))
+
+
+def test_unchanged_and_refresh_only_plans_match_golden_files(golden: Golden) -> None:
+    golden("unchanged.txt", render_plan_text(unchanged_plan()))
+    golden("unchanged.md", render_plan_markdown(unchanged_plan()))
+    golden("refresh-only.txt", render_plan_text(refresh_only_plan()))
+    golden("refresh-only.json", render_plan_json(refresh_only_plan()))
+
+
+def test_text_without_colour_has_no_escape_codes() -> None:
+    assert "\x1b[" not in render_plan_text(full_plan(), color=False)
+    assert "\x1b[32m  + workspaces.new\x1b[0m: create" in render_plan_text(full_plan(), color=True)
+
+
+def test_text_marks_workspace_ids_known_only_after_apply() -> None:
+    text = render_plan_text(full_plan())
+    assert "      workspaceId: (known after apply) from workspaces.new\n" in text
+
+
+def test_summary_line_counts_actions_and_cost() -> None:
+    assert summary_line(full_plan()) == (
+        "Plan: 5 to create, 1 to update, 2 to replace, 2 to delete; 1 to submit, 1 to forget,"
+        " 1 to record; estimated cost 21 (includes local estimates; 1 job(s) of unknown cost not"
+        " counted)."
+    )
+    assert summary_line(unchanged_plan()) == "No changes: 2 resource(s) match the manifests."
+    only_workspace = plan_for(make_desired())
+    assert summary_line(only_workspace) == (
+        "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete; no job will run."
+    )
+
+
+def test_json_is_stable_across_runs_for_the_same_input() -> None:
+    assert render_plan_json(full_plan()) == render_plan_json(full_plan())
+    data = json.loads(render_plan_json(full_plan()))
+    assert data["format_version"] == 1
+    assert data["planned_at"] == "2024-05-01T12:00:00Z"
+
+
+def test_json_round_trips_to_the_same_plan() -> None:
+    plan = full_plan()
+    assert Plan.model_validate_json(render_plan_json(plan)) == plan
+
+
+def test_json_output_validates_against_the_shipped_schema() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    validator = jsonschema_rs.validator_for(schema)
+    for plan in (full_plan(), unchanged_plan(), refresh_only_plan()):
+        validator.validate(json.loads(render_plan_json(plan)))
+
+
+def test_shipped_schema_is_the_one_generated_from_the_models() -> None:
+    shipped = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert shipped == plan_json_schema(), (
+        "regenerate rmapply/output/plan.schema.json (see docs/plan.md, 'JSON schema')"
+    )
+
+
+def test_markdown_puts_the_summary_first_and_folds_the_details() -> None:
+    text = render_plan_markdown(full_plan())
+    lines = text.splitlines()
+    assert lines[:3] == ["### rmapply plan", "", f"**{summary_line(full_plan())}**"]
+    assert "<details><summary>Details</summary>" in lines
+    assert (
+        "| `-/+` | `jobs.rerun` | replace (old job kept), then submit | 3 (service figure) |"
+        in lines
+    )
