@@ -1,1 +1,314 @@
-"""rmapply.config (see docs/architecture.md)."""
+"""ProjectConfig: the project settings in ``rmapply.toml`` at the top of the manifests directory."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from rmapply.errors import ConfigError, ManifestProblem
+from rmapply.wire import DEFAULT_ENDPOINT, CostEstimationParameters, Quality
+
+CONFIG_FILE = "rmapply.toml"
+DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"
+DEFAULT_STATE_PATH = "rmapply.state.json"
+MAX_CONFIG_BYTES = 1024 * 1024
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Section(BaseModel):
+    """A table of rmapply.toml: camelCase keys, unknown keys refused."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=False, extra="forbid", frozen=True
+    )
+
+
+class ProjectSection(_Section):
+    """``[project]``: the iTwin the manifests belong to."""
+
+    i_twin_id: str | None = Field(default=None, alias="iTwinId")
+    name: str | None = None
+
+    @field_validator("i_twin_id")
+    @classmethod
+    def _guid(cls, value: str | None) -> str | None:
+        if value is not None and not GUID.match(value):
+            raise ValueError(f"{value!r} is not an iTwin id (a GUID like 3fa85f64-5717-...)")
+        return value
+
+
+class ApiSection(_Section):
+    """``[api]``: where the Reality Modeling service and the token endpoint are."""
+
+    endpoint: str = DEFAULT_ENDPOINT
+    token_url: str = DEFAULT_TOKEN_URL
+
+    @field_validator("endpoint", "token_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+
+class StateSection(_Section):
+    """``[state]``: where the state file lives, relative to the manifests directory."""
+
+    path: str = DEFAULT_STATE_PATH
+
+
+class DefaultsSection(_Section):
+    """``[defaults]``: reconciler fields applied to every job that does not set them."""
+
+    submit: bool = True
+    retry_failed: bool = False
+
+
+class BudgetSection(_Section):
+    """``[budget]``: plan and apply fail when the estimated total is above ``maxCost``."""
+
+    max_cost: float | None = Field(default=None, ge=0)
+
+
+class CostSection(_Section):
+    """``[cost]``: the local cost model, the same formula as the emulator's."""
+
+    giga_pixel_rate: float = Field(default=1.0, ge=0)
+    mega_point_rate: float = Field(default=0.1, ge=0)
+    draft_factor: float = Field(default=0.5, ge=0)
+    medium_factor: float = Field(default=1.0, ge=0)
+    extra_factor: float = Field(default=1.5, ge=0)
+
+    def factor(self, quality: Quality | None) -> float:
+        """The quality factor; a missing quality prices as Medium."""
+        if quality is Quality.DRAFT:
+            return self.draft_factor
+        if quality is Quality.EXTRA:
+            return self.extra_factor
+        return self.medium_factor
+
+    def estimate(self, params: CostEstimationParameters | None) -> float:
+        """``(gigaPixels*gigaPixelRate + megaPoints*megaPointRate) * factor(meshQuality)``."""
+        if params is None:
+            return 0.0
+        base = (params.giga_pixels or 0.0) * self.giga_pixel_rate
+        base += (params.mega_points or 0.0) * self.mega_point_rate
+        return base * self.factor(params.mesh_quality)
+
+
+class ApplySection(_Section):
+    """``[apply]``: how many API calls apply runs at once."""
+
+    parallelism: int = Field(default=8, ge=1, le=64)
+
+
+class ProjectConfig(_Section):
+    """Everything in rmapply.toml; every table and key is optional."""
+
+    project: ProjectSection = ProjectSection()
+    api: ApiSection = ApiSection()
+    state: StateSection = StateSection()
+    defaults: DefaultsSection = DefaultsSection()
+    vars: dict[str, Any] = Field(default_factory=dict)
+    budget: BudgetSection = BudgetSection()
+    cost: CostSection = CostSection()
+    apply: ApplySection = ApplySection()
+    # Where the file was found; not keys of the file.
+    _directory: Path = PrivateAttr(default=Path("."))
+    _found: bool = PrivateAttr(default=False)
+
+    @field_validator("vars")
+    @classmethod
+    def _variable_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not VARIABLE_NAME.match(name):
+                raise ValueError(f"{name!r} is not a variable name (use [A-Za-z_][A-Za-z0-9_]*)")
+        return value
+
+    @classmethod
+    def at(cls, directory: Path, data: dict[str, Any] | None = None) -> ProjectConfig:
+        """Validate ``data`` (the tables of rmapply.toml) for the manifests ``directory``."""
+        config = cls.model_validate(data or {})
+        config._directory = directory
+        config._found = data is not None
+        return config
+
+    @property
+    def directory(self) -> Path:
+        """The manifests directory (where rmapply.toml is or would be)."""
+        return self._directory
+
+    @property
+    def found(self) -> bool:
+        """True when the settings came from an rmapply.toml file."""
+        return self._found
+
+    @property
+    def itwin_id(self) -> str | None:
+        """The project's iTwin id, if configured."""
+        return self.project.i_twin_id
+
+    @property
+    def state_path(self) -> Path:
+        """The state file, resolved against the manifests directory."""
+        return self.directory / self.state.path
+
+    def require_file(self) -> ProjectConfig:
+        """Self, or ConfigError when there is no rmapply.toml (plan and apply need one)."""
+        if not self.found:
+            raise ConfigError(
+                f"no {CONFIG_FILE} in {self.directory}",
+                hint="run 'rmapply init' or pass -C with the manifests directory",
+            )
+        return self
+
+
+def load_config(directory: Path) -> ProjectConfig:
+    """Read ``directory/rmapply.toml``; defaults (``found=False``) when the file is absent."""
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        return ProjectConfig.at(directory)
+    try:
+        raw = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    return parse_config(raw, directory=directory, display=str(path))
+
+
+def parse_config(raw: bytes, *, directory: Path, display: str = CONFIG_FILE) -> ProjectConfig:
+    """Parse the bytes of an rmapply.toml; ConfigError lists every problem as ``file:line``."""
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise _config_error([ManifestProblem(display, message="larger than 1 MiB")])
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problem = ManifestProblem(display, line, message="not valid UTF-8 text")
+        raise _config_error([problem]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, column = _decode_position(str(exc))
+        message = re.sub(r"\s*\(at .*\)$", "", str(exc))
+        problem = ManifestProblem(display, line, column, message=f"invalid TOML: {message}")
+        raise _config_error([problem]) from None
+    except RecursionError:
+        raise _config_error([ManifestProblem(display, message="nested too deeply")]) from None
+    try:
+        return ProjectConfig.at(directory, data)
+    except ValidationError as exc:
+        problems = [_problem(display, text, error) for error in exc.errors()]
+        raise _config_error(problems) from None
+
+
+def _decode_position(message: str) -> tuple[int, int]:
+    match = re.search(r"at line (\d+), column (\d+)", message)
+    return (int(match[1]), int(match[2])) if match else (0, 0)
+
+
+def _config_error(problems: list[ManifestProblem]) -> ConfigError:
+    lines = "\n".join(p.render() for p in sorted(problems))
+    noun = "problem" if len(problems) == 1 else "problems"
+    return ConfigError(
+        f"{len(problems)} {noun} in {CONFIG_FILE}:\n{lines}",
+        hint="fix rmapply.toml; every table and key is described in docs/manifests.md",
+    )
+
+
+def _problem(display: str, text: str, error: Any) -> ManifestProblem:
+    loc = [str(part) for part in error["loc"]]
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}" + _did_you_mean(loc[-1], _known_keys(loc[:-1]))
+    elif kind == "missing":
+        message = f"required key {loc[-1]!r} is missing"
+    elif kind in _BOUNDS:
+        word, bound = _BOUNDS[kind]
+        message = f"must be {word} {error['ctx'][bound]}, got {error['input']!r}"
+    elif kind in _EXPECTED:
+        message = f"expected {_EXPECTED[kind]}, got {error['input']!r}"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+    line = _key_line(text, loc)
+    return ManifestProblem(display, line, path=".".join(loc), message=message)
+
+
+_BOUNDS = {
+    "greater_than_equal": ("at least", "ge"),
+    "less_than_equal": ("at most", "le"),
+    "greater_than": ("more than", "gt"),
+    "less_than": ("less than", "lt"),
+}
+_EXPECTED = {
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    model: type[BaseModel] = ProjectConfig
+    for part in loc:
+        annotation = model.model_fields[_attribute(model, part)].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _attribute(model: type[BaseModel], alias: str) -> str:
+    for name, info in model.model_fields.items():
+        if (info.alias or name) == alias:
+            return name
+    return alias
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    folded = {c.lower(): c for c in choices}
+    if word.lower() in folded:
+        return f"; did you mean {folded[word.lower()]!r}?"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f" (known keys: {', '.join(choices)})" if choices else ""
+
+
+def _key_line(text: str, loc: list[str]) -> int:
+    """The line of ``[section]`` / ``key =`` in a small TOML file (good enough for rmapply.toml)."""
+    if not loc:
+        return 0
+    section, key = loc[0], loc[1] if len(loc) > 1 else None
+    current: str | None = None
+    section_line = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"^\[\s*([A-Za-z0-9_.\"-]+)\s*\]", stripped)
+        if header:
+            current = header[1].split(".")[0].strip('"')
+            if current == section and not section_line:
+                section_line = number
+            continue
+        assigned = re.match(r"^([A-Za-z0-9_\"-]+)\s*[.=]", stripped)
+        if not assigned:
+            continue
+        name = assigned[1].strip('"')
+        if current is None and name == section and not section_line:
+            section_line = number
+        if key is not None and current == section and name == key:
+            return number
+    return section_line

@@ -1,0 +1,76 @@
+"""A content-addressed cache of parsed manifests under ``.rmapply/cache`` in the directory."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rmapply import __version__
+
+CACHE_DIR = ".rmapply/cache"
+# Bump when the entry layout or anything that shapes parsed data changes.
+CACHE_FORMAT = 1
+
+
+def entry_key(name: str, source_digest: str, vars_digest: str) -> str:
+    """The key of a manifest's entry: its name, bytes, the variables and rmapply's version."""
+    material = json.dumps([CACHE_FORMAT, __version__, name, source_digest, vars_digest])
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+class ManifestCache:
+    """One JSON entry per manifest file; an entry is used only when its key matches.
+
+    The cache is an optimisation: an entry that cannot be read or written is ignored, and
+    deleting the folder is always safe.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.folder = directory / CACHE_DIR
+
+    def _path(self, name: str) -> Path:
+        return self.folder / (hashlib.sha256(name.encode("utf-8")).hexdigest()[:32] + ".json")
+
+    def get(self, name: str, key: str) -> dict[str, Any] | None:
+        """The entry of manifest ``name`` if it was stored under ``key``."""
+        try:
+            entry = json.loads(self._path(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return None
+        if not isinstance(entry, dict) or entry.get("key") != key or entry.get("name") != name:
+            return None
+        return entry
+
+    def put(self, name: str, key: str, entry: dict[str, Any]) -> None:
+        """Store ``entry`` for manifest ``name`` atomically (write a temporary file, rename)."""
+        try:
+            text = json.dumps(
+                {**entry, "key": key, "name": name},
+                ensure_ascii=False,
+                check_circular=False,
+                separators=(",", ":"),
+            )
+        except (TypeError, ValueError, RecursionError):
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, self._path(name))
+        except OSError:
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(temporary)
+
+    def prune(self, names: list[str]) -> None:
+        """Delete entries of manifests that no longer exist."""
+        keep = {self._path(name).name for name in names}
+        with contextlib.suppress(OSError):
+            for path in self.folder.glob("*.json"):
+                if path.name not in keep:
+                    path.unlink()

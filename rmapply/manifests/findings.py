@@ -1,0 +1,31 @@
+"""Findings: problems located by file, document and field path, placed on a line later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PathPart = str | int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem before it has a line: where (file, document, path) and what."""
+
+    file: str
+    path: tuple[PathPart, ...]
+    message: str
+    document: int = 0
+    severity: str = "error"
+    line: int = 0  # known already (e.g. the resource's own line), else found from the path
+    column: int = 0
+
+
+def format_path(path: tuple[PathPart, ...]) -> str:
+    """``('jobs', 'a', 'settings', 'outputs', 1)`` -> ``jobs.a.settings.outputs[1]``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

@@ -1,0 +1,289 @@
+"""Parsing: rendered TOML or YAML text into documents, with the line of every resource."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from rmapply.errors import ManifestProblem
+from rmapply.manifests.limits import MAX_DEPTH, MAX_DOCUMENTS, MAX_EXPANDED_NODES
+from rmapply.manifests.toml_positions import toml_positions
+from rmapply.manifests.yaml_data import TooDeepError, construct
+
+try:  # the same parser as tomllib, compiled with mypyc: about three times faster
+    import tomli as toml_parser
+except ImportError:  # pragma: no cover - tomllib is the reference fallback
+    import tomllib as toml_parser  # type: ignore[no-redef]
+
+YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+RESOURCE_KINDS = ("workspaces", "jobs")
+_TOML_HEADER = re.compile(
+    r"""^[ \t]*\[\[?[ \t]*(jobs|workspaces)[ \t]*\.[ \t]*"""
+    r"""(?:"([^"\\\n]*)"|'([^'\n]*)'|([A-Za-z0-9_-]+))""",
+    re.MULTILINE,
+)
+
+
+@dataclass
+class Document:
+    """One parsed document: its data and the rendered line of each resource key."""
+
+    data: Any
+    index: int = 0
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)
+    json_safe: bool = True  # only str keys and JSON scalars: the cache may store it
+    checked: bool = False  # depth and json_safe already known (the fast YAML path)
+
+
+@dataclass
+class Parsed:
+    """The documents of one file and its syntax problems (lines of the rendered text)."""
+
+    documents: list[Document] = field(default_factory=list)
+    problems: list[ManifestProblem] = field(default_factory=list)
+
+
+def parse_manifest(text: str, fmt: str, name: str) -> Parsed:
+    """Parse one rendered manifest; never raises for bad input, problems are returned."""
+    parsed = _parse_toml(text, name) if fmt == "toml" else _parse_yaml(text, name)
+    for document in parsed.documents:
+        if document.checked:
+            continue
+        depth_problem, document.json_safe = _inspect(document.data, name)
+        if depth_problem:
+            return Parsed(problems=[depth_problem])
+    return parsed
+
+
+def parse_data(text: str, fmt: str, name: str) -> tuple[Any, list[ManifestProblem]]:
+    """Parse a variable file (TOML, YAML with one document, or JSON)."""
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return None, [
+                ManifestProblem(name, exc.lineno, exc.colno, message=f"invalid JSON: {exc.msg}")
+            ]
+        except RecursionError:
+            return None, [ManifestProblem(name, message=f"nested deeper than {MAX_DEPTH} levels")]
+        problem, _ = _inspect(data, name)
+        return data, [problem] if problem else []
+    parsed = parse_manifest(text, fmt, name)
+    if parsed.problems:
+        return None, parsed.problems
+    if len(parsed.documents) > 1:
+        return None, [ManifestProblem(name, message="a variable file holds one YAML document")]
+    return (parsed.documents[0].data if parsed.documents else {}), []
+
+
+def _parse_toml(text: str, name: str) -> Parsed:
+    try:
+        data = toml_parser.loads(text)
+    except toml_parser.TOMLDecodeError as exc:
+        line, column = _toml_error_position(exc)
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", str(exc))
+        return Parsed(
+            problems=[ManifestProblem(name, line, column, message=f"invalid TOML: {message}")]
+        )
+    except RecursionError:
+        return Parsed(
+            problems=[ManifestProblem(name, message=f"nested deeper than {MAX_DEPTH} levels")]
+        )
+    document = Document(data)
+    missing = []
+    for kind in RESOURCE_KINDS:
+        table = data.get(kind)
+        if isinstance(table, dict):
+            missing += [(kind, key) for key in table]
+    line, counted = 1, 0
+    for match in _TOML_HEADER.finditer(text):
+        key = match[2] if match[2] is not None else match[3] if match[3] is not None else match[4]
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        document.lines.setdefault((match[1], key), line)
+    if any(item not in document.lines for item in missing):
+        # Resources written as dotted keys or inline tables: scan the whole text.
+        positions = toml_positions(text)
+        for kind, key in missing:
+            document.lines.setdefault((kind, key), positions.get((kind, key), (0, 0))[0])
+    return Parsed([document])
+
+
+def _toml_error_position(exc: Exception) -> tuple[int, int]:
+    line, column = getattr(exc, "lineno", 0), getattr(exc, "colno", 0)
+    if not line:
+        match = re.search(r"at line (\d+), column (\d+)", str(exc))
+        line, column = (int(match[1]), int(match[2])) if match else (0, 0)
+    return int(line), int(column)
+
+
+def _parse_yaml(text: str, name: str) -> Parsed:
+    parsed = Parsed()
+    loader = YamlLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if len(parsed.documents) >= MAX_DOCUMENTS:
+                parsed.problems.append(
+                    ManifestProblem(name, message=f"more than {MAX_DOCUMENTS} documents")
+                )
+                break
+            if "*" in text:  # aliases share nodes: bound what they expand to, refuse cycles
+                problem = _alias_problem(node, name)
+                if problem:
+                    parsed.problems.append(problem)
+                    break
+            data, safe = construct(node, loader, shared="*" in text, max_depth=MAX_DEPTH)
+            document = Document(data, len(parsed.documents), json_safe=bool(safe))
+            document.checked = safe is not None
+            parsed.problems += _yaml_resource_lines(node, document, name)
+            if document.data is not None:
+                parsed.documents.append(document)
+    except yaml.YAMLError as exc:
+        parsed.problems.append(_yaml_problem(exc, name, text))
+    except (RecursionError, TooDeepError):
+        parsed.problems.append(
+            ManifestProblem(name, message=f"nested deeper than {MAX_DEPTH} levels")
+        )
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp like 2024-13-45
+        parsed.problems.append(ManifestProblem(name, message=f"invalid YAML value: {exc}"))
+    finally:
+        loader.dispose()
+    if parsed.problems:
+        parsed.documents = []
+    return parsed
+
+
+def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> ManifestProblem:
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        character = (
+            f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        )
+        message = f"invalid YAML: {exc.reason} (character {character})"
+        return ManifestProblem(name, line, column, message=message)
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    if mark is None:
+        return ManifestProblem(name, message=message)
+    return ManifestProblem(name, mark.line + 1, mark.column + 1, message=message)
+
+
+def _yaml_resource_lines(node: Any, document: Document, name: str) -> list[ManifestProblem]:
+    """Lines of ``jobs.KEY`` / ``workspaces.KEY``; duplicate keys, which YAML would drop."""
+    problems: list[ManifestProblem] = []
+    if not isinstance(node, yaml.MappingNode):
+        return problems
+    seen_kinds: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        kind = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        if kind not in RESOURCE_KINDS:
+            continue
+        line = key_node.start_mark.line + 1
+        if kind in seen_kinds:
+            problems.append(
+                _duplicate(name, line, key_node.start_mark.column + 1, kind, seen_kinds[kind])
+            )
+        seen_kinds[kind] = line
+        if not isinstance(value_node, yaml.MappingNode):
+            continue
+        for resource_node, _ in value_node.value:
+            if not isinstance(resource_node, yaml.ScalarNode):
+                continue
+            key = resource_node.value
+            line = resource_node.start_mark.line + 1
+            if (kind, key) in document.lines:
+                problems.append(
+                    _duplicate(
+                        name,
+                        line,
+                        resource_node.start_mark.column + 1,
+                        f"{kind}.{key}",
+                        document.lines[(kind, key)],
+                    )
+                )
+            document.lines[(kind, key)] = line
+    return problems
+
+
+def _duplicate(name: str, line: int, column: int, path: str, first: int) -> ManifestProblem:
+    return ManifestProblem(
+        name,
+        line,
+        column,
+        path=path,
+        message=f"duplicate key (also at line {first}); YAML would keep only the last",
+    )
+
+
+def _alias_problem(root: Any, name: str) -> ManifestProblem | None:
+    """Refuse recursive aliases and documents that expand beyond MAX_EXPANDED_NODES values."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        ident = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[ident] = 1
+            continue
+        children = (
+            node.value
+            if isinstance(node, yaml.SequenceNode)
+            else [n for pair in node.value for n in pair]
+        )
+        if done:
+            active.discard(ident)
+            sizes[ident] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[ident] > MAX_EXPANDED_NODES:
+                line = node.start_mark.line + 1
+                return ManifestProblem(
+                    name, line, message=f"aliases expand to more than {MAX_EXPANDED_NODES:,} values"
+                )
+            continue
+        if ident in sizes:
+            continue
+        if ident in active:
+            return ManifestProblem(
+                name, node.start_mark.line + 1, message="recursive alias (a value contains itself)"
+            )
+        active.add(ident)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return None
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _inspect(data: Any, name: str) -> tuple[ManifestProblem | None, bool]:
+    """Refuse data nested deeper than MAX_DEPTH; tell whether it is plain JSON data.
+
+    Iterative, so that it cannot overflow itself on the data it is guarding against.
+    """
+    stack: list[tuple[Any, int]] = [(data, 1)] if type(data) in (dict, list) else []
+    safe = isinstance(data, (*_JSON_SCALARS, dict, list))
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return ManifestProblem(name, message=f"nested deeper than {MAX_DEPTH} levels"), False
+        if type(value) is dict:
+            children: Any = value.values()
+            if safe and not all(type(key) is str for key in value):
+                safe = False
+        else:
+            children = value
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif safe and not isinstance(child, _JSON_SCALARS):
+                safe = False
+    return None, safe

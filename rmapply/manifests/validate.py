@@ -1,0 +1,237 @@
+"""Validation of resources against the specs (the API's creation models plus reconciler fields)."""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from rmapply.config import ProjectConfig
+from rmapply.manifests.findings import Finding, PathPart
+from rmapply.manifests.parse import RESOURCE_KINDS, Document
+from rmapply.manifests.suggest import did_you_mean
+from rmapply.model import JobSpec, WorkspaceSpec
+from rmapply.model.address import KEY_PATTERN
+from rmapply.wire import JobType, OutputFormat, Quality
+
+# What an enum field holds, for messages like "'X' is not an output format".
+ENUM_NOUNS: dict[str, tuple[str, type[Enum]]] = {
+    "type": ("a job type", JobType),
+    "quality": ("a quality", Quality),
+    "meshQuality": ("a quality", Quality),
+    "outputs": ("an output format", OutputFormat),
+}
+MODEL_NOUNS = {JobSpec: "a job", WorkspaceSpec: "a workspace"}
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "model_type": "a table (mapping)",
+    "model_attributes_type": "a table (mapping)",
+    "dict_type": "a table (mapping)",
+}
+
+
+@dataclass(slots=True)
+class Resource:
+    """One resource as written: kind, key, raw data and where it came from."""
+
+    kind: str
+    key: str
+    data: Any
+    file: str
+    document: int
+    line: int  # in the rendered text
+    origin: str = ""  # "file:line" where it was written (the template's line)
+
+
+def collect(
+    units: Iterable[tuple[str, list[Document], dict[tuple[str, str], tuple[str, int]]]],
+) -> tuple[list[Resource], list[Finding]]:
+    """Resources of every document; top-level shape, key syntax and duplicates checked.
+
+    Each unit is (file, documents, origins) where origins maps (kind, key) to the template
+    file and line that wrote the resource.
+    """
+    resources: list[Resource] = []
+    findings: list[Finding] = []
+    seen: dict[tuple[str, str], Resource] = {}
+    for file, documents, origins in units:
+        for document in documents:
+            data = document.data
+            if not isinstance(data, dict):
+                findings.append(
+                    Finding(
+                        file, (), "a manifest holds tables 'workspaces' and 'jobs'", document.index
+                    )
+                )
+                continue
+            for top, table in data.items():
+                if top not in RESOURCE_KINDS:
+                    message = f"unknown top-level key {top!r}" + (
+                        did_you_mean(str(top), RESOURCE_KINDS)
+                        or "; expected 'workspaces' or 'jobs'"
+                    )
+                    findings.append(Finding(file, (str(top),), message, document.index))
+                    continue
+                if not isinstance(table, dict):
+                    message = f"expected a table of {top} by key, got {describe(table)}"
+                    findings.append(Finding(file, (top,), message, document.index))
+                    continue
+                for key, body in table.items():
+                    line = document.lines.get((top, str(key)), 0)
+                    source, source_line = origins.get((top, str(key)), (file, 0))
+                    origin = f"{source}:{source_line}" if source_line else source
+                    resource = Resource(top, str(key), body, file, document.index, line, origin)
+                    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+                        message = f"{str(key)!r} is not a valid key: use [a-z0-9][a-z0-9_-]*"
+                        findings.append(
+                            Finding(file, (top, str(key)), message, document.index, line=line)
+                        )
+                        continue
+                    first = seen.get((top, key))
+                    if first is not None:
+                        findings.append(_duplicate(resource, first))
+                        findings.append(_duplicate(first, resource))
+                        continue
+                    seen[(top, key)] = resource
+                    resources.append(resource)
+    return resources, findings
+
+
+def _duplicate(here: Resource, other: Resource) -> Finding:
+    return Finding(
+        here.file,
+        (here.kind, here.key),
+        f"defined twice: here and at {other.origin}; keys are unique across the directory",
+        here.document,
+        line=here.line,
+    )
+
+
+def validate_resource(
+    resource: Resource, config: ProjectConfig
+) -> tuple[JobSpec | WorkspaceSpec | None, list[Finding]]:
+    """The spec of one resource, defaults applied; or findings for every invalid field."""
+    model: type[JobSpec] | type[WorkspaceSpec] = (
+        JobSpec if resource.kind == "jobs" else WorkspaceSpec
+    )
+    base: tuple[PathPart, ...] = (resource.kind, resource.key)
+    data = resource.data
+    if not isinstance(data, dict):
+        message = f"expected a table with the fields of {MODEL_NOUNS[model]}, got {describe(data)}"
+        return None, [Finding(resource.file, base, message, resource.document, line=resource.line)]
+    data = dict(data)
+    if model is JobSpec:
+        data.setdefault("submit", config.defaults.submit)
+        data.setdefault("retryFailed", config.defaults.retry_failed)
+    elif config.itwin_id is not None:
+        data.setdefault("iTwinId", config.itwin_id)
+    try:
+        return model.model_validate(data, by_alias=True, by_name=False), []
+    except ValidationError as exc:
+        findings = [
+            Finding(
+                resource.file,
+                base + path,
+                message,
+                resource.document,
+                line=resource.line if not path else 0,
+            )
+            for path, message in (translate(error, model) for error in exc.errors())
+        ]
+        return None, findings
+
+
+def translate(error: Any, model: type[BaseModel]) -> tuple[tuple[PathPart, ...], str]:
+    """A pydantic error as (path below the resource, message a person acts on)."""
+    loc: tuple[PathPart, ...] = tuple(error["loc"])
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        owner = model_at(model, loc[:-1])
+        noun = MODEL_NOUNS.get(owner, f"'{_field_name(loc[:-1])}'") if owner else "this table"
+        known = fields_of(owner) if owner else []
+        return loc, f"{loc[-1]!r} is not a field of {noun}" + (
+            did_you_mean(str(loc[-1]), known) or f" (fields: {', '.join(known)})"
+        )
+    if kind == "missing":
+        return loc, "required field is missing"
+    if kind == "enum":
+        noun, enum = ENUM_NOUNS.get(_field_name(loc), ("one of the allowed values", None))
+        choices = [member.value for member in enum] if enum else []
+        hint = did_you_mean(str(value), choices) if isinstance(value, str) else ""
+        if not hint:
+            hint = f" (one of {error['ctx']['expected']})"
+        return loc, f"{value!r} is not {noun}{hint}"
+    if kind in _TYPE_WORDS:
+        return loc, f"expected {_TYPE_WORDS[kind]}, got {describe(value)}"
+    return loc, str(error["msg"]).removeprefix("Value error, ")
+
+
+def _field_name(loc: tuple[PathPart, ...]) -> str:
+    names = [part for part in loc if isinstance(part, str)]
+    return names[-1] if names else ""
+
+
+def describe(value: Any) -> str:
+    """A short description of a wrong value: ``an integer (42)``."""
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"a string ({shown!r})"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return f"a {type(value).__name__}"
+
+
+def model_at(model: type[BaseModel], loc: tuple[PathPart, ...]) -> type[BaseModel] | None:
+    """The model that validates the table at ``loc`` below ``model`` (list indices skipped)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
+            return None
+        current = _model_in(field.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model inside ``X | None`` or ``list[X]``."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if isinstance(found, type) and issubclass(found, BaseModel):
+                return found
+        return None
+    return annotation
+
+
+def fields_of(model: type[BaseModel]) -> list[str]:
+    """The field names of ``model`` as a manifest spells them."""
+    return [field.alias or name for name, field in model.model_fields.items()]

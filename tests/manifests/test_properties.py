@@ -1,0 +1,171 @@
+"""Properties: TOML and YAML give the same resource; junk only ever raises rmapply's errors."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rmapply.errors import ConfigError, ManifestError
+from rmapply.manifests.quoting import QuotingError, to_json, to_toml, to_yaml
+from rmapply.model import Address
+from rmapply.wire import JobType, OutputFormat, Quality
+from tests.manifests.conftest import CONFIG, WORKSPACE, load, write_tree
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Any text but surrogates; Jinja markup would be rendered (a literal "{{" needs {% raw %}).
+# YAML's extra line breaks (NEL, LS, PS) are left out: PyYAML's own emitter writes them raw in
+# single quotes, where its reader folds them to spaces (a dump/load bug outside rmapply).
+text = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="\x85\u2028\u2029"), max_size=30
+).filter(lambda s: not any(m in s for m in ("{{", "{%", "{#")))
+numbers = st.floats(allow_nan=False, allow_infinity=False, min_value=0, max_value=1e9)
+
+
+def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy)
+
+
+@st.composite
+def jobs(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid job body as a user would write it (optional fields sometimes left out)."""
+    job: dict[str, Any] = {
+        "type": draw(st.sampled_from([t.value for t in JobType])),
+        "name": draw(text),
+        "workspace": "main",
+        "inputs": [
+            {k: v for k, v in {"id": i, "description": d}.items() if v is not None}
+            for i, d in draw(
+                st.lists(st.tuples(text.filter(bool), optional(text)), min_size=1, max_size=3)
+            )
+        ],
+        "settings": {
+            "quality": draw(st.sampled_from([q.value for q in Quality])),
+            "outputs": draw(
+                st.lists(
+                    st.sampled_from([o.value for o in OutputFormat]),
+                    min_size=1,
+                    max_size=4,
+                    unique=True,
+                )
+            ),
+        },
+    }
+    engines = draw(optional(st.integers(min_value=0, max_value=1000)))
+    if engines is not None:
+        job["settings"]["processingEngines"] = engines
+    if draw(st.booleans()):
+        job["settings"]["cacheSettings"] = {"createCache": draw(st.booleans())}
+    if draw(st.booleans()):
+        params = {
+            "gigaPixels": draw(numbers),
+            "megaPoints": draw(numbers),
+            "meshQuality": draw(st.sampled_from([q.value for q in Quality])),
+        }
+        job["costEstimationParameters"] = {k: v for k, v in params.items() if draw(st.booleans())}
+    for field, strategy in (("submit", st.booleans()), ("retryFailed", st.booleans())):
+        value = draw(optional(strategy))
+        if value is not None:
+            job[field] = value
+    return job
+
+
+def load_one(name: str, content: str) -> Any:
+    with tempfile.TemporaryDirectory() as folder:
+        directory = write_tree(Path(folder), {name: content})
+        return load(directory).desired.jobs[Address.job("k")]
+
+
+@SETTINGS
+@given(jobs())
+def test_a_job_written_as_toml_or_yaml_is_the_same_resource(job: dict[str, Any]) -> None:
+    document = {"jobs": {"k": job}}
+    from_toml = load_one("a.toml", tomli_w.dumps(document))
+    from_yaml = load_one("a.yaml", yaml.safe_dump(document, allow_unicode=True))
+    assert from_toml.spec == from_yaml.spec
+    assert from_toml.spec.to_wire() == from_yaml.spec.to_wire()
+
+
+def check_only_rmapply_errors(name: str, content: str | bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        files: dict[str, str | bytes | None] = {name: content}
+        directory = write_tree(Path(folder), files)
+        with contextlib.suppress(ManifestError, ConfigError):
+            load(directory, use_cache=True)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["a.toml", "a.yaml", "a.yaml.j2", "a.toml.j2", "rmapply.toml", "vars/default.yaml"]
+    ),
+    st.binary(max_size=2000),
+)
+def test_junk_bytes_only_raise_rmapply_errors(name: str, content: bytes) -> None:
+    check_only_rmapply_errors(name, content)
+
+
+structural = st.text(st.sampled_from(list("[]{}()\"'#=:-,.&*!|>%?@` \t\nabjosk1{}")), max_size=300)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["a.toml", "a.yaml", "a.yaml.j2", "rmapply.toml"]),
+    st.one_of(st.text(max_size=500), structural),
+)
+def test_junk_text_only_raises_rmapply_errors(name: str, content: str) -> None:
+    check_only_rmapply_errors(name, content.encode("utf-8", "surrogatepass"))
+
+
+values = st.recursive(
+    st.one_of(
+        st.booleans(),
+        st.integers(min_value=-(2**63), max_value=2**63 - 1),
+        st.floats(allow_nan=False),
+        st.text(st.characters(exclude_categories=("Cs",))),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.text(st.characters(exclude_categories=("Cs",)), max_size=5), inner, max_size=3
+        ),
+    ),
+    max_leaves=8,
+)
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isinf(a) and a == b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+@SETTINGS
+@given(values)
+def test_quoting_filters_round_trip_any_value(value: Any) -> None:
+    assert same(yaml.safe_load("v: " + to_yaml(value))["v"], value)
+    assert same(tomllib.loads("v = " + to_toml(value))["v"], value)
+    try:
+        written = to_json(value)
+    except QuotingError:  # JSON has no infinity
+        assert "inf" in repr(value)
+        return
+    assert same(json.loads(written), value)
+
+
+def test_configuration_defaults_are_plain_files() -> None:
+    assert CONFIG.startswith("[project]") and WORKSPACE.startswith("[workspaces.main]")
