@@ -1,1 +1,173 @@
-"""rmapply.refresh (see docs/architecture.md)."""
+"""Refresh: read the remote side of every resource in state into a RemoteView for the planner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rmapply.client import RealityModelingClient
+from rmapply.errors import ApiError, NotFoundError, TransportError
+from rmapply.model import Address
+from rmapply.plan import ChangeCategory, RemoteChange, RemoteView
+from rmapply.plan.drift import remote_change
+from rmapply.plan.remote import observe
+from rmapply.state import StateDocument
+from rmapply.wire import Job, Workspace
+
+LIST_PAGE_SIZE = 1000  # the most the list endpoint serves per page
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What a refresh saw, how it looked (``list`` pages or ``get`` per id), and what failed."""
+
+    view: RemoteView
+    list_pages_used: bool
+    get_requests: int
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _itwins(state: StateDocument, project_itwin: str | None) -> list[str]:
+    """The iTwins whose jobs are in state: the project's, and any a job record was seen in."""
+    found = {project_itwin} if project_itwin else set()
+    for record in state.resources.values():
+        if record.kind == "job" and record.remote and record.remote.get("iTwinId"):
+            found.add(str(record.remote["iTwinId"]))
+    return sorted(found)
+
+
+def _list_jobs(
+    client: RealityModelingClient, itwins: Iterable[str], wanted: set[str]
+) -> tuple[dict[str, Job], list[str]]:
+    """Jobs in ``wanted`` found by listing each iTwin page by page; problems met on the way."""
+    found: dict[str, Job] = {}
+    problems: list[str] = []
+    for itwin in itwins:
+        try:
+            for job in client.list_jobs(f"iTwinId eq {itwin}", top=LIST_PAGE_SIZE):
+                if job.id in wanted:
+                    found[job.id] = job
+        except TransportError as exc:
+            raise _unreachable(client, exc) from exc
+        except ApiError as exc:
+            # The list endpoint may be missing or refuse the filter: fall back to GETs per id.
+            problems.append(f"listing the jobs of iTwin {itwin} failed ({exc.message}); used GETs")
+    return found, problems
+
+
+def _unreachable(client: RealityModelingClient, exc: TransportError) -> TransportError:
+    """The refresh cannot tell what exists: stop, and say how to plan without it."""
+    return TransportError(
+        f"refresh: no answer from {client.base_url}: {exc.message}",
+        method=exc.method,
+        path=exc.path,
+        hint="check the endpoint and the network, or plan from the state alone with --no-refresh",
+    )
+
+
+def refresh(
+    client: RealityModelingClient,
+    state: StateDocument,
+    *,
+    itwin_id: str | None,
+    parallelism: int = 8,
+    use_list: bool = True,
+) -> RefreshResult:
+    """Learn the current remote state of every job and workspace in ``state``.
+
+    Jobs come from the paged list endpoint where it answers (O(pages), not O(jobs)); what the list
+    did not show is fetched with bounded concurrent GETs, which also tell a deleted job (404) from
+    one the listing could not see.
+    """
+    job_ids = {r.remote_id for r in state.resources.values() if r.kind == "job"}
+    workspace_ids = {r.remote_id for r in state.resources.values() if r.kind == "workspace"}
+    jobs: dict[str, Job] = {}
+    problems: list[str] = []
+    listed = False
+    if use_list and job_ids:
+        itwins = _itwins(state, itwin_id)
+        if itwins:
+            jobs, problems = _list_jobs(client, itwins, job_ids)
+            listed = not problems
+    missing_jobs = sorted(job_ids - set(jobs))
+    workspaces: dict[str, Workspace] = {}
+    gone: set[str] = set()
+
+    def fetch_job(job_id: str) -> tuple[str, Job | None, str | None]:
+        try:
+            return job_id, client.get_job(job_id), None
+        except NotFoundError:
+            return job_id, None, None
+        except TransportError as exc:
+            raise _unreachable(client, exc) from exc
+        except ApiError as exc:
+            return job_id, None, f"job {job_id}: {exc.message}"
+
+    def fetch_workspace(workspace_id: str) -> tuple[str, Workspace | None, str | None]:
+        try:
+            return workspace_id, client.get_workspace(workspace_id), None
+        except NotFoundError:
+            return workspace_id, None, None
+        except TransportError as exc:
+            raise _unreachable(client, exc) from exc
+        except ApiError as exc:
+            return workspace_id, None, f"workspace {workspace_id}: {exc.message}"
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        for job_id, job, problem in pool.map(fetch_job, missing_jobs):
+            if job is not None:
+                jobs[job_id] = job
+            elif problem is None:
+                gone.add(job_id)
+            else:
+                problems.append(problem)
+        for ws_id, ws, problem in pool.map(fetch_workspace, sorted(workspace_ids)):
+            if ws is not None:
+                workspaces[ws_id] = ws
+            elif problem is None:
+                gone.add(ws_id)
+            else:
+                problems.append(problem)
+    view = RemoteView(jobs=jobs, workspaces=workspaces, gone=frozenset(gone))
+    return RefreshResult(
+        view=view,
+        list_pages_used=listed,
+        get_requests=len(missing_jobs) + len(workspace_ids),
+        problems=tuple(problems),
+    )
+
+
+def remote_changes(state: StateDocument, view: RemoteView) -> list[RemoteChange]:
+    """How every resource in ``state`` moved remotely (progress, drift or gone), by address."""
+    found: list[RemoteChange] = []
+    for key in sorted(state.resources):
+        record = state.resources[key]
+        change = remote_change(Address.parse(key), record, observe(record, view))
+        if change is not None:
+            found.append(change)
+    return found
+
+
+def accept_remote_changes(
+    state: StateDocument, changes: Iterable[RemoteChange], *, now: datetime
+) -> StateDocument:
+    """A copy of ``state`` that believes the remote side: new objects and outputs, gone ones
+    dropped (their ids kept nowhere else, so the caller prints them first)."""
+    resources = dict(state.resources)
+    for change in changes:
+        key = str(change.address)
+        record = resources.get(key)
+        if record is None:
+            continue
+        if change.category is ChangeCategory.GONE or change.remote is None:
+            del resources[key]
+            continue
+        outputs = dict(record.outputs)
+        if record.kind == "job":
+            outputs.update(Job.from_answer(change.remote).output_ids())
+        resources[key] = record.model_copy(
+            update={"remote": change.remote, "outputs": outputs, "refreshed_at": now}
+        )
+    return state.model_copy(update={"resources": resources})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from rmapply import __version__
-from rmapply.cli import serve
+from rmapply.cli import apply, manifests, plan, serve, state, sync
 from rmapply.cli.group import RmapplyGroup
 
 
@@ -21,7 +21,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-for _module in (serve,):
+for _module in (manifests, plan, apply, sync, state, serve):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -1,0 +1,380 @@
+"""Carry out a plan: changes in dependency order with at most N calls at once, then the budget
+gate, then the submits, then (optionally) waiting; everything recorded as it happens.
+
+Order of operations (docs/apply.md): phase 1 runs every action except submitting (creates,
+updates, replacements, deletes, forgets), each after the actions it depends on; the service's
+``estimatedCost`` of every job about to be submitted is then summed and checked against the
+budget; phase 2 submits (and cancels replaced jobs) unless the budget holds them; with ``wait``
+every submitted job is then polled until it settles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from rmapply.apply import steps
+from rmapply.apply.backoff import PollSchedule
+from rmapply.apply.budget import BudgetDecision, PricedSubmit, check_budget
+from rmapply.apply.events import (
+    ActionFailed,
+    ActionFinished,
+    ActionSkipped,
+    ActionStarted,
+    ApplyFinished,
+    BudgetHeld,
+    EventSink,
+    discard,
+)
+from rmapply.apply.graph import bind, dependencies, step_for, submits
+from rmapply.apply.recording import CHECKPOINT_EVERY_SECONDS, Recorder
+from rmapply.apply.recovery import DEFAULT_CLOCK_SKEW
+from rmapply.apply.schedule import Task, TaskReport, TaskResult, TaskStatus, run_tasks
+from rmapply.apply.step_context import StepContext, StepResult, check_precondition
+from rmapply.apply.summary import ActionOutcome, ApplySummary, OutcomeStatus
+from rmapply.apply.waiting import WaitOutcome
+from rmapply.apply.watch import wait_for_jobs
+from rmapply.client import RealityModelingClient
+from rmapply.plan.actions import (
+    Action,
+    NoOp,
+    ReplaceJob,
+    Retire,
+    SubmitJob,
+)
+from rmapply.plan.drift import ChangeCategory
+from rmapply.plan.result import Plan
+from rmapply.state import StateSession
+from rmapply.wire import Job
+
+DEFAULT_PARALLELISM = 8
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to apply (the CLI fills it from flags and rmapply.toml)."""
+
+    parallelism: int = DEFAULT_PARALLELISM
+    max_cost: float | None = None  # --max-cost / [budget] maxCost: held when over
+    wait: bool = False  # --wait: poll submitted jobs until they settle
+    poll_schedule: PollSchedule = field(default_factory=PollSchedule)
+    wait_timeout: float | None = None
+    itwin_id: str | None = None  # the project's iTwin (recovery filters)
+    clock_skew: timedelta = DEFAULT_CLOCK_SKEW
+    checkpoint_every: float = CHECKPOINT_EVERY_SECONDS
+    # record the jobs' normal progress the plan's refresh saw (active -> success...), so the state
+    # stays true even where nothing is changed; off for a saved plan, whose sightings are old
+    record_progress: bool = True
+
+
+def execute_plan(
+    plan: Plan,
+    session: StateSession,
+    client: RealityModelingClient,
+    *,
+    options: ApplyOptions | None = None,
+    on_event: EventSink = discard,
+    now: Callable[[], datetime] | None = None,
+) -> ApplySummary:
+    """Apply ``plan`` under the held state ``session``; returns what happened to every action.
+
+    Never raises for a failed action (the summary says, and ``summary.error()`` is the
+    ApplyError to raise); raises only for defects.
+    """
+    options = options or ApplyOptions()
+    clock = now or _utcnow
+    recorder = Recorder(session, now=clock, checkpoint_every=options.checkpoint_every)
+    ctx = StepContext(client, recorder, on_event, options.itwin_id, options.clock_skew)
+    run = _PlanRun(plan, ctx, options, on_event, clock)
+    try:
+        summary = run.execute()
+    finally:
+        recorder.checkpoint()
+    return summary
+
+
+class _PlanRun:
+    """The bookkeeping of one execute_plan call."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        ctx: StepContext,
+        options: ApplyOptions,
+        emit: EventSink,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.plan = plan
+        self.ctx = ctx
+        self.options = options
+        self.emit = emit
+        self.clock = clock
+        self.actions = [a for a in plan.actions if not isinstance(a, NoOp)]
+        self.by_key = {str(a.address): a for a in self.actions}
+        self.deps = dependencies(self.actions, ctx.recorder)
+        self.outcomes: list[ActionOutcome] = []
+
+    def execute(self) -> ApplySummary:
+        if self.options.record_progress:
+            self._record_progress()
+        first = run_tasks(
+            self._phase_one(),
+            parallelism=self.options.parallelism,
+            on_start=self._started,
+            on_end=self._ended,
+        )
+        self._raise_bug(first)
+        budget: BudgetDecision | None = None
+        second_tasks = self._phase_two()
+        second = TaskReport()
+        if not first.interrupted and second_tasks:
+            prior = {k: r.status for k, r in first.results.items()}
+            budget = self._budget(second_tasks, prior)
+            if budget.allowed:
+                second = run_tasks(
+                    second_tasks,
+                    parallelism=self.options.parallelism,
+                    prior=prior,
+                    on_start=self._started,
+                    on_end=self._ended,
+                )
+                self._raise_bug(second)
+            else:
+                self._hold(second_tasks, prior, budget)
+        elif first.interrupted:
+            for task in second_tasks:
+                self._ended(
+                    TaskResult(
+                        task.key,
+                        task.address,
+                        task.action,
+                        TaskStatus.SKIPPED,
+                        reason="apply was interrupted",
+                    )
+                )
+        waited = WaitOutcome()
+        interrupted = first.interrupted or second.interrupted
+        if self.options.wait and not interrupted:
+            waited = wait_for_jobs(
+                self.ctx.recorder,
+                self.ctx.client,
+                self._to_wait_for(),
+                schedule=self.options.poll_schedule,
+                parallelism=self.options.parallelism,
+                timeout=self.options.wait_timeout,
+                on_event=self.emit,
+                now=self.clock,
+            )
+        summary = ApplySummary(
+            outcomes=tuple(self.outcomes),
+            budget_message=budget.message if budget else "",
+            budget_hint=budget.hint if budget else "",
+            job_states={a: j.state.value for a, j in waited.settled.items()},
+            still_running=tuple(waited.running),
+            interrupted=interrupted or waited.interrupted,
+        )
+        counts = summary.counts()
+        self.emit(
+            ApplyFinished(
+                self.clock(),
+                counts["done"],
+                counts["failed"],
+                counts["skipped"],
+                counts["held"],
+                counts["unknown"],
+            )
+        )
+        return summary
+
+    def _record_progress(self) -> None:
+        recorder = self.ctx.recorder
+        for change in self.plan.remote_changes:
+            if change.category is not ChangeCategory.PROGRESS or change.remote is None:
+                continue
+            record = recorder.record(str(change.address))
+            if record is None or record.kind != "job" or record.remote_id != change.remote_id:
+                continue
+            recorder.observe(record.address, Job.from_answer(change.remote))
+
+    # -- building the tasks -----------------------------------------------------------------
+
+    def _phase_one(self) -> list[Task]:
+        tasks = []
+        for action in self.actions:
+            if isinstance(action, SubmitJob):
+                continue  # all of it happens in phase 2, behind the budget gate
+            key = str(action.address)
+            after = frozenset(d for d in self.deps[key] if d in self.by_key)
+            tasks.append(Task(key, key, action.action.value, step_for(self.ctx, action), after))
+        return tasks
+
+    def _phase_two(self) -> list[Task]:
+        submitting = {k for k, a in self.by_key.items() if submits(a)}
+        tasks = []
+        for key, action in self.by_key.items():
+            deps = {f"submit:{d}" for d in self.deps[key] if d in submitting}
+            if not isinstance(action, SubmitJob):
+                deps.add(key)
+            if key in submitting:
+                tasks.append(
+                    Task(f"submit:{key}", key, "submit", self._submit(action), frozenset(deps))
+                )
+            if isinstance(action, ReplaceJob) and action.retire is Retire.CANCEL:
+                after = frozenset({f"submit:{key}"} if key in submitting else {key})
+                tasks.append(
+                    Task(
+                        f"cancel:{key}",
+                        key,
+                        "cancel",
+                        bind(steps.cancel_replaced, self.ctx, action),
+                        after,
+                    )
+                )
+        return tasks
+
+    def _submit(self, action: Action) -> Callable[[], StepResult]:
+        address = str(action.address)
+        if isinstance(action, SubmitJob):
+
+            def standalone() -> StepResult:
+                check_precondition(action, self.ctx.recorder)
+                return steps.submit_job(
+                    self.ctx, address, spec=action.after, spec_digest=action.after_digest
+                )
+
+            return standalone
+        return lambda: steps.submit_job(self.ctx, address)
+
+    # -- the budget gate --------------------------------------------------------------------
+
+    def _budget(self, tasks: list[Task], prior: dict[str, TaskStatus]) -> BudgetDecision:
+        submits = []
+        for task in tasks:
+            if task.action != "submit":
+                continue
+            if any(prior.get(d) in (TaskStatus.FAILED, TaskStatus.SKIPPED) for d in task.after):
+                continue  # it will be skipped anyway: it costs nothing
+            record = self.ctx.recorder.record(task.address)
+            cost = (record.remote or {}).get("estimatedCost") if record else None
+            submits.append(PricedSubmit(task.address, float(cost) if cost is not None else None))
+        return check_budget(submits, self.options.max_cost)
+
+    def _hold(
+        self, tasks: list[Task], prior: dict[str, TaskStatus], budget: BudgetDecision
+    ) -> None:
+        self.emit(
+            BudgetHeld(
+                self.clock(),
+                budget.held,
+                budget.total,
+                budget.limit or 0.0,
+                budget.unpriced,
+                budget.message,
+            )
+        )
+        for task in tasks:
+            failed = [
+                d
+                for d in sorted(task.after)
+                if prior.get(d) in (TaskStatus.FAILED, TaskStatus.SKIPPED)
+            ]
+            if failed:
+                result = TaskResult(
+                    task.key,
+                    task.address,
+                    task.action,
+                    TaskStatus.SKIPPED,
+                    reason=f"{failed[0]} did not succeed",
+                )
+                self._ended(result)
+                continue
+            self.emit(ActionSkipped(self.clock(), task.address, task.action, budget.message))
+            self.outcomes.append(
+                ActionOutcome(task.address, task.action, OutcomeStatus.HELD, "over the budget")
+            )
+
+    # -- waiting ----------------------------------------------------------------------------
+
+    def _to_wait_for(self) -> list[str]:
+        """Every planned job that is running now (submitted by this apply or before)."""
+        wanted = []
+        for action in self.plan.actions:
+            address = str(action.address)
+            record = self.ctx.recorder.record(address)
+            if record is not None and record.kind == "job" and record.job_state == "active":
+                wanted.append(address)
+        return wanted
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _started(self, task: Task) -> None:
+        self.emit(ActionStarted(self.clock(), task.address, task.action))
+
+    def _ended(self, result: TaskResult) -> None:
+        at = self.clock()
+        if result.status is TaskStatus.DONE:
+            value = result.value if isinstance(result.value, StepResult) else StepResult()
+            self.emit(
+                ActionFinished(
+                    at,
+                    result.address,
+                    result.action,
+                    value.remote_id,
+                    value.job_state,
+                    value.estimated_cost,
+                    dict(value.outputs),
+                    value.note,
+                )
+            )
+            self.outcomes.append(
+                ActionOutcome(
+                    result.address,
+                    result.action,
+                    OutcomeStatus.DONE,
+                    value.note,
+                    remote_id=value.remote_id,
+                )
+            )
+            return
+        if result.status is TaskStatus.SKIPPED:
+            self.emit(ActionSkipped(at, result.address, result.action, result.reason))
+            self.outcomes.append(
+                ActionOutcome(result.address, result.action, OutcomeStatus.SKIPPED, result.reason)
+            )
+            return
+        error = result.error
+        assert error is not None
+        unknown = self.ctx.recorder.pending(result.address) is not None
+        outcome = ActionOutcome.failed(result.address, result.action, error)
+        if unknown:
+            outcome = ActionOutcome(
+                outcome.address,
+                outcome.action,
+                OutcomeStatus.UNKNOWN,
+                outcome.message,
+                outcome.code,
+                outcome.api_message,
+            )
+        self.outcomes.append(outcome)
+        self.emit(
+            ActionFailed(
+                at,
+                result.address,
+                result.action,
+                error.message,
+                code=outcome.code,
+                status=getattr(error, "status", None),
+                api_message=outcome.api_message,
+                outcome_unknown=unknown,
+            )
+        )
+
+    @staticmethod
+    def _raise_bug(report: TaskReport) -> None:
+        if report.bug is not None:
+            raise report.bug
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

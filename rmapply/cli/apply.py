@@ -1,0 +1,384 @@
+"""``rmapply apply``, ``rmapply status`` and ``rmapply wait``: carry out a plan, look at the jobs,
+re-attach to them (see docs/apply.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from rmapply.apply.backoff import PollSchedule, poll_scale
+from rmapply.apply.client_bridge import ClientEventBridge
+from rmapply.apply.executor import ApplyOptions, execute_plan
+from rmapply.apply.recovery import resolve_pending
+from rmapply.apply.summary import ApplySummary
+from rmapply.apply.watch import collect_status, job_records, wait_from_store
+from rmapply.cli.apply_printer import (
+    EventPrinter,
+    is_terminal,
+    open_printer,
+    report_resolutions,
+    status_line,
+)
+from rmapply.cli.local import LOCAL_SPEED, open_endpoint
+from rmapply.cli.options import dir_option, endpoint_options, parse_vars, use_color, var_options
+from rmapply.cli.plan import print_warnings, render
+from rmapply.errors import ApplyError, ConfigError, PlanError
+from rmapply.output.apply_events import (
+    summary_lines,
+    wait_lines,
+)
+from rmapply.output.plan_json import plan_data
+from rmapply.plan import Unresolved, check_fresh, load_plan
+from rmapply.plan.planfile import public_endpoint
+from rmapply.project import Endpoint, Project
+
+EXIT_INTERRUPTED = 130
+NO_TERMINAL = (
+    "refusing to apply without confirmation: no terminal to ask on (stdin is not a terminal)"
+)
+NO_TERMINAL_HINT = (
+    "review the plan and pass --auto-approve, or apply a reviewed plan file: "
+    "'rmapply plan --out plan.json' then 'rmapply apply plan.json'"
+)
+
+
+def _schedule(poll: float | None, endpoint: Endpoint) -> PollSchedule:
+    speed = LOCAL_SPEED if endpoint.is_local else None
+    return PollSchedule(scale=poll_scale(poll, emulator_speed=speed))
+
+
+def _finish(
+    printer: EventPrinter,
+    summary: ApplySummary,
+    *,
+    waiting: bool = False,
+    unresolved: Sequence[Unresolved] = (),
+) -> int:
+    """Print the end of an apply or wait; raise its ApplyError; the exit code otherwise."""
+    if printer.json_lines:
+        printer.data({"event": "summary", **summary.to_json()})
+    elif waiting:
+        for line in wait_lines(summary):
+            printer.echo(line)
+    elif summary.ok or summary.interrupted:
+        for line in summary_lines(summary):
+            printer.echo(line)
+    if summary.interrupted:
+        printer.echo("Interrupted: what was done is recorded in the state; jobs keep running.")
+        return EXIT_INTERRUPTED
+    error = summary.error("wait" if waiting else "apply")
+    if error is not None:
+        raise error
+    if unresolved:
+        raise _unresolved_error(unresolved)
+    return 0
+
+
+def _unresolved_error(unresolved: Sequence[Unresolved]) -> ApplyError:
+    lines = [
+        f"{len(unresolved)} request(s) of unknown outcome from an earlier apply are not settled;"
+        " what depends on them was not applied:"
+    ]
+    for item in unresolved:
+        lines.append(f"  {item.address}: {item.message}")
+        lines.extend(f"    {command}" for command in item.commands)
+    return ApplyError(
+        "\n".join(lines),
+        hint="settle each with one of the commands shown, then run 'rmapply apply' again "
+        "(see docs/apply.md, 'Unknown outcomes')",
+    )
+
+
+# -- options shared by apply and wait -------------------------------------------------------
+
+_parallelism = click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Concurrent API calls (default: [apply] parallelism, else 8).",
+)
+_poll_scale = click.option(
+    "--poll-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Multiply the 15/30/60/120 s poll back-off (else RMAPPLY_POLL_SCALE; with --local "
+    "1/emulator speed).",
+)
+_json = click.option("--json", "json_lines", is_flag=True, help="One JSON event per line.")
+_lock_timeout = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="SECONDS",
+    help="Wait up to SECONDS for another rmapply holding the state lock.",
+)
+
+
+@click.command("apply")
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@dir_option
+@var_options
+@endpoint_options
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--refresh/--no-refresh",
+    default=True,
+    show_default=True,
+    help="Read the remote state of every job in state before planning.",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Apply only matching resources (globs) and what they need.",
+)
+@click.option("--cancel-replaced", is_flag=True, help="Cancel an active job that is replaced.")
+@click.option(
+    "--cancel-removed", is_flag=True, help="Cancel an active job that left the manifests."
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Submit nothing if the service's estimates add up to more (default: [budget] maxCost).",
+)
+@click.option("--wait", is_flag=True, help="Wait for the submitted jobs to succeed or fail.")
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Stop waiting after SECONDS (the jobs keep running).",
+)
+@_parallelism
+@_poll_scale
+@_lock_timeout
+@_json
+@click.option("--no-color", is_flag=True, help="Print the plan without colour.")
+def apply_command(
+    planfile: Path | None,
+    directory: Path,
+    var_files: tuple[Path, ...],
+    cli_vars: tuple[str, ...],
+    endpoint: str | None,
+    local: bool,
+    auto_approve: bool,
+    refresh: bool,
+    targets: tuple[str, ...],
+    cancel_replaced: bool,
+    cancel_removed: bool,
+    max_cost: float | None,
+    wait: bool,
+    wait_timeout: float | None,
+    parallelism: int | None,
+    poll_scale: float | None,
+    lock_timeout: float,
+    json_lines: bool,
+    no_color: bool,
+) -> int:
+    """Plan, show the plan, ask, then carry it out; or carry out a saved PLANFILE exactly."""
+    project = Project.load(directory)
+    loaded = project.manifests(var_files=var_files, cli_vars=parse_vars(cli_vars))
+    saved = load_plan(planfile) if planfile is not None else None
+    if saved is not None and (targets or cancel_replaced or cancel_removed):
+        raise ConfigError(
+            "--target, --cancel-replaced and --cancel-removed cannot change a saved plan",
+            hint="make a new plan with those options: 'rmapply plan --out FILE ...'",
+        )
+    workers = parallelism or project.config.apply.parallelism
+    budget = max_cost if max_cost is not None else project.config.budget.max_cost
+    bridge = ClientEventBridge()
+    with (
+        open_printer(json_lines) as printer,
+        open_endpoint(project, endpoint, local) as chosen,
+        project.client(chosen, parallelism=workers, on_event=bridge) as client,
+        project.store.lock("apply", lock_timeout) as session,
+    ):
+        bridge.sink = printer
+        now = datetime.now(UTC)
+        if saved is not None:
+            state_existed = project.store.exists()
+            check_fresh(
+                saved,
+                session.document if state_existed else None,
+                loaded.manifest_digest,
+                loaded.vars_digest,
+            )
+            if not chosen.is_local and public_endpoint(chosen.url) != saved.endpoint:
+                raise PlanError(
+                    f"the saved plan was made against {saved.endpoint}, not {chosen.url}",
+                    hint="apply it against the endpoint it was made for, or plan again",
+                )
+            if not saved.state_existed:
+                session.document.lineage = saved.lineage  # the plan promised this lineage
+            plan = saved.plan
+        else:
+            report_resolutions(printer, resolve_pending(session, client, now))
+            options = project.plan_options(
+                targets=targets,
+                cancel_replaced=cancel_replaced,
+                cancel_removed=cancel_removed,
+                max_cost=budget,
+            )
+            planned = project.plan(
+                loaded,
+                client=client if refresh else None,
+                options=options,
+                now=now,
+                document=session.document,
+                parallelism=workers,
+            )
+            print_warnings(planned)
+            plan = planned.plan
+        if json_lines:
+            printer.data({"event": "plan", "plan": plan_data(plan)})
+        else:
+            click.echo(render(plan, "text", color=use_color(no_color)), nl=False)
+        if saved is None and plan.has_changes:
+            _confirm(auto_approve)
+        summary = execute_plan(
+            plan,
+            session,
+            client,
+            options=ApplyOptions(
+                parallelism=workers,
+                max_cost=budget,
+                wait=wait,
+                poll_schedule=_schedule(poll_scale, chosen),
+                wait_timeout=wait_timeout,
+                itwin_id=project.config.itwin_id,
+                record_progress=saved is None,
+            ),
+            on_event=printer,
+        )
+        return _finish(printer, summary, unresolved=plan.unresolved)
+
+
+def _confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not is_terminal(sys.stdin):
+        raise ApplyError(NO_TERMINAL, hint=NO_TERMINAL_HINT)
+    if not click.confirm("Apply these changes?", default=False):
+        raise ApplyError("apply cancelled: nothing was changed", hint="run it again to apply")
+
+
+@click.command("status")
+@click.argument("addresses", nargs=-1)
+@dir_option
+@endpoint_options
+@_parallelism
+@_json
+def status_command(
+    addresses: tuple[str, ...],
+    directory: Path,
+    endpoint: str | None,
+    local: bool,
+    parallelism: int | None,
+    json_lines: bool,
+) -> None:
+    """Show the live state of the jobs in state (or of ADDRESS...), read from the service."""
+    project = Project.load(directory)
+    document = project.store.load()
+    records = job_records(document, addresses)
+    with open_endpoint(project, endpoint, local) as chosen, project.client(chosen) as client:
+        rows = collect_status(records, client, parallelism=parallelism or 8)
+    if json_lines:
+        for row in rows:
+            click.echo(json.dumps(row.to_json(), separators=(",", ":")))
+        for op in document.pending.values():
+            click.echo(
+                json.dumps(
+                    {"address": op.address, "pending": op.action, "sentAt": op.sent_at.isoformat()}
+                )
+            )
+        return
+    if not rows and not document.pending:
+        click.echo("No jobs in state.")
+    for row in rows:
+        click.echo(status_line(row.to_json()))
+    for op in sorted(document.pending.values(), key=lambda o: o.address):
+        click.echo(
+            f"{op.address}: {op.action} of unknown outcome (sent {op.sent_at.isoformat()}); "
+            "'rmapply plan' shows how to settle it"
+        )
+
+
+@click.command("wait")
+@click.argument("addresses", nargs=-1)
+@dir_option
+@endpoint_options
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Stop waiting after SECONDS (the jobs keep running; exit 1).",
+)
+@_parallelism
+@_poll_scale
+@_lock_timeout
+@_json
+def wait_command(
+    addresses: tuple[str, ...],
+    directory: Path,
+    endpoint: str | None,
+    local: bool,
+    timeout: float | None,
+    parallelism: int | None,
+    poll_scale: float | None,
+    lock_timeout: float,
+    json_lines: bool,
+) -> int:
+    """Wait for the running jobs in state (or ADDRESS...) to succeed, fail or be cancelled."""
+    project = Project.load(directory)
+    with (
+        open_printer(json_lines) as printer,
+        open_endpoint(project, endpoint, local) as chosen,
+        project.client(chosen, on_event=ClientEventBridge(printer)) as client,
+    ):
+        outcome, not_running = wait_from_store(
+            project.store,
+            client,
+            list(addresses),
+            schedule=_schedule(poll_scale, chosen),
+            parallelism=parallelism or project.config.apply.parallelism,
+            timeout=timeout,
+            on_event=printer,
+            now=_utcnow,
+            lock_timeout=max(lock_timeout, 60.0),
+        )
+        for address in not_running:
+            if not json_lines:
+                printer.echo(f"{address}: not running (see 'rmapply status')")
+        summary = ApplySummary(
+            job_states={a: j.state.value for a, j in outcome.settled.items()},
+            still_running=tuple(outcome.running),
+            interrupted=outcome.interrupted,
+        )
+        code = _finish(printer, summary, waiting=True)
+        if outcome.failed:
+            first = next(iter(outcome.failed.items()))
+            raise ApplyError(
+                f"{len(outcome.failed)} job(s) could not be read: {first[0]}: {first[1].message}",
+                summary=summary.to_json(),
+                hint="run 'rmapply status' to see them",
+            )
+        if outcome.running and not outcome.interrupted:
+            raise ApplyError(
+                f"stopped waiting after {timeout:g} s; still running: {', '.join(outcome.running)}",
+                summary=summary.to_json(),
+                hint="run 'rmapply wait' again later; the jobs keep running",
+            )
+        return code
+
+
+_utcnow: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+COMMANDS: list[click.Command] = [apply_command, status_command, wait_command]

@@ -1,0 +1,135 @@
+"""Where apply events go on the command line: JSON lines, plain lines, or plain lines with a
+live board of progress bars redrawn below them on a terminal."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from rmapply.apply.events import ApplyEvent, ProgressReported
+from rmapply.apply.recovery import Outcome, Resolution
+from rmapply.output.apply_events import EventLines, ProgressBoard, json_line
+
+
+class EventPrinter:
+    """Prints apply events as they come from every worker: JSON lines, plain lines, or lines
+    with a live board of progress bars redrawn below them on a terminal."""
+
+    def __init__(self, stream: TextIO, *, json_lines: bool, live: bool) -> None:
+        self.stream = stream
+        self.json_lines = json_lines
+        self.live = live and not json_lines
+        self.lines = EventLines(show_progress=not self.live)
+        self.board = ProgressBoard()
+        self._drawn = 0
+        self._last_draw = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, event: ApplyEvent) -> None:
+        """Show one event (thread-safe)."""
+        with self._lock:
+            if self.json_lines:
+                self._write(json_line(event) + "\n")
+                return
+            text = self.lines.lines(event)
+            changed = self.live and self.board.update(event)
+            if text or (changed and self._due(event)):
+                self._redraw(text)
+
+    def data(self, payload: dict[str, Any]) -> None:
+        """A non-event record of the JSON stream (the plan, the summary)."""
+        with self._lock:
+            self._write(json.dumps(payload, separators=(",", ":")) + "\n")
+
+    def echo(self, text: str) -> None:
+        """A plain line (between events; keeps the board below it)."""
+        with self._lock:
+            self._redraw([text])
+
+    def close(self) -> None:
+        """Leave the board as it is (its last state stays on screen)."""
+        with self._lock:
+            self._drawn = 0
+
+    def _due(self, event: ApplyEvent) -> bool:
+        # a terminal is redrawn at most ten times a second for progress alone
+        if not isinstance(event, ProgressReported):
+            return True
+        now = time.monotonic()
+        if now - self._last_draw < 0.1:
+            return False
+        self._last_draw = now
+        return True
+
+    def _redraw(self, text: list[str]) -> None:
+        out = []
+        if self.live and self._drawn:
+            out.append(f"\x1b[{self._drawn}F\x1b[J")  # up to the board's first line, clear below
+        out.extend(line + "\n" for line in text)
+        frame = self.board.frame(shutil.get_terminal_size((100, 24)).columns) if self.live else []
+        out.extend(line + "\n" for line in frame)
+        self._drawn = len(frame)
+        self._write("".join(out))
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+def is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+@contextmanager
+def open_printer(json_lines: bool) -> Iterator[EventPrinter]:
+    """The printer for this command's stdout (live on a terminal), closed at the end."""
+    printer = EventPrinter(sys.stdout, json_lines=json_lines, live=is_terminal(sys.stdout))
+    try:
+        yield printer
+    finally:
+        printer.close()
+
+
+def report_resolutions(printer: EventPrinter, resolutions: list[Resolution]) -> None:
+    """Say how each request of unknown outcome from an earlier apply was settled."""
+    for r in resolutions:
+        if printer.json_lines:
+            printer.data(
+                {
+                    "event": "outcome_resolved",
+                    "address": r.address,
+                    "action": r.action,
+                    "outcome": r.outcome.value,
+                    "remoteId": r.remote_id,
+                    "message": r.message,
+                    "commands": list(r.commands),
+                }
+            )
+            continue
+        printer.echo(f"{r.address}: unknown outcome of {r.action}: {r.outcome.value}: {r.message}")
+        if r.outcome is Outcome.UNRESOLVED:
+            for command in r.commands:
+                printer.echo(f"  settle with: {command}")
+
+
+def status_line(row: dict[str, Any]) -> str:
+    """One line of ``rmapply status`` from a JobStatus as JSON."""
+    state = row.get("state") or "unreadable"
+    parts = [f"{row['address']}: {state}"]
+    if row.get("percentage") is not None and state == "active":
+        parts.append(f"{row['percentage']:.0f}%")
+    if row.get("step"):
+        parts.append(str(row["step"]))
+    parts.append(f"[id={row['jobId']}]")
+    if row.get("estimatedCost") is not None:
+        parts.append(f"estimated cost {row['estimatedCost']:g}")
+    if row.get("error"):
+        parts.append(f"({row['error']})")
+    return " ".join(parts)

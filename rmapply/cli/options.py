@@ -1,0 +1,84 @@
+"""Options shared by the commands: the manifests directory, variables, endpoint and colour."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def dir_option(func: F) -> F:
+    """``-C/--dir DIR``: the manifests directory (default: the current one)."""
+    return click.option(
+        "-C",
+        "--dir",
+        "directory",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help="The manifests directory (the one holding rmapply.toml).",
+    )(func)
+
+
+def var_options(func: F) -> F:
+    """``--var-file FILE`` and ``--var NAME=VALUE``, both repeatable."""
+    func = click.option(
+        "--var",
+        "cli_vars",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Set a template variable (VALUE parsed as JSON when it parses). Repeatable.",
+    )(func)
+    return click.option(
+        "--var-file",
+        "var_files",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A YAML, TOML or JSON file of template variables. Repeatable.",
+    )(func)
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("a=1", "b=x")`` -> ``{"a": "1", "b": "x"}``; a pair without ``=`` is a usage error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--var")
+        out[name.strip()] = value
+    return out
+
+
+def endpoint_options(func: F) -> F:
+    """``--endpoint URL`` and ``--local`` (the embedded emulator, data under DIR/.rmapply/)."""
+    func = click.option(
+        "--local",
+        is_flag=True,
+        help="Use the embedded emulator in process, with its data under DIR/.rmapply/.",
+    )(func)
+    return click.option(
+        "--endpoint",
+        metavar="URL",
+        default=None,
+        help="The Reality Modeling API (else RMAPPLY_ENDPOINT, [api] endpoint, or Bentley's).",
+    )(func)
+
+
+def color_option(func: F) -> F:
+    """``--no-color``."""
+    return click.option("--no-color", is_flag=True, help="Print without colour.")(func)
+
+
+def use_color(no_color: bool, stream: Any = None) -> bool:
+    """Colour on a terminal; none with --no-color, NO_COLOR, or when not a tty."""
+    if no_color or os.environ.get("NO_COLOR", "") != "":
+        return False
+    target = stream if stream is not None else sys.stdout
+    isatty = getattr(target, "isatty", None)
+    return bool(isatty and isatty())

@@ -1,0 +1,182 @@
+"""``rmapply plan`` and ``rmapply show``: what apply would do, for people and for machines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from rmapply.cli.group import EXIT_CHANGES, EXIT_OK
+from rmapply.cli.local import open_endpoint
+from rmapply.cli.options import (
+    color_option,
+    dir_option,
+    endpoint_options,
+    parse_vars,
+    use_color,
+    var_options,
+)
+from rmapply.output.plan_json import render_plan_json
+from rmapply.output.plan_markdown import render_plan_markdown
+from rmapply.output.plan_text import render_plan_text
+from rmapply.plan import Plan, load_plan, save_plan
+from rmapply.plan.planfile import saved_plan
+from rmapply.project import Planned, Project
+
+FORMATS = ("text", "json", "markdown")
+
+
+def render(plan: Plan, fmt: str, *, color: bool) -> str:
+    """The plan in ``fmt`` (text, json or markdown)."""
+    if fmt == "json":
+        return render_plan_json(plan)
+    if fmt == "markdown":
+        return render_plan_markdown(plan)
+    return render_plan_text(plan, color=color)
+
+
+def print_warnings(planned: Planned) -> None:
+    """Manifest warnings and refresh problems, on stderr."""
+    for warning in planned.loaded.warnings:
+        click.secho(warning.render(), err=True, fg="yellow")
+    if planned.refreshed is not None:
+        for problem in planned.refreshed.problems:
+            click.secho(f"warning: refresh: {problem}", err=True, fg="yellow")
+
+
+@click.command("plan")
+@dir_option
+@var_options
+@endpoint_options
+@click.option(
+    "--refresh/--no-refresh",
+    default=True,
+    show_default=True,
+    help="Read the remote state of every job in state first.",
+)
+@click.option("--refresh-only", is_flag=True, help="Show remote changes alone.")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Plan only matching resources (globs like 'jobs.site-*') and what they need.",
+)
+@click.option(
+    "--cancel-replaced",
+    is_flag=True,
+    help="Cancel a still-active job that is replaced (else it keeps running).",
+)
+@click.option(
+    "--cancel-removed",
+    is_flag=True,
+    help="Cancel a still-active job that left the manifests (else it is only forgotten).",
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Fail when the plan's estimated cost is higher (default: [budget] maxCost).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save the plan, for 'rmapply apply FILE'.",
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 without changes, 2 with changes, 1 on error."
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Concurrent API calls for the refresh (default: [apply] parallelism).",
+)
+@color_option
+def plan_command(
+    directory: Path,
+    var_files: tuple[Path, ...],
+    cli_vars: tuple[str, ...],
+    endpoint: str | None,
+    local: bool,
+    refresh: bool,
+    refresh_only: bool,
+    targets: tuple[str, ...],
+    cancel_replaced: bool,
+    cancel_removed: bool,
+    max_cost: float | None,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    parallelism: int | None,
+    no_color: bool,
+) -> int:
+    """Show what apply would create, update, replace, submit or remove, and what it costs."""
+    project = Project.load(directory)
+    loaded = project.manifests(var_files=var_files, cli_vars=parse_vars(cli_vars))
+    options = project.plan_options(
+        targets=targets,
+        refresh_only=refresh_only,
+        cancel_replaced=cancel_replaced,
+        cancel_removed=cancel_removed,
+        max_cost=max_cost,
+    )
+    with open_endpoint(project, endpoint, local) as chosen:
+        client = (
+            project.client(chosen, parallelism=parallelism) if refresh or refresh_only else None
+        )
+        try:
+            planned = project.plan(
+                loaded,
+                client=client,
+                options=options,
+                now=datetime.now(UTC),
+                parallelism=parallelism,
+            )
+        finally:
+            if client is not None:
+                client.close()
+    print_warnings(planned)
+    click.echo(render(planned.plan, fmt, color=use_color(no_color)), nl=False)
+    if out is not None:
+        save_plan(
+            out,
+            saved_plan(
+                planned.plan,
+                state=planned.document,
+                state_existed=planned.state_existed,
+                manifest_digest=loaded.manifest_digest,
+                vars_digest=loaded.vars_digest,
+                endpoint=chosen.url,
+            ),
+        )
+        click.echo(
+            f"\nSaved the plan to {out}; apply exactly this plan with "
+            f"'rmapply apply -C {directory} {out}'.",
+            err=fmt != "text",
+        )
+    if detailed_exitcode and planned.plan.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+@click.command("show")
+@click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@color_option
+def show_command(planfile: Path, fmt: str, no_color: bool) -> None:
+    """Print a plan saved with 'rmapply plan --out FILE'."""
+    saved = load_plan(planfile)
+    if fmt == "text":
+        click.echo(
+            f"Plan file {planfile}: made for state lineage {saved.lineage} serial {saved.serial}"
+            f" against {saved.endpoint}.\n"
+        )
+    click.echo(render(saved.plan, fmt, color=use_color(no_color)), nl=False)
+
+
+COMMANDS: list[click.Command] = [plan_command, show_command]

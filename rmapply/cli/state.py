@@ -1,0 +1,134 @@
+"""``rmapply state ...`` and ``rmapply output``: read and edit the state, print ids for scripts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from rmapply.cli.options import dir_option
+from rmapply.project import Project
+from rmapply.state import (
+    ResourceRecord,
+    forget_intent,
+    forget_resource,
+    list_addresses,
+    list_pending,
+    move_resource,
+    show_record,
+)
+
+LOCK_TIMEOUT_HELP = "Wait up to SECONDS for another rmapply holding the state lock."
+
+
+def _lock_timeout(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        metavar="SECONDS",
+        show_default=True,
+        help=LOCK_TIMEOUT_HELP,
+    )(func)
+
+
+@click.group("state")
+def state_group() -> None:
+    """Inspect and edit the state file (never calls the API)."""
+
+
+@state_group.command("list")
+@dir_option
+def state_list(directory: Path) -> None:
+    """List the addresses in state, and the operations of unknown outcome."""
+    store = Project.load(directory).store
+    for address in list_addresses(store):
+        click.echo(address)
+    for operation in list_pending(store):
+        click.echo(
+            f"{operation.address} (pending {operation.action} of unknown outcome, sent "
+            f"{operation.sent_at.isoformat()})"
+        )
+
+
+@state_group.command("show")
+@dir_option
+@click.argument("address")
+def state_show(directory: Path, address: str) -> None:
+    """Print the record of ADDRESS as JSON."""
+    record = show_record(Project.load(directory).store, address)
+    click.echo(record.model_dump_json(indent=2))
+
+
+@state_group.command("rm")
+@dir_option
+@_lock_timeout
+@click.argument("address")
+def state_rm(directory: Path, address: str, lock_timeout: float) -> None:
+    """Forget ADDRESS: remove it from state without touching the remote job or workspace."""
+    record = forget_resource(Project.load(directory).store, address, timeout=lock_timeout)
+    click.echo(
+        f"Removed {address} ({record.kind} {record.remote_id}) from state; "
+        "the remote object was not touched."
+    )
+
+
+@state_group.command("mv")
+@dir_option
+@_lock_timeout
+@click.argument("source")
+@click.argument("destination")
+def state_mv(directory: Path, source: str, destination: str, lock_timeout: float) -> None:
+    """Rename SOURCE to DESTINATION in state (after renaming its key in the manifests)."""
+    move_resource(Project.load(directory).store, source, destination, timeout=lock_timeout)
+    click.echo(f"Moved {source} to {destination}.")
+
+
+@state_group.command("forget-intent")
+@dir_option
+@_lock_timeout
+@click.argument("address")
+def state_forget_intent(directory: Path, address: str, lock_timeout: float) -> None:
+    """Drop the pending operation of unknown outcome at ADDRESS (you checked it did not land)."""
+    operation = forget_intent(Project.load(directory).store, address, timeout=lock_timeout)
+    click.echo(f"Dropped the pending {operation.action} of {address}; the next plan may create it.")
+
+
+def _output_entry(record: ResourceRecord) -> dict[str, object]:
+    entry: dict[str, object] = {"kind": record.kind, "id": record.remote_id}
+    if record.kind == "job":
+        entry["state"] = record.job_state
+        entry["outputs"] = dict(sorted(record.outputs.items()))
+        if record.remote and record.remote.get("estimatedCost") is not None:
+            entry["estimatedCost"] = record.remote["estimatedCost"]
+    return entry
+
+
+@click.command("output")
+@dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.argument("address", required=False)
+def output_command(directory: Path, as_json: bool, address: str | None) -> None:
+    """Print the job ids and output reality-data ids by format, of ADDRESS or of everything."""
+    document = Project.load(directory).store.load()
+    records = document.resources
+    if address is not None:
+        records = {address: show_record(Project.load(directory).store, address)}
+    entries = {a: _output_entry(r) for a, r in sorted(records.items())}
+    if as_json:
+        click.echo(json.dumps(entries if address is None else entries[address], indent=2))
+        return
+    if not entries:
+        click.echo("No resources in state yet; 'rmapply apply' creates them.", err=True)
+        return
+    for addr, entry in entries.items():
+        state = f" ({entry['state']})" if entry.get("state") else ""
+        click.echo(f"{addr}: {entry['id']}{state}")
+        outputs = entry.get("outputs")
+        if isinstance(outputs, dict):
+            for fmt, output_id in outputs.items():
+                click.echo(f"  {fmt}: {output_id}")
+
+
+COMMANDS: list[click.Command] = [state_group, output_command]

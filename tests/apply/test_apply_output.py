@@ -1,0 +1,151 @@
+"""Apply progress as text and JSON lines (pure: events in, strings out)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from rmapply.apply.events import (
+    ActionFailed,
+    ActionFinished,
+    ActionSkipped,
+    ActionStarted,
+    BudgetHeld,
+    JobSettled,
+    ProgressReported,
+    RateLimitWait,
+    WaitStopped,
+)
+from rmapply.apply.summary import ActionOutcome, ApplySummary, OutcomeStatus
+from rmapply.output.apply_events import EventLines, ProgressBoard, bar, json_line, summary_lines
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def test_json_lines_are_one_compact_object_per_event_with_camel_case_keys() -> None:
+    line = json_line(
+        ActionFinished(T0, "jobs.a", "create", "id-1", "unsubmitted", 2.5, {"OBJ": "o-1"})
+    )
+    assert "\n" not in line
+    assert json.loads(line) == {
+        "event": "action_finished",
+        "at": "2026-05-01T12:00:00Z",
+        "address": "jobs.a",
+        "action": "create",
+        "remoteId": "id-1",
+        "jobState": "unsubmitted",
+        "estimatedCost": 2.5,
+        "outputs": {"OBJ": "o-1"},
+        "note": "",
+    }
+    failed = json.loads(
+        json_line(
+            ActionFailed(
+                T0, "jobs.b", "create", "422 ...", code="InvalidContextCaptureRequest", status=422
+            )
+        )
+    )
+    assert failed["event"] == "action_failed"
+    assert failed["code"] == "InvalidContextCaptureRequest"
+    assert failed["outcomeUnknown"] is False
+
+
+def test_human_lines_name_the_address_the_action_the_id_and_the_api_code() -> None:
+    lines = EventLines()
+    assert lines.lines(ActionStarted(T0, "jobs.a", "create")) == ["jobs.a: creating..."]
+    assert lines.lines(
+        ActionFinished(T0, "jobs.a", "create", "id-1", "unsubmitted", 2.5, {"OBJ": "o-1"})
+    ) == ["jobs.a: created [id=id-1] state unsubmitted; estimated cost 2.5; outputs OBJ=o-1"]
+    assert lines.lines(
+        ActionFailed(
+            T0,
+            "jobs.b",
+            "create",
+            "POST /jobs: 422 refused",
+            code="InvalidContextCaptureRequest",
+            api_message="Cannot create job.",
+        )
+    ) == [
+        "jobs.b: create failed: POST /jobs: 422 refused [InvalidContextCaptureRequest]: "
+        "Cannot create job."
+    ]
+    assert lines.lines(ActionSkipped(T0, "jobs.c", "create", "depends on jobs.b")) == [
+        "jobs.c: create skipped: depends on jobs.b"
+    ]
+    assert lines.lines(BudgetHeld(T0, ("jobs.a",), 9.0, 5.0, message="over")) == ["Budget: over"]
+
+
+def test_plain_progress_lines_are_periodic_not_one_per_poll() -> None:
+    lines = EventLines()
+
+    def at(seconds: float, pct: float) -> list[str]:
+        return lines.lines(
+            ProgressReported(
+                T0 + timedelta(seconds=seconds), "jobs.a", "j", pct, "Active", "Reconstruction"
+            )
+        )
+
+    assert at(0, 0) == ["jobs.a: 0% Active (Reconstruction)"]
+    assert at(15, 4) == []  # moved less than 10 points, less than a minute later
+    assert at(30, 12) == ["jobs.a: 12% Active (Reconstruction)"]
+    assert at(100, 13) == ["jobs.a: 13% Active (Reconstruction)"]  # a minute passed
+
+
+def test_a_long_rate_limit_pause_is_shown_once_and_short_ones_are_not() -> None:
+    lines = EventLines()
+    assert lines.lines(RateLimitWait(T0, 0.2)) == []
+    assert lines.lines(RateLimitWait(T0, 30.0, "429 on POST /jobs")) == [
+        "Rate limited by the service: every request waits 30 s (429 on POST /jobs)"
+    ]
+    assert lines.lines(RateLimitWait(T0 + timedelta(seconds=1), 29.0)) == []
+    assert lines.lines(RateLimitWait(T0 + timedelta(seconds=31), 5.0)) != []
+
+
+def test_settled_jobs_show_their_errors_and_stopping_says_how_to_re_attach() -> None:
+    lines = EventLines()
+    assert lines.lines(JobSettled(T0, "jobs.a", "j-1", "failed", ("E1: bad input",))) == [
+        "jobs.a: job failed [id=j-1]",
+        "jobs.a:   error: E1: bad input",
+    ]
+    (stopped,) = lines.lines(WaitStopped(T0, ("jobs.a", "jobs.b"), "interrupted"))
+    assert "2 job(s) keep running" in stopped and "'rmapply wait'" in stopped
+
+
+def test_progress_board_shows_a_bar_per_job_and_summarises_the_rest() -> None:
+    board = ProgressBoard(rows=2)
+    for i, pct in enumerate((10.0, 50.0, 90.0)):
+        board.update(ProgressReported(T0, f"jobs.j{i}", f"id{i}", pct, "Active", "Step"))
+    frame = board.frame(width=80)
+    assert frame[0] == f"jobs.j0 {bar(10.0)}  10% Active Step"
+    assert frame[1].startswith("jobs.j1 ")
+    assert frame[2] == "... and 1 more job(s); 50% on average"
+    board.update(JobSettled(T0, "jobs.j0", "id0", "success"))
+    assert not any(line.startswith("jobs.j0") for line in board.frame())
+    assert bar(50.0, width=10) == "[#####-----]"
+    assert bar(150.0, width=4) == "[####]"
+
+
+def test_summary_lists_failures_with_codes_then_skips_and_the_budget() -> None:
+    summary = ApplySummary(
+        outcomes=(
+            ActionOutcome("jobs.a", "create", OutcomeStatus.DONE),
+            ActionOutcome(
+                "jobs.b",
+                "create",
+                OutcomeStatus.FAILED,
+                "POST /jobs: 422",
+                "InvalidContextCaptureRequest",
+                "Cannot create job.",
+            ),
+            ActionOutcome("jobs.c", "create", OutcomeStatus.SKIPPED, "depends on jobs.b"),
+        ),
+    )
+    assert summary_lines(summary) == [
+        "Apply finished with problems: 1 done, 1 failed, 1 skipped.",
+        "  failed: jobs.b (create) [InvalidContextCaptureRequest] POST /jobs: 422: "
+        "Cannot create job.",
+        "  skipped: jobs.c (create): depends on jobs.b",
+    ]
+    ok = ApplySummary(outcomes=(ActionOutcome("jobs.a", "create", OutcomeStatus.DONE),))
+    assert summary_lines(ok) == ["Apply complete: 1 done, 0 failed, 0 skipped."]
+    assert ok.error() is None

@@ -1,0 +1,256 @@
+"""``rmapply apply``, ``status`` and ``wait`` through the CLI, against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rmapply.cli import cli
+from rmapply.emulator import Emulator
+from rmapply.state import LocalStateStore
+
+RMAPPLY = [sys.executable, "-c", "from rmapply.cli import main; main()"]
+
+
+def write_project(root: Path, itwin_id: str, jobs: dict[str, str]) -> Path:
+    """A manifests directory with workspace ``main`` and one TOML file per job (extra TOML
+    lines per job in ``jobs``' values)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "rmapply.toml").write_text(
+        f'[project]\niTwinId = "{itwin_id}"\nname = "t"\n\n[state]\npath = "state.json"\n'
+    )
+    (root / "workspaces.toml").write_text('[workspaces.main]\nname = "Main"\n')
+    (root / "jobs").mkdir(exist_ok=True)
+    for key, extra in jobs.items():
+        (root / "jobs" / f"{key}.toml").write_text(
+            f'[jobs.{key}]\ntype = "Full"\nname = "Job {key}"\nworkspace = "main"\n'
+            'inputs = [{ id = "58e0c0ca-1d8d-4e8b-9a3c-2f3a1b5c7d90" }]\n'
+            f"{extra}\n"
+            f'[jobs.{key}.settings]\nquality = "Draft"\noutputs = ["OBJ"]\n'
+        )
+    return root
+
+
+@pytest.fixture
+def env(emulator: Emulator, token: str) -> dict[str, str]:
+    """The environment that points rmapply at the emulator fixture."""
+    return {
+        "RMAPPLY_ENDPOINT": emulator.base_url,
+        "RMAPPLY_TOKEN": token,
+        "RMAPPLY_POLL_SCALE": "0.002",
+    }
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_apply_auto_approve_creates_submits_and_output_shows_the_ids(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": "", "b": ""})
+    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve")
+    assert (code, err) == (0, "")
+    assert "jobs.a: created [id=" in out
+    assert out.rstrip().endswith("Apply complete: 5 done, 0 failed, 0 skipped.")
+    jobs = {j.name: j for j in emulator.jobs()}
+    assert sorted(jobs) == ["Job a", "Job b"]
+    code, out, _ = run(env, "output", "-C", str(project), "--json")
+    assert code == 0
+    shown = json.dumps(json.loads(out))
+    for job in jobs.values():
+        assert job.id in shown
+        assert job.output_ids()["OBJ"] in shown
+
+
+def test_apply_without_a_terminal_and_without_auto_approve_refuses_and_changes_nothing(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    code, out, err = run(env, "apply", "-C", str(project))
+    assert code == 1
+    assert "jobs.a: create" in out  # the plan was shown
+    assert err == (
+        "Error: refusing to apply without confirmation: no terminal to ask on (stdin is not a "
+        "terminal)\nHint: review the plan and pass --auto-approve, or apply a reviewed plan "
+        "file: 'rmapply plan --out plan.json' then 'rmapply apply plan.json'\n"
+    )
+    assert emulator.request_count("POST") == 0
+    assert LocalStateStore(project / "state.json").load().resources == {}
+
+
+def _on_terminal(project: Path, env: dict[str, str], answer: str) -> tuple[int, str]:
+    """Run apply on a pseudo-terminal and answer its question."""
+    master, slave = os.openpty()
+    process = subprocess.Popen(
+        [*RMAPPLY, "apply", "-C", str(project)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, **env},
+        close_fds=True,
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 30
+    answered = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not answered and b"Apply these changes?" in seen:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+        if process.poll() is not None and not ready:
+            break
+    os.close(master)
+    return process.wait(timeout=30), seen.decode(errors="replace")
+
+
+def test_apply_on_a_terminal_asks_and_applies_only_after_yes(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    code, screen = _on_terminal(project, env, "n")
+    assert code == 1
+    assert "Error: apply cancelled: nothing was changed" in screen
+    assert emulator.jobs() == []
+    code, screen = _on_terminal(project, env, "y")
+    assert code == 0, screen
+    assert [j.name for j in emulator.jobs()] == ["Job a"]
+
+
+def test_a_saved_plan_is_applied_exactly_and_refused_once_stale(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    plan = tmp_path / "plan.json"
+    code, _, err = run(env, "plan", "-C", str(project), "--out", str(plan))
+    assert code == 0, err
+    code, _, err = run(env, "apply", "-C", str(project), str(plan))
+    assert (code, err) == (0, "")
+    assert [j.name for j in emulator.jobs()] == ["Job a"]
+    # the new state has the lineage the plan promised
+    state = LocalStateStore(project / "state.json").load()
+    assert state.lineage == json.loads(plan.read_text())["lineage"]
+    # the state moved on: the same plan file is now stale and nothing is sent
+    before = emulator.request_count()
+    code, _out, err = run(env, "apply", "-C", str(project), str(plan))
+    assert code == 1
+    assert err.startswith(
+        "Error: the saved plan is stale:\n  state: a state (lineage "
+        f"{state.lineage}, serial 1) was written since the plan was made from no state\n"
+    )
+    assert emulator.request_count() == before
+
+
+def test_a_saved_plan_is_refused_when_the_manifests_changed(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    plan = tmp_path / "plan.json"
+    assert run(env, "plan", "-C", str(project), "--out", str(plan))[0] == 0
+    write_project(project, itwin_id, {"b": ""})
+    code, _, err = run(env, "apply", "-C", str(project), str(plan))
+    assert code == 1
+    assert "  manifests: the rendered manifests differ from the planned ones" in err
+    assert emulator.jobs() == []
+
+
+def test_partial_failure_exits_1_naming_the_api_code_and_the_skipped_submit(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"good": "", "bad": ""})
+    bad = project / "jobs" / "bad.toml"
+    bad.write_text(
+        bad.read_text().replace('outputs = ["OBJ"]', 'outputs = ["OBJ"]\nprocessingEngines = 99')
+    )
+    code, _out, err = run(env, "apply", "-C", str(project), "--auto-approve")
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[0] == "Error: apply finished with problems: 1 failed, 1 skipped"
+    assert lines[1].startswith(
+        "  jobs.bad: create failed: POST /jobs: 422 InvalidContextCaptureRequest"
+    )
+    assert lines[2] == "  jobs.bad: submit skipped: jobs.bad did not succeed"
+    assert [j.name for j in emulator.jobs()] == ["Job good"]
+
+
+def test_json_streams_one_event_per_line(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve", "--json", "--wait")
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "plan" and kinds[-1] == "summary"
+    assert kinds.count("action_started") == kinds.count("action_finished") == 3
+    assert "job_settled" in kinds
+    finished = [e for e in events if e["event"] == "action_finished" and e["action"] == "create"]
+    assert {e["address"] for e in finished} == {"workspaces.main", "jobs.a"}
+    assert events[-1]["jobStates"] == {"jobs.a": "success"}
+
+
+def test_max_cost_creates_but_submits_nothing_and_says_why(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    params = '[jobs.{k}.costEstimationParameters]\ngigaPixels = 2.0\nmeshQuality = "Medium"'
+    project = write_project(tmp_path / "p", itwin_id, {k: params.format(k=k) for k in ("a", "b")})
+    # a local cost model that underestimates: the plan fits, the service's own figures do not
+    with (project / "rmapply.toml").open("a") as toml:
+        toml.write("\n[cost]\ngigaPixelRate = 0.1\n")
+    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve", "--max-cost", "3")
+    assert code == 1
+    assert (
+        "Budget: submitting 2 job(s) would cost 4 by the service's estimates, over the "
+        "budget of 3; left unsubmitted: jobs.a, jobs.b" in out
+    )
+    assert "2 held by the budget" in err
+    assert [j.state.value for j in emulator.jobs()] == ["unsubmitted", "unsubmitted"]
+
+
+def test_status_and_wait_re_attach_from_state_in_later_processes(
+    tmp_path: Path, emulator_factory, token: str, itwin_id: str
+) -> None:
+    slow = emulator_factory(speed=1.0)
+    env = {"RMAPPLY_ENDPOINT": slow.base_url, "RMAPPLY_TOKEN": token, "RMAPPLY_POLL_SCALE": "0.002"}
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    assert run(env, "apply", "-C", str(project), "--auto-approve")[0] == 0
+    code, out, _ = run(env, "status", "-C", str(project))
+    assert code == 0
+    assert out.startswith("jobs.a: active ")
+    slow.set_speed(1000.0)
+    code, out, err = run(env, "wait", "-C", str(project))
+    assert (code, err) == (0, "")
+    assert out.rstrip().endswith("Waited for 1 job(s): 1 success.")
+    state = LocalStateStore(project / "state.json").load()
+    assert state.resources["jobs.a"].remote["state"] == "success"
+
+
+def test_wait_exits_1_when_a_job_failed(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    (project / "jobs" / "a.toml").write_text(
+        (project / "jobs" / "a.toml").read_text().replace('"Job a"', '"Job a [fail]"')
+    )
+    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve", "--wait")
+    assert code == 1
+    assert "jobs.a: job failed" in out
+    assert err.startswith("Error: apply finished with problems: 1 job(s) ended failed or cancelled")

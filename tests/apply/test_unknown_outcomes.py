@@ -1,0 +1,270 @@
+"""Lost answers: creates are never sent again blindly; they are found and adopted, or shown."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rmapply.apply.events import OutcomeResolved
+from rmapply.apply.recovery import Outcome, job_filter, resolve_pending
+from rmapply.apply.summary import OutcomeStatus
+from rmapply.client import RealityModelingClient
+from rmapply.emulator import Emulator
+from rmapply.errors import StateLockedError
+from rmapply.plan.planner import build_plan
+from rmapply.state import LocalStateStore, PendingOperation
+from rmapply.wire import JobCreation
+from tests.apply.conftest import INPUT_ID, desired_state, job_spec, plan_for, run_apply
+
+
+def _names(emulator: Emulator) -> list[str]:
+    return sorted(j.name for j in emulator.jobs())
+
+
+def test_a_create_whose_answer_is_lost_is_found_adopted_and_submitted_without_resending(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    emulator.drop_next(1, "POST", "/contextcapture/jobs")
+    events: list = []
+    summary = run_apply(desired_state(itwin_id, {"a": job_spec("A")}), store, client, events=events)
+    assert summary.ok, summary.error()
+    assert _names(emulator) == ["A"]
+    assert emulator.request_count("POST", "/contextcapture/jobs") == 1
+    job = emulator.jobs()[0]
+    state = store.load()
+    assert state.resources["jobs.a"].remote_id == job.id
+    assert state.pending == {}
+    assert job.state.value == "active"
+    resolved = [e for e in events if isinstance(e, OutcomeResolved)]
+    assert [(e.address, e.outcome, e.remote_id) for e in resolved] == [
+        ("jobs.a", "adopted", job.id)
+    ]
+
+
+def test_a_5xx_to_a_create_is_an_unknown_outcome_and_none_found_means_not_created(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    emulator.fail_next(1, 503, "POST", "/contextcapture/jobs")
+    desired = desired_state(itwin_id, {"a": job_spec("A")})
+    summary = run_apply(desired, store, client)
+    failed = summary.with_status(OutcomeStatus.FAILED)
+    assert [(o.address, o.action) for o in failed] == [("jobs.a", "create")]
+    assert failed[0].message.endswith("no matching job was found, so it was not created")
+    assert emulator.request_count("POST", "/contextcapture/jobs") == 1  # not re-sent
+    assert store.load().pending == {}
+    # the next apply plans the create again
+    assert run_apply(desired, store, client).ok
+    assert _names(emulator) == ["A"]
+
+
+def test_a_lost_workspace_create_stays_pending_and_its_jobs_wait(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    emulator.drop_next(1, "POST", "/contextcapture/workspaces")
+    desired = desired_state(itwin_id, {"a": job_spec("A")})
+    summary = run_apply(desired, store, client)
+    statuses = {(o.address, o.action): o.status for o in summary.outcomes}
+    assert statuses[("workspaces.main", "create")] is OutcomeStatus.UNKNOWN
+    assert statuses[("jobs.a", "create")] is OutcomeStatus.SKIPPED
+    state = store.load()
+    assert set(state.pending) == {"workspaces.main"}
+    assert state.pending["workspaces.main"].details["name"] == "ws main"
+    error = summary.error()
+    assert error is not None and "rmapply state forget-intent" in (error.hint or "")
+    assert emulator.jobs() == []
+    # every later plan shows it, with the commands that settle it
+    plan = plan_for(desired, store)
+    assert [u.commands for u in plan.unresolved] == [
+        (
+            "rmapply import workspaces.main WORKSPACE_ID",
+            "rmapply state forget-intent workspaces.main",
+        )
+    ]
+    resolutions = resolve_pending(store.load(), client, datetime.now(UTC))
+    assert [(r.address, r.outcome) for r in resolutions] == [
+        ("workspaces.main", Outcome.UNRESOLVED)
+    ]
+
+
+def test_a_lost_submit_answer_is_verified_with_a_get_and_never_repeated(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    emulator.drop_next(1, "PATCH", "/contextcapture/jobs/")
+    summary = run_apply(desired_state(itwin_id, {"a": job_spec("A")}), store, client)
+    assert summary.ok, summary.error()
+    assert emulator.request_count("PATCH") == 1
+    assert store.load().resources["jobs.a"].remote["state"] == "active"
+
+
+def _lost_create(
+    store: LocalStateStore, client: RealityModelingClient, itwin_id: str, name: str
+) -> str:
+    """Leave a journalled create without result, as a crash right after sending would."""
+    workspace = client.create_workspace(
+        __import__("rmapply.wire", fromlist=["WorkspaceCreation"]).WorkspaceCreation(
+            name="w", i_twin_id=itwin_id
+        )
+    )
+    with store.lock("apply") as session:
+        session.journal.intent(
+            "jobs.a",
+            "create",
+            request_digest="sha256:x",
+            details={
+                "kind": "job",
+                "name": name,
+                "iTwinId": itwin_id,
+                "workspaceId": workspace.id,
+                "type": "Full",
+                "inputIds": [INPUT_ID],
+                "spec": job_spec(name).to_wire(),
+                "specDigest": "sha256:y",
+            },
+        )
+    return workspace.id
+
+
+def _create(client: RealityModelingClient, name: str, workspace_id: str) -> str:
+    body = job_spec(name).to_creation(workspace_id)
+    assert isinstance(body, JobCreation)
+    return client.create_job(body).id
+
+
+def test_resolve_pending_adopts_exactly_one_matching_job_into_state(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    workspace_id = _lost_create(store, client, itwin_id, "Site A")
+    job_id = _create(client, "Site A", workspace_id)
+    _create(client, "Other name", workspace_id)
+    with store.lock("plan") as session:
+        assert set(session.document.pending) == {"jobs.a"}
+        resolutions = resolve_pending(session, client, datetime.now(UTC))
+    assert [(r.outcome, r.remote_id) for r in resolutions] == [(Outcome.ADOPTED, job_id)]
+    state = store.load()
+    assert state.pending == {}
+    assert state.resources["jobs.a"].remote_id == job_id
+    assert state.resources["jobs.a"].digest == "sha256:y"
+
+
+def test_resolve_pending_leaves_several_matches_unresolved_with_import_commands(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    workspace_id = _lost_create(store, client, itwin_id, "Site A")
+    ids = sorted(_create(client, "Site A", workspace_id) for _ in range(2))
+    with store.lock("plan") as session:
+        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+    assert resolution.outcome is Outcome.UNRESOLVED
+    assert resolution.candidates == tuple(ids)
+    assert resolution.commands == (
+        f"rmapply import jobs.a {ids[0]}",
+        f"rmapply import jobs.a {ids[1]}",
+        "rmapply state forget-intent jobs.a",
+    )
+    assert set(store.load().pending) == {"jobs.a"}
+
+
+def test_resolve_pending_with_no_match_drops_the_intent_so_the_job_is_planned_again(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    _lost_create(store, client, itwin_id, "Site A")
+    with store.lock("plan") as session:
+        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+    assert resolution.outcome is Outcome.NOT_DONE
+    assert store.load().pending == {}
+
+
+def test_resolve_pending_is_unresolved_while_the_list_endpoint_fails(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    workspace_id = _lost_create(store, client, itwin_id, "Site A")
+    _create(client, "Site A", workspace_id)
+    emulator.fail_next(10, 503, "GET", "/contextcapture/jobs")
+    (resolution,) = resolve_pending(store.load(), client, datetime.now(UTC))
+    assert resolution.outcome is Outcome.UNRESOLVED
+    assert "listing jobs to find it failed" in resolution.message
+    emulator.clear_faults()
+    # read-only with a document: nothing was written
+    assert set(store.load().pending) == {"jobs.a"}
+
+
+def test_resolution_ignores_jobs_already_recorded_for_another_address(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    desired = desired_state(itwin_id, {"b": job_spec("Site A")})
+    assert run_apply(desired, store, client).ok
+    workspace_id = store.load().resources["workspaces.main"].remote_id
+    with store.lock("apply") as session:
+        session.journal.intent(
+            "jobs.a",
+            "create",
+            details={
+                "kind": "job",
+                "name": "Site A",
+                "iTwinId": itwin_id,
+                "workspaceId": workspace_id,
+            },
+        )
+    (resolution,) = resolve_pending(store.load(), client, datetime.now(UTC))
+    assert resolution.outcome is Outcome.NOT_DONE
+
+
+def test_job_filter_quotes_the_name_and_allows_for_clock_skew() -> None:
+    operation = PendingOperation(
+        address="jobs.a",
+        action="create",
+        request_digest="",
+        sent_at=datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+        details={"name": "O'Brien site", "iTwinId": "3fa85f64-5717-4562-b3fc-2c963f66afa6"},
+    )
+    assert job_filter(operation, timedelta(minutes=5)) == (
+        "iTwinId eq 3fa85f64-5717-4562-b3fc-2c963f66afa6 and name eq 'O''Brien site' and "
+        "createdDateTime ge 2026-03-01T11:55:00Z"
+    )
+
+
+def test_a_second_apply_fails_on_the_lock_and_changes_nothing(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    desired = desired_state(itwin_id, {"a": job_spec("A")})
+    with store.lock("apply"), pytest.raises(StateLockedError) as info:
+        run_apply(desired, store, client)
+    assert "is locked by pid" in info.value.message
+    assert emulator.request_count() == 0
+    assert not store.path.exists()
+
+
+def test_a_saved_plan_applied_twice_creates_nothing_the_second_time(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    desired = desired_state(itwin_id, {"a": job_spec("A")})
+    plan = plan_for(desired, store)
+    assert run_apply(desired, store, client, plan=plan).ok
+    summary = run_apply(desired, store, client, plan=plan)
+    failed = summary.with_status(OutcomeStatus.FAILED)
+    assert [o.address for o in failed] == ["workspaces.main"]
+    assert failed[0].message.startswith(
+        "workspaces.main: planned as absent from state, but state now holds id "
+    )
+    assert _names(emulator) == ["A"]
+    assert len(emulator.workspaces()) == 1
+
+
+def test_unsubmitted_job_is_updated_in_place_then_submitted(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    assert run_apply(desired_state(itwin_id, {"a": job_spec("A", submit=False)}), store, client).ok
+    first = emulator.jobs()[0]
+    changed = desired_state(itwin_id, {"a": job_spec("A", giga_pixels=2.0)})
+    with store.lock("plan"):
+        pass
+    plan = build_plan(changed, store.load(), None, now=datetime.now(UTC))
+    assert [a.action.value for a in plan.changes] == ["update"]
+    summary = run_apply(changed, store, client, plan=plan)
+    assert summary.ok, summary.error()
+    (job,) = emulator.jobs()
+    assert job.id == first.id
+    assert job.state.value == "active"
+    assert job.cost_estimation_parameters is not None
+    record = store.load().resources["jobs.a"]
+    assert record.spec["costEstimationParameters"]["gigaPixels"] == 2.0

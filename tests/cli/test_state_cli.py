@@ -1,0 +1,179 @@
+"""import, refresh, state list/show/rm/mv and output, against the emulator over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rmapply import wire
+from rmapply.client import RealityModelingClient, StaticToken
+from rmapply.emulator import Emulator
+from tests.cli.project import run, write_project
+
+
+@pytest.fixture
+def env(emulator: Emulator, token: str) -> dict[str, str]:
+    """The environment of a user pointed at the emulator."""
+    return {"RMAPPLY_TOKEN": token, "RMAPPLY_ENDPOINT": emulator.base_url, "NO_COLOR": "1"}
+
+
+@pytest.fixture
+def client(emulator: Emulator, token: str) -> RealityModelingClient:
+    """A client of the emulator, to make jobs outside rmapply."""
+    return RealityModelingClient(emulator.base_url, StaticToken(token))
+
+
+def _existing_job(
+    client: RealityModelingClient, itwin_id: str, quality: str = "Medium"
+) -> wire.Job:
+    workspace = client.create_workspace(wire.WorkspaceCreation(name="Main", i_twin_id=itwin_id))
+    return client.create_job(
+        wire.JobCreation.from_wire(
+            {
+                "type": "Full",
+                "name": "Site site-a",
+                "workspaceId": workspace.id,
+                "inputs": [{"id": "photos-site-a", "description": "drone photos"}],
+                "settings": {"quality": quality, "outputs": ["OBJ", "Cesium 3D Tiles"]},
+                "costEstimationParameters": {"gigaPixels": 2.0, "megaPoints": 10.0},
+            }
+        )
+    )
+
+
+def _import(project: Path, job: wire.Job, env: dict[str, str]) -> None:
+    assert run("import", "-C", str(project), "workspaces.main", job.workspace_id, env=env)[0] == 0
+    code, out, err = run("import", "-C", str(project), "jobs.site-a", job.id, env=env)
+    assert (code, out) == (0, f"Imported {job.id} as jobs.site-a.\n"), err
+
+
+def test_import_adopts_a_matching_job_and_output_prints_its_ids(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id)
+    job = _existing_job(client, itwin_id)
+    _import(tmp_path, job, env)
+    code, out, _ = run("output", "-C", str(tmp_path), "--json", env=env)
+    assert code == 0
+    entries = json.loads(out)
+    assert entries["jobs.site-a"]["id"] == job.id
+    assert entries["jobs.site-a"]["outputs"] == job.output_ids()
+    assert entries["workspaces.main"] == {"kind": "workspace", "id": job.workspace_id}
+    code, out, _ = run("plan", "-C", str(tmp_path), "--detailed-exitcode", env=env)
+    assert "  > jobs.site-a: submit" in out
+    assert code == 2
+
+
+def test_import_refuses_a_job_that_computes_something_else(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id)
+    job = _existing_job(client, itwin_id, quality="Extra")
+    run("import", "-C", str(tmp_path), "workspaces.main", job.workspace_id, env=env)
+    code, out, err = run("import", "-C", str(tmp_path), "jobs.site-a", job.id, env=env)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[:2] == [
+        f"Error: job {job.id} does not compute what jobs.site-a describes (jobs/site-a.toml:1):",
+        "  settings.quality: manifest 'Medium', job 'Extra'",
+    ]
+    assert run("state", "list", "-C", str(tmp_path), env=env)[1] == "workspaces.main\n"
+
+
+def test_import_of_unknown_id_says_there_is_no_such_job(
+    tmp_path: Path, itwin_id: str, env: dict[str, str]
+) -> None:
+    write_project(tmp_path, itwin_id)
+    code, _, err = run("import", "-C", str(tmp_path), "jobs.site-a", "nope", env=env)
+    assert code == 1
+    assert err.splitlines()[0].startswith("Error: there is no job nope at http://127.0.0.1:")
+
+
+def test_refresh_accepts_progress_of_a_submitted_job_into_state(
+    tmp_path: Path,
+    itwin_id: str,
+    env: dict[str, str],
+    client: RealityModelingClient,
+    emulator: Emulator,
+) -> None:
+    write_project(tmp_path, itwin_id)
+    job = _existing_job(client, itwin_id)
+    _import(tmp_path, job, env)
+    client.submit_job(job.id)
+    emulator.advance(3600)
+    code, out, _ = run("refresh", "-C", str(tmp_path), env=env)
+    assert code == 0
+    assert f"~ jobs.site-a ({job.id})" in out
+    assert out.endswith("Refresh: 1 remote change accepted into state.\n")
+    shown = json.loads(run("state", "show", "-C", str(tmp_path), "jobs.site-a", env=env)[1])
+    assert shown["remote"]["state"] == "success"
+
+
+def test_refresh_drops_a_job_deleted_remotely(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id)
+    job = _existing_job(client, itwin_id)
+    _import(tmp_path, job, env)
+    client.delete_job(job.id)
+    code, out, _ = run("refresh", "-C", str(tmp_path), env=env)
+    assert code == 0
+    assert f"- jobs.site-a ({job.id}): no longer exists remotely (404)" in out
+    assert run("state", "list", "-C", str(tmp_path), env=env)[1] == "workspaces.main\n"
+
+
+def test_state_mv_and_rm_edit_the_state_only(
+    tmp_path: Path,
+    itwin_id: str,
+    env: dict[str, str],
+    client: RealityModelingClient,
+    emulator: Emulator,
+) -> None:
+    write_project(tmp_path, itwin_id)
+    job = _existing_job(client, itwin_id)
+    _import(tmp_path, job, env)
+    assert run("state", "mv", "-C", str(tmp_path), "jobs.site-a", "jobs.site-b", env=env)[0] == 0
+    assert run("state", "list", "-C", str(tmp_path), env=env)[1] == (
+        "jobs.site-b\nworkspaces.main\n"
+    )
+    code, out, _ = run("state", "rm", "-C", str(tmp_path), "jobs.site-b", env=env)
+    assert code == 0
+    assert out == (
+        f"Removed jobs.site-b (job {job.id}) from state; the remote object was not touched.\n"
+    )
+    assert emulator.job(job.id) is not None
+
+
+def test_state_show_of_unknown_address_suggests_a_close_one(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id)
+    _import(tmp_path, _existing_job(client, itwin_id), env)
+    code, _, err = run("state", "show", "-C", str(tmp_path), "jobs.site-b", env=env)
+    assert code == 1
+    assert "did you mean 'jobs.site-a'?" in err
+
+
+def test_refresh_with_unreachable_endpoint_fails_and_keeps_state(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id)
+    _import(tmp_path, _existing_job(client, itwin_id), env)
+    before = (tmp_path / "rmapply.state.json").read_bytes()
+    down = {**env, "RMAPPLY_ENDPOINT": "http://127.0.0.1:9/contextcapture"}
+    code, _, err = run("refresh", "-C", str(tmp_path), env=down)
+    assert code == 1
+    assert err.startswith("Error: refresh: no answer from http://127.0.0.1:9/contextcapture")
+    assert "--no-refresh" in err
+    assert (tmp_path / "rmapply.state.json").read_bytes() == before
+
+
+def test_output_of_empty_state_says_so(tmp_path: Path, itwin_id: str) -> None:
+    write_project(tmp_path, itwin_id)
+    assert run("output", "-C", str(tmp_path)) == (
+        0,
+        "",
+        "No resources in state yet; 'rmapply apply' creates them.\n",
+    )
+    assert run("output", "-C", str(tmp_path), "--json")[1] == "{}\n"
