@@ -1,0 +1,62 @@
+"""The README's main command, as a newcomer runs it: plan and apply the example with --local."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.reference import REPO
+
+
+def _main_command() -> list[list[str]]:
+    """The rmapply invocations of the README's first shell block (after the install)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(.*?)\n```", readme, flags=re.S)
+    assert block is not None, "the README has no sh block"
+    steps = [shlex.split(part) for part in block.group(1).split("&&")]
+    return [step[1:] for step in steps if step and step[0].endswith("bin/rmapply")]
+
+
+def _rmapply(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rmapply", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
+
+
+def test_readme_main_command_plans_and_applies_the_example(tmp_path: Path) -> None:
+    shutil.copytree(
+        REPO / "manifests",
+        tmp_path / "manifests",
+        ignore=shutil.ignore_patterns(".rmapply", "rmapply.state.json*"),
+    )
+    steps = _main_command()
+    assert [s[0] for s in steps] == ["plan", "apply", "output"]
+    outputs = []
+    for args in steps:
+        done = _rmapply(args, tmp_path)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        outputs.append(done.stdout)
+    assert "Plan: 5 to create" in outputs[0]
+    assert "Apply complete: 9 done, 0 failed, 0 skipped." in outputs[1]
+    state = json.loads((tmp_path / "manifests" / "rmapply.state.json").read_text("utf-8"))
+    jobs = {k: v for k, v in state["resources"].items() if v["kind"] == "job"}
+    assert len(jobs) == 4 and all(r["outputs"] for r in jobs.values())
+    for address, record in jobs.items():
+        assert f"{address}: {record['remote_id']} (active)" in outputs[2]
+    # the cache reference of site-a became the id of the job that creates the cache
+    cache = jobs["jobs.site-a"]["remote"]["jobSettings"]["cacheSettings"]
+    assert cache == {"useCache": jobs["jobs.bridge-north"]["remote_id"]}
+    again = _rmapply(["plan", "-C", "manifests", "--local", "--detailed-exitcode"], tmp_path)
+    assert again.returncode == 0, again.stdout
+    assert "No changes" in again.stdout
