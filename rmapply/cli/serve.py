@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -10,6 +12,8 @@ import click
 
 from rmapply.emulator import Emulator, EmulatorOptions
 from rmapply.errors import ConfigError
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _client(value: str) -> tuple[str, str]:
@@ -92,14 +96,7 @@ def serve(
             "the emulator options are not usable: " + "; ".join(problems),
             hint="see 'rmapply serve --help'",
         )
-    emulator = Emulator(options)
-    try:
-        emulator.start()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-            hint="choose another --port, or --port 0 for a free one",
-        ) from exc
+    emulator = Emulator(options).start()  # ConfigError: database, certificate or address
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -107,16 +104,35 @@ def serve(
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        click.echo(emulator.base_url)
-        click.echo(f"token endpoint: {emulator.token_url}")
-        click.echo("stop with Ctrl+C (SIGINT) or SIGTERM", err=True)
+        _say(emulator.base_url)
+        _say(f"token endpoint: {emulator.token_url}")
+        if host not in LOOPBACK:
+            _say(
+                f"warning: listening on {host}: other machines can reach this emulator, which "
+                "has no real security (any token may be accepted)",
+                err=True,
+            )
+        _say("stop with Ctrl+C (SIGINT) or SIGTERM", err=True)
         while not stop.wait(0.5):
             pass
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         emulator.stop()
-    click.echo("emulator stopped", err=True)
+    _say("emulator stopped", err=True)
+
+
+def _say(line: str, *, err: bool = False) -> None:
+    """Print a line; a reader that went away (``| head -1``) must not stop the emulator."""
+    try:
+        click.echo(line, err=err)
+    except OSError:
+        # Nobody reads any more: serve on, and let nothing be flushed into the pipe at exit.
+        quiet = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+        if err:
+            sys.stderr = quiet
+        else:
+            sys.stdout = quiet
 
 
 COMMANDS: list[click.Command] = [serve]

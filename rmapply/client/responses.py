@@ -179,6 +179,7 @@ def parse_answer(
     know what.
     """
     problem: str
+    unknown_value = False
     try:
         return model.from_answer(json.loads(response.body))
     except ValueError as exc:
@@ -186,6 +187,7 @@ def parse_answer(
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"]) or "(body)"
             problem = f"{exc.error_count()} problem(s), first at {loc}: {first['msg']}"
+            unknown_value = all(e["type"] in ("enum", "literal_error") for e in exc.errors())
         else:
             problem = "the body is not JSON"
         cause: Exception = exc
@@ -200,10 +202,10 @@ def parse_answer(
             hint="the service accepted the request but its answer is unreadable; "
             "look for the created resource before creating it again",
         ) from cause
-    raise ApiError(
-        message,
-        method=method,
-        path=path,
-        status=response.status,
-        hint="the service answered in an unexpected shape; check the endpoint URL",
-    ) from cause
+    hint = (
+        "the service sent a value this version of rmapply does not know (a new format, "
+        "location or state?); upgrade rmapply"
+        if unknown_value
+        else "the service answered in an unexpected shape; check the endpoint URL"
+    )
+    raise ApiError(message, method=method, path=path, status=response.status, hint=hint) from cause

@@ -2,7 +2,8 @@
 
 Moto-style rooms: routes (HTTP -> operation), backend (rules), lifecycle (simulated clock),
 storage (SQLite), problems (API error bodies), auth (+ token endpoint), odata ($filter), faults,
-server (HTTP/1.1), instance (the in-process API). See docs/emulator.md.
+server (HTTP/1.1), startup (database, TLS, socket as ConfigErrors), instance (the in-process API).
+See docs/emulator.md.
 """
 
 from rmapply.emulator.instance import Emulator

@@ -20,7 +20,13 @@ from rmapply.emulator.lifecycle import (
 from rmapply.emulator.options import EmulatorOptions
 from rmapply.emulator.problems import Detail, Problem
 from rmapply.emulator.storage import JobRow, Store, WorkspaceRow
-from rmapply.emulator.validation import invalid_parameter, parse_body, parse_json, refuse
+from rmapply.emulator.validation import (
+    cost_amount_details,
+    invalid_parameter,
+    parse_body,
+    parse_json,
+    refuse,
+)
 from rmapply.wire import (
     CostEstimationParameters,
     EnginesLimit,
@@ -144,6 +150,7 @@ class Backend:
         details = self._settings_details(
             body.settings.processing_engines, [o.value for o in body.settings.outputs], "settings"
         )
+        details += cost_amount_details(body.cost_estimation_parameters)
         if workspace is None:
             details.insert(0, _unknown_workspace())
         if details:
@@ -199,6 +206,9 @@ class Backend:
                 )
             if patch.state is PatchState.CANCELLED:
                 _check_cancellable(state)
+            cost_details = cost_amount_details(patch.cost_estimation_parameters)
+            if cost_details:
+                raise refuse(MODIFY_JOB, cost_details)
             if not modifies and patch.state is None:
                 return self.render_job(row, now)
             doc = dict(row.doc)

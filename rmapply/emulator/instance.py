@@ -14,7 +14,8 @@ from rmapply.emulator.faults import Faults
 from rmapply.emulator.lifecycle import SimClock
 from rmapply.emulator.options import EmulatorOptions
 from rmapply.emulator.routes import API_PREFIX, TOKEN_PATH, Application
-from rmapply.emulator.server import EmulatorHTTPServer, serve_in_thread, tls_context
+from rmapply.emulator.server import EmulatorHTTPServer, serve_in_thread
+from rmapply.emulator.startup import bind, load_tls, open_store
 from rmapply.emulator.storage import Store
 from rmapply.wire import Job, Workspace
 
@@ -38,21 +39,24 @@ class Emulator:
 
     # life --------------------------------------------------------------------------------------
     def start(self) -> Emulator:
-        """Open the database, bind the port and serve in a background thread."""
+        """Open the database, bind the port and serve in a background thread.
+
+        Raises ConfigError when the database, the certificate or the address cannot be used.
+        """
         with self._lock:
             if self._server is not None:
                 return self
-            store = Store(self.options.data)
-            anchor, advanced = _load_clock(store)
-            clock = SimClock(self.options.speed, anchor, advanced)
-            backend = Backend(store, clock, self.options)
-            app = Application(backend, Authenticator(store, clock, self.options),
-                              Faults(self.options, clock))  # fmt: skip
-            tls = None
-            if self.options.tls_cert is not None and self.options.tls_key is not None:
-                tls = tls_context(self.options.tls_cert, self.options.tls_key)
+            store = open_store(self.options.data)
             try:
-                server = EmulatorHTTPServer((self.options.host, self.options.port), app, tls)
+                anchor, advanced = _load_clock(store)
+                clock = SimClock(self.options.speed, anchor, advanced)
+                backend = Backend(store, clock, self.options)
+                app = Application(backend, Authenticator(store, clock, self.options),
+                                  Faults(self.options, clock))  # fmt: skip
+                tls = None
+                if self.options.tls_cert is not None and self.options.tls_key is not None:
+                    tls = load_tls(self.options.tls_cert, self.options.tls_key)
+                server = bind(self.options.host, self.options.port, app, tls)
             except BaseException:
                 store.close()
                 raise

@@ -101,6 +101,10 @@ class TokenRow:
     expires_ms: int
 
 
+class ForeignDatabaseError(Exception):
+    """The file is an SQLite database, but not one this emulator wrote; it is left untouched."""
+
+
 class Store:
     """The emulator's database."""
 
@@ -108,14 +112,34 @@ class Store:
         self._lock = threading.RLock()
         target = ":memory:" if path is None else str(path)
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        if path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._check_ours()
+            if path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+        except BaseException:
+            self._db.close()
+            raise
         self._in_transaction = False
         if self.get_meta("schema_version") is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
+
+    def _check_ours(self) -> None:
+        """Refuse a database of another program (or version) before writing anything to it."""
+        rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        tables = {str(r[0]) for r in rows} - {"sqlite_sequence"}
+        if not tables:
+            return
+        if not {"meta", "workspaces", "jobs", "tokens"} <= tables:
+            raise ForeignDatabaseError("it holds the tables of another program")
+        found = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if found is None or str(found[0]) != SCHEMA_VERSION:
+            version = "none" if found is None else str(found[0])
+            raise ForeignDatabaseError(
+                f"its schema version is {version}, this emulator reads {SCHEMA_VERSION}"
+            )
 
     def close(self) -> None:
         """Close the connection (the file stays)."""

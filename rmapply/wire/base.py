@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+import math
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError
 from pydantic.alias_generators import to_camel
+from pydantic.types import AllowInfNan
+
+
+def _number_text(value: Any) -> Any:
+    """A number sent as text ("2.5", as Bentley's Python SDK sends it) as a float."""
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+def _integer_text(value: Any) -> Any:
+    """An integer sent as text ("5") or as a whole float (5.0) as an int."""
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _boolean_text(value: Any) -> Any:
+    """A boolean sent as text ("True", as Bentley's Python SDK sends it) as a bool."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+# Request fields that Bentley's Python SDK sends as text. Exactly that leniency and no more:
+# booleans are not read from 0/1/"yes", numbers not from booleans, NaN and infinity are refused
+# (docs/emulator.md, "Where the official documents are silent").
+LenientFloat = Annotated[float, BeforeValidator(_number_text), Strict(), AllowInfNan(False)]
+LenientInt = Annotated[int, BeforeValidator(_integer_text), Strict()]
+LenientBool = Annotated[bool, BeforeValidator(_boolean_text), Strict()]
 
 
 class WireModel(BaseModel):
@@ -38,11 +77,11 @@ class WireModel(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            errors = exc.errors()
-            if not errors or any(e["type"] != "extra_forbidden" for e in errors):
+            extra = [tuple(e["loc"]) for e in exc.errors() if e["type"] == "extra_forbidden"]
+            if not extra:
                 raise
-            pruned = _without_paths(data, [tuple(e["loc"]) for e in errors])
-            return cls.model_validate(pruned)
+            # Whatever else is wrong is then reported without the noise of the unknown fields.
+            return cls.model_validate(_without_paths(data, extra))
 
 
 def _without_paths(data: Any, paths: list[tuple[int | str, ...]]) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
-from rmapply.wire.base import WireModel
+from rmapply.wire.base import LenientBool, LenientFloat, LenientInt, WireModel
 from rmapply.wire.enums import (
     JobState,
     JobType,
@@ -22,8 +22,8 @@ from rmapply.wire.enums import (
 class CostEstimationParameters(WireModel):
     """Schema ``costEstimationParameters``: what the service prices a job from."""
 
-    giga_pixels: float | None = None
-    mega_points: float | None = None
+    giga_pixels: LenientFloat | None = None
+    mega_points: LenientFloat | None = None
     mesh_quality: Quality | None = None
 
 
@@ -37,7 +37,7 @@ class JobInput(WireModel):
 class CacheSettings(WireModel):
     """Schema ``cacheSettings``: whether a job creates a cache, and which cache it reuses."""
 
-    create_cache: bool | None = None
+    create_cache: LenientBool | None = None
     use_cache: str | None = None
 
 
@@ -45,7 +45,7 @@ class JobCreateSettings(WireModel):
     """Schema ``jobCreateSettings``: settings of a new job."""
 
     quality: Quality
-    processing_engines: int | None = None
+    processing_engines: LenientInt | None = None
     outputs: list[OutputFormat]
     cache_settings: CacheSettings | None = None
 
@@ -54,7 +54,7 @@ class JobPatchSettings(WireModel):
     """Schema ``jobPatchSettings``: settings of an unsubmitted job to replace."""
 
     quality: Quality | None = None
-    processing_engines: int | None = None
+    processing_engines: LenientInt | None = None
     outputs: list[OutputFormat] | None = None
     cache_settings: CacheSettings | None = None
 

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as the server received it: method, raw target, headers, body."""
+
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
 
 
 class PlainServer:
@@ -17,6 +28,7 @@ class PlainServer:
     ) -> None:
         outer = self
         self.requests = 0
+        self.seen: list[Seen] = []
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -24,7 +36,9 @@ class PlainServer:
             def _answer(self) -> None:
                 outer.requests += 1
                 length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
+                received = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                outer.seen.append(Seen(self.command, self.path, headers, received))
                 payload = body(self.headers) if callable(body) else body
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)

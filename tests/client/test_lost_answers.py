@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -167,4 +168,42 @@ def test_connection_refused_is_not_sent_after_bounded_retries(
         (2, "not-sent"),
         (3, "not-sent"),
         (4, "not-sent"),
+    ]
+
+
+def test_read_timeout_on_a_post_is_outcome_unknown_and_the_job_exists_anyway(
+    emulator: Emulator, make_client: MakeClient, job_body: wire.JobCreation
+) -> None:
+    client = make_client(emulator, timeout=(2.0, 0.2))
+    emulator.set_faults(latency_ms=800)  # the service is slow, but does the work
+    with pytest.raises(OutcomeUnknownError) as caught:
+        client.create_job(job_body)
+    assert caught.value.message == (
+        "POST /jobs: no answer within the read timeout; the request may have been processed"
+    )
+    assert emulator.request_count("POST", JOBS) == 1
+    emulator.set_faults(latency_ms=0)
+    deadline = time.monotonic() + 10
+    while not emulator.jobs() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the slow request is still being processed
+    assert [j.name for j in emulator.jobs()] == [job_body.name]
+    assert emulator.request_count("POST", JOBS) == 1
+
+
+def test_read_timeouts_on_a_get_are_retried_until_the_bound(
+    emulator: Emulator, make_client: MakeClient, events: list[ClientEvent]
+) -> None:
+    client = make_client(emulator, timeout=(2.0, 0.1))
+    emulator.set_faults(latency_ms=400)
+    with pytest.raises(OutcomeUnknownError) as caught:
+        client.get_job("some-job")
+    assert caught.value.message == (
+        "GET /jobs/some-job: no answer within the read timeout (after 4 attempts)"
+    )
+    assert emulator.request_count("GET", JOBS) == 4
+    retries = [e for e in events if isinstance(e, RetryScheduled)]
+    assert [(e.attempt, e.reason) for e in retries] == [
+        (2, "no-answer"),
+        (3, "no-answer"),
+        (4, "no-answer"),
     ]

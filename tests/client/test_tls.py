@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,28 +13,11 @@ from rmapply.errors import NotSentError
 from tests.client.conftest import MakeClient
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
 @pytest.fixture
 def tls_emulator(
-    emulator_factory: Callable[..., Emulator], certificate: tuple[Path, Path]
+    emulator_factory: Callable[..., Emulator], tls_certificate: tuple[Path, Path]
 ) -> Emulator:
-    cert, key = certificate
+    cert, key = tls_certificate
     return emulator_factory(EmulatorOptions(tls_cert=str(cert), tls_key=str(key)))
 
 
@@ -56,8 +37,8 @@ def test_untrusted_certificate_is_not_sent_and_not_retried(
 
 
 def test_certificate_trusted_through_verify_is_accepted(
-    tls_emulator: Emulator, make_client: MakeClient, certificate: tuple[Path, Path]
+    tls_emulator: Emulator, make_client: MakeClient, tls_certificate: tuple[Path, Path]
 ) -> None:
-    client = make_client(tls_emulator, verify=str(certificate[0]))
+    client = make_client(tls_emulator, verify=str(tls_certificate[0]))
     assert tls_emulator.base_url.startswith("https://")
     assert client.engines_limit().max_engines == 25

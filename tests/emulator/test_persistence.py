@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from rmapply.emulator import Emulator, EmulatorOptions
+from rmapply.errors import ConfigError
 from tests.emulator.conftest import Api, job_body
 
 
@@ -145,3 +146,31 @@ def test_after_a_kill_the_restarted_clock_continues_from_where_it_was(
         assert found is not None
         assert found.state.value == "success"
         assert restarted.now_ms() >= int(found.created_date_time.timestamp() * 1000)
+
+
+def test_a_database_of_another_schema_version_is_refused_and_left_as_it_is(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "e.sqlite"
+    with Emulator(EmulatorOptions(data=data)):
+        pass
+    with sqlite3.connect(data) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.close()
+    with pytest.raises(ConfigError) as caught:
+        Emulator(EmulatorOptions(data=data)).start()
+    assert caught.value.message == (
+        f"{data} is not an rmapply emulator database: its schema version is 99, this emulator "
+        "reads 1; it was left untouched"
+    )
+    with sqlite3.connect(data) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "99",
+        )
+    db.close()
+
+
+def test_an_emulator_on_a_port_in_use_raises_config_error(emulator: Emulator) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Emulator(EmulatorOptions(port=emulator.port)).start()
+    assert caught.value.message == f"cannot listen on 127.0.0.1:{emulator.port}: the port is in use"
