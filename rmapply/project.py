@@ -7,15 +7,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rmapply.client import Auth, EventSink, RealityModelingClient, StaticToken, auth_from_env
-from rmapply.client.auth import ENV_TOKEN_URL
 from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ConfigError
 from rmapply.manifests import LoadResult, load_manifests
-from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, build_plan
+from rmapply.model import Address
+from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, Settled, build_plan
 from rmapply.refresh import RefreshResult, refresh
-from rmapply.state import LocalStateStore, StateDocument, StateStore
+from rmapply.state import (
+    LocalStateStore,
+    ResolveRecord,
+    StateDocument,
+    StateSession,
+    StateStore,
+)
+from rmapply.state.replay import apply_resolve
+
+if TYPE_CHECKING:
+    # imported where used: a plan from the state alone (--no-refresh) never loads the client
+    # (urllib3) or apply; ~0.1 s of a 10,000-job plan (bench/bench_plan_cli.py)
+    from rmapply.apply.recovery import Resolution
+    from rmapply.client import Auth, EventSink, RealityModelingClient
 
 ENV_ENDPOINT = "RMAPPLY_ENDPOINT"
 
@@ -87,6 +100,9 @@ class Project:
 
     def auth(self, endpoint: Endpoint) -> Auth:
         """Credentials for ``endpoint``: the emulator's token, or the environment's."""
+        from rmapply.client import StaticToken, auth_from_env
+        from rmapply.client.auth import ENV_TOKEN_URL
+
         if endpoint.local_token is not None:
             return StaticToken(endpoint.local_token)
         env = dict(self.environ)
@@ -102,6 +118,8 @@ class Project:
         on_event: EventSink | None = None,
     ) -> RealityModelingClient:
         """A client of ``endpoint`` with a connection pool sized for ``parallelism`` workers."""
+        from rmapply.client import RealityModelingClient
+
         workers = parallelism or self.config.apply.parallelism
         return RealityModelingClient(
             endpoint.url,
@@ -137,6 +155,7 @@ class Project:
             cancel_replaced=cancel_replaced,
             cancel_removed=cancel_removed,
             max_cost=max_cost if max_cost is not None else self.config.budget.max_cost,
+            max_cost_source="--max-cost" if max_cost is not None else "[budget] maxCost",
             cost_model=self.cost_model(),
         )
 
@@ -149,10 +168,31 @@ class Project:
         now: datetime,
         document: StateDocument | None = None,
         parallelism: int | None = None,
+        settle: bool = False,
+        session: StateSession | None = None,
     ) -> Planned:
-        """Load state (read-only), refresh it through ``client`` when given, and build the plan."""
+        """Load state, refresh it through ``client`` when given, and build the plan.
+
+        With ``settle`` (and a client), requests of unknown outcome from an earlier apply are
+        settled first from what the service shows (``resolve_pending``): read-only, the plan is
+        made as if they were recorded, as apply will; with ``session`` (``plan --out``, which
+        holds the lock) the verdicts are recorded, so the saved plan matches the state.
+        """
+        current = session.document if session is not None else document
+        if current is None:
+            current = self.store.load()
         state_existed = self.store.exists()
-        current = document if document is not None else self.store.load()
+        resolutions: list[Resolution] = []
+        if settle and client is not None and current.pending:
+            from rmapply.apply.recovery import resolve_pending
+
+            if session is not None:
+                resolutions = resolve_pending(session, client, now)
+                session.checkpoint()  # a saved plan names the serial that holds the verdicts
+                current = session.document
+            else:
+                resolutions = resolve_pending(current, client, now)
+                current = settled_document(current, resolutions, now)
         refreshed: RefreshResult | None = None
         view: RemoteView | None = None
         if client is not None:
@@ -164,7 +204,65 @@ class Project:
             )
             view = refreshed.view
         plan = build_plan(loaded.desired, current, view, now=now, options=options)
+        if resolutions:
+            plan = with_verdicts(plan, resolutions, recorded=session is not None)
         return Planned(loaded, current, state_existed, refreshed, plan)
 
 
-__all__ = ["ENV_ENDPOINT", "Endpoint", "Planned", "Project"]
+def settled_document(
+    document: StateDocument, resolutions: Sequence[Resolution], now: datetime
+) -> StateDocument:
+    """A copy of ``document`` with the settled verdicts folded in, as apply would journal them."""
+    from rmapply.apply.recovery import Outcome
+
+    copy = document.model_copy(
+        update={"resources": dict(document.resources), "pending": dict(document.pending)}
+    )
+    for resolution in resolutions:
+        if resolution.outcome is Outcome.UNRESOLVED:
+            continue
+        apply_resolve(
+            copy,
+            ResolveRecord(
+                address=resolution.address,
+                upsert=resolution.record,
+                remove=resolution.address if resolution.remove else None,
+                at=now,
+            ),
+        )
+    return copy
+
+
+def with_verdicts(plan: Plan, resolutions: Sequence[Resolution], *, recorded: bool) -> Plan:
+    """``plan`` showing the verdicts: settled ones, and the resolver's own words (candidates,
+    commands) for those still unresolved."""
+    from rmapply.apply.recovery import Outcome
+
+    settled = tuple(
+        Settled(
+            address=Address.parse(r.address),
+            operation=r.action,
+            outcome=r.outcome.value,
+            message=r.message,
+            remote_id=r.remote_id,
+            recorded=recorded,
+        )
+        for r in resolutions
+        if r.outcome is not Outcome.UNRESOLVED
+    )
+    verdicts = {r.address: r for r in resolutions if r.outcome is Outcome.UNRESOLVED}
+    unresolved = tuple(
+        item.model_copy(
+            update={
+                "message": verdicts[str(item.address)].message,
+                "commands": verdicts[str(item.address)].commands or item.commands,
+            }
+        )
+        if str(item.address) in verdicts
+        else item
+        for item in plan.unresolved
+    )
+    return plan.model_copy(update={"settled": settled, "unresolved": unresolved})
+
+
+__all__ = ["ENV_ENDPOINT", "Endpoint", "Planned", "Project", "settled_document", "with_verdicts"]

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from rmapply.client import RealityModelingClient
 from rmapply.errors import ApiError, NotFoundError, TransportError
 from rmapply.model import Address
 from rmapply.plan import ChangeCategory, RemoteChange, RemoteView
@@ -15,6 +15,9 @@ from rmapply.plan.drift import remote_change
 from rmapply.plan.remote import observe
 from rmapply.state import StateDocument
 from rmapply.wire import Job, Workspace
+
+if TYPE_CHECKING:  # the client (urllib3) is imported only by commands that talk to the API
+    from rmapply.client import RealityModelingClient
 
 LIST_PAGE_SIZE = 1000  # the most the list endpoint serves per page
 
@@ -39,16 +42,22 @@ def _itwins(state: StateDocument, project_itwin: str | None) -> list[str]:
 
 
 def _list_jobs(
-    client: RealityModelingClient, itwins: Iterable[str], wanted: set[str]
+    client: RealityModelingClient, itwins: Iterable[str], wanted: set[str], page_size: int
 ) -> tuple[dict[str, Job], list[str]]:
-    """Jobs in ``wanted`` found by listing each iTwin page by page; problems met on the way."""
+    """Jobs in ``wanted`` found by listing each iTwin page by page; problems met on the way.
+
+    The listing stops as soon as every wanted job was seen: an iTwin shared with other projects
+    may hold many more jobs than the state.
+    """
     found: dict[str, Job] = {}
     problems: list[str] = []
     for itwin in itwins:
         try:
-            for job in client.list_jobs(f"iTwinId eq {itwin}", top=LIST_PAGE_SIZE):
+            for job in client.list_jobs(f"iTwinId eq {itwin}", top=page_size):
                 if job.id in wanted:
                     found[job.id] = job
+                    if len(found) == len(wanted):
+                        return found, problems
         except TransportError as exc:
             raise _unreachable(client, exc) from exc
         except ApiError as exc:
@@ -74,6 +83,7 @@ def refresh(
     itwin_id: str | None,
     parallelism: int = 8,
     use_list: bool = True,
+    page_size: int = LIST_PAGE_SIZE,
 ) -> RefreshResult:
     """Learn the current remote state of every job and workspace in ``state``.
 
@@ -89,7 +99,7 @@ def refresh(
     if use_list and job_ids:
         itwins = _itwins(state, itwin_id)
         if itwins:
-            jobs, problems = _list_jobs(client, itwins, job_ids)
+            jobs, problems = _list_jobs(client, itwins, job_ids, page_size)
             listed = not problems
     missing_jobs = sorted(job_ids - set(jobs))
     workspaces: dict[str, Workspace] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -27,13 +28,34 @@ def debug_enabled(ctx: click.Context | None = None) -> bool:
 
 def print_error(error: RmapplyError) -> None:
     """Print ``Error: ...`` and ``Hint: ...`` to stderr."""
-    click.secho(f"Error: {error.message}", err=True, fg="red")
+    # NO_COLOR covers stderr too (click colours a terminal stderr otherwise)
+    color = False if os.environ.get("NO_COLOR", "") != "" else None
+    click.secho(f"Error: {error.message}", err=True, fg="red", color=color)
     if error.hint:
         click.echo(f"Hint: {error.hint}", err=True)
 
 
 class RmapplyGroup(click.Group):
-    """A group whose ``main`` maps every outcome to rmapply's exit codes (usage errors are 1)."""
+    """A group whose ``main`` maps every outcome to rmapply's exit codes (usage errors are 1),
+    and whose commands are imported from their modules only when needed."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, the lazy ones included."""
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, importing its module on first use."""
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in self.lazy_commands:
+            return found
+        module = importlib.import_module(f"rmapply.cli.{self.lazy_commands[cmd_name]}")
+        for command in module.COMMANDS:
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
 
     def main(
         self,

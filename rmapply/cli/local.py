@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rmapply.emulator import Emulator, EmulatorOptions
 from rmapply.errors import ConfigError
 from rmapply.project import Endpoint, Project
 
@@ -41,6 +40,8 @@ def open_endpoint(project: Project, endpoint: str | None, local: bool) -> Iterat
         data.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create {data.parent}: {exc.strerror}") from exc
+    from rmapply.emulator import Emulator, EmulatorOptions  # only --local needs it
+
     options = EmulatorOptions(port=0, data=data, tokens=(LOCAL_TOKEN,), speed=LOCAL_SPEED)
     with Emulator(options) as emulator:
         yield Endpoint(emulator.base_url, "--local", local_token=LOCAL_TOKEN)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,13 +38,14 @@ def render(plan: Plan, fmt: str, *, color: bool) -> str:
     return render_plan_text(plan, color=color)
 
 
-def print_warnings(planned: Planned) -> None:
-    """Manifest warnings and refresh problems, on stderr."""
+def print_warnings(planned: Planned, *, color: bool | None = None) -> None:
+    """Manifest warnings and refresh problems, on stderr (in colour on a terminal only)."""
+    shown = use_color(False, sys.stderr) if color is None else color
     for warning in planned.loaded.warnings:
-        click.secho(warning.render(), err=True, fg="yellow")
+        click.secho(warning.render(), err=True, fg="yellow", color=shown)
     if planned.refreshed is not None:
         for problem in planned.refreshed.problems:
-            click.secho(f"warning: refresh: {problem}", err=True, fg="yellow")
+            click.secho(f"warning: refresh: {problem}", err=True, fg="yellow", color=shown)
 
 
 @click.command("plan")
@@ -96,6 +99,13 @@ def print_warnings(planned: Planned) -> None:
     default=None,
     help="Concurrent API calls for the refresh (default: [apply] parallelism).",
 )
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="SECONDS",
+    help="With --out: wait up to SECONDS for another rmapply holding the state lock.",
+)
 @color_option
 def plan_command(
     directory: Path,
@@ -113,6 +123,7 @@ def plan_command(
     out: Path | None,
     detailed_exitcode: bool,
     parallelism: int | None,
+    lock_timeout: float,
     no_color: bool,
 ) -> int:
     """Show what apply would create, update, replace, submit or remove, and what it costs."""
@@ -125,40 +136,49 @@ def plan_command(
         cancel_removed=cancel_removed,
         max_cost=max_cost,
     )
-    with open_endpoint(project, endpoint, local) as chosen:
+    reads_remote = refresh or refresh_only
+    with contextlib.ExitStack() as stack:
+        chosen = stack.enter_context(open_endpoint(project, endpoint, local))
         client = (
-            project.client(chosen, parallelism=parallelism) if refresh or refresh_only else None
+            stack.enter_context(project.client(chosen, parallelism=parallelism))
+            if reads_remote
+            else None
         )
-        try:
-            planned = project.plan(
-                loaded,
-                client=client,
-                options=options,
-                now=datetime.now(UTC),
-                parallelism=parallelism,
+        # a saved plan names the state's serial: no one may write the state meanwhile, and
+        # what the refresh settles is recorded under the lock (plan without --out writes nothing)
+        session = (
+            stack.enter_context(project.store.lock("plan --out", lock_timeout))
+            if out is not None
+            else None
+        )
+        planned = project.plan(
+            loaded,
+            client=client,
+            options=options,
+            now=datetime.now(UTC),
+            parallelism=parallelism,
+            settle=True,
+            session=session,
+        )
+        print_warnings(planned, color=use_color(no_color, sys.stderr))
+        click.echo(render(planned.plan, fmt, color=use_color(no_color)), nl=False)
+        if out is not None:
+            save_plan(
+                out,
+                saved_plan(
+                    planned.plan,
+                    state=planned.document,
+                    state_existed=planned.state_existed,
+                    manifest_digest=loaded.manifest_digest,
+                    vars_digest=loaded.vars_digest,
+                    endpoint=chosen.url,
+                ),
             )
-        finally:
-            if client is not None:
-                client.close()
-    print_warnings(planned)
-    click.echo(render(planned.plan, fmt, color=use_color(no_color)), nl=False)
-    if out is not None:
-        save_plan(
-            out,
-            saved_plan(
-                planned.plan,
-                state=planned.document,
-                state_existed=planned.state_existed,
-                manifest_digest=loaded.manifest_digest,
-                vars_digest=loaded.vars_digest,
-                endpoint=chosen.url,
-            ),
-        )
-        click.echo(
-            f"\nSaved the plan to {out}; apply exactly this plan with "
-            f"'rmapply apply -C {directory} {out}'.",
-            err=fmt != "text",
-        )
+            click.echo(
+                f"\nSaved the plan to {out}; apply exactly this plan with "
+                f"'rmapply apply -C {directory} {out}'.",
+                err=fmt != "text",
+            )
     if detailed_exitcode and planned.plan.has_changes:
         return EXIT_CHANGES
     return EXIT_OK

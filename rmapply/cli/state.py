@@ -111,21 +111,25 @@ def _output_entry(record: ResourceRecord) -> dict[str, object]:
 @click.argument("address", required=False)
 def output_command(directory: Path, as_json: bool, address: str | None) -> None:
     """Print the job ids and output reality-data ids by format, of ADDRESS or of everything."""
-    document = Project.load(directory).store.load()
-    records = document.resources
+    store = Project.load(directory).store
     if address is not None:
-        records = {address: show_record(Project.load(directory).store, address)}
-    entries = {a: _output_entry(r) for a, r in sorted(records.items())}
-    if as_json:
-        click.echo(json.dumps(entries if address is None else entries[address], indent=2))
-        return
+        entry = _output_entry(show_record(store, address))
+        if as_json:
+            click.echo(json.dumps(entry, indent=2))
+            return
+        entries = {address: entry}
+    else:
+        entries = {a: _output_entry(r) for a, r in sorted(store.load().resources.items())}
+        if as_json:
+            click.echo(json.dumps(entries, indent=2))
+            return
     if not entries:
         click.echo("No resources in state yet; 'rmapply apply' creates them.", err=True)
         return
-    for addr, entry in entries.items():
-        state = f" ({entry['state']})" if entry.get("state") else ""
-        click.echo(f"{addr}: {entry['id']}{state}")
-        outputs = entry.get("outputs")
+    for addr, shown in entries.items():
+        state = f" ({shown['state']})" if shown.get("state") else ""
+        click.echo(f"{addr}: {shown['id']}{state}")
+        outputs = shown.get("outputs")
         if isinstance(outputs, dict):
             for fmt, output_id in outputs.items():
                 click.echo(f"  {fmt}: {output_id}")

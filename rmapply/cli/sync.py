@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+import difflib
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from rmapply.apply.recording import job_record, workspace_record
+from rmapply.apply.recovery import resolve_pending
+from rmapply.cli.apply_printer import EventPrinter, report_resolutions
 from rmapply.cli.local import open_endpoint
-from rmapply.cli.options import dir_option, endpoint_options, parse_vars, var_options
-from rmapply.errors import ConfigError, NotFoundError, PlanError
-from rmapply.model import (
-    Address,
-    DesiredJob,
-    DesiredWorkspace,
-    FieldClass,
-    ResourceKind,
-    classify_job_field,
+from rmapply.cli.options import (
+    dir_option,
+    endpoint_options,
+    parse_vars,
+    use_color,
+    var_options,
 )
+from rmapply.errors import ConfigError, NotFoundError, PlanError
+from rmapply.model import Address, DesiredState, DesiredWorkspace, ResourceKind
 from rmapply.plan import ChangeCategory
-from rmapply.plan.diff import spec_diff
-from rmapply.plan.drift import job_projection
+from rmapply.plan.adopt import adopt_job, adopt_workspace
 from rmapply.project import Project
 from rmapply.refresh import accept_remote_changes, refresh, remote_changes
 from rmapply.state import ResourceRecord
+from rmapply.wire import Job, Workspace
 
 LOCK_HELP = "Wait up to SECONDS for another rmapply holding the state lock."
 
@@ -57,6 +59,12 @@ def refresh_command(
         project.client(chosen, parallelism=parallelism) as client,
         project.store.lock("refresh", lock_timeout) as session,
     ):
+        now = datetime.now(UTC)
+        # requests of unknown outcome from an earlier apply are settled first, as apply does
+        report_resolutions(
+            EventPrinter(sys.stdout, json_lines=False, live=False),
+            resolve_pending(session, client, now),
+        )
         document = session.document
         seen = refresh(
             client,
@@ -69,9 +77,11 @@ def refresh_command(
             marker = "-" if change.category is ChangeCategory.GONE else "~"
             click.echo(f"{marker} {change.address} ({change.remote_id}): {change.message}")
         for problem in seen.problems:
-            click.secho(f"warning: {problem}", err=True, fg="yellow")
+            click.secho(
+                f"warning: {problem}", err=True, fg="yellow", color=use_color(False, sys.stderr)
+            )
         if changes:
-            session.save(accept_remote_changes(document, changes, now=datetime.now(UTC)))
+            session.save(accept_remote_changes(document, changes, now=now))
         noun = "change" if len(changes) == 1 else "changes"
         click.echo(f"Refresh: {len(changes)} remote {noun} accepted into state.")
 
@@ -104,10 +114,7 @@ def import_command(
     loaded = project.manifests(var_files=var_files, cli_vars=parse_vars(cli_vars))
     resource = loaded.desired.get(target)
     if resource is None:
-        raise PlanError(
-            f"{address} is not in the manifests of {directory}",
-            hint="write its manifest first, then import the existing object under its key",
-        )
+        raise _not_in_manifests(str(target), directory, loaded.desired)
     now = datetime.now(UTC)
     with (
         open_endpoint(project, endpoint, local) as chosen,
@@ -115,79 +122,71 @@ def import_command(
         project.store.lock("import", lock_timeout) as session,
     ):
         document = session.document
-        existing = document.resources.get(address)
-        if existing is not None and existing.remote_id != remote_id:
-            raise PlanError(
-                f"{address} is already in state as {existing.remote_id}",
-                hint=f"'rmapply state rm {address}' first if {remote_id} should replace it",
-            )
+        _check_free(str(target), remote_id, document.resources)
+        kind = "workspace" if target.kind is ResourceKind.WORKSPACE else "job"
         try:
-            if isinstance(resource, DesiredWorkspace):
-                workspace = client.get_workspace(remote_id)
-                record = workspace_record(
-                    address,
-                    workspace,
-                    spec=resource.spec.to_wire(),
-                    spec_digest=resource.digest,
-                    now=now,
-                )
-            else:
-                job = client.get_job(remote_id)
-                _check_job(resource, job.to_wire(), document.resources)
-                record = job_record(
-                    address,
-                    job,
-                    spec=resource.spec.to_wire(),
-                    spec_digest=resource.digest,
-                    now=now,
-                )
+            remote = (
+                client.get_workspace(remote_id)
+                if isinstance(resource, DesiredWorkspace)
+                else client.get_job(remote_id)
+            )
         except NotFoundError as exc:
-            kind = "workspace" if target.kind is ResourceKind.WORKSPACE else "job"
             raise PlanError(
                 f"there is no {kind} {remote_id} at {chosen.url}",
-                hint="check the id (and --endpoint)",
+                hint=f"check the id, and the endpoint (chosen by {chosen.source})",
             ) from exc
-        if address in document.pending:
-            session.journal.resolve(address, upsert=record, now=now)
+        if isinstance(resource, DesiredWorkspace):
+            assert isinstance(remote, Workspace)
+            adoption = adopt_workspace(resource, remote.to_wire(), project.config.itwin_id)
+            record = workspace_record(
+                str(target), remote, spec=adoption.spec, spec_digest=adoption.digest, now=now
+            )
         else:
-            resources = dict(document.resources)
-            resources[address] = record
-            session.save(document.model_copy(update={"resources": resources}))
-    click.echo(f"Imported {remote_id} as {address}.")
-
-
-def _check_job(
-    resource: DesiredJob, remote: dict[str, Any], records: Mapping[str, ResourceRecord]
-) -> None:
-    """Refuse a job that computes something other than its manifest says; warn on the rest."""
-    desired = resource.spec.to_creation(_workspace_id(resource, remote, records)).to_wire()
-    actual = job_projection(remote)
-    changes = spec_diff(desired, actual, classify_job_field)
-    rerun = [c for c in changes if c.field_class is FieldClass.RERUN]
-    for change in changes:
-        if change.field_class is not FieldClass.RERUN:
+            assert isinstance(remote, Job)
+            adoption = adopt_job(resource, remote.to_wire(), document.resources)
+            record = job_record(
+                str(target), remote, spec=adoption.spec, spec_digest=adoption.digest, now=now
+            )
+        for note in adoption.notes:
             click.secho(
-                f"warning: {resource.address}: {change.path} differs "
-                f"(manifest {change.before!r}, job {change.after!r})",
+                f"warning: {target}: {note}",
                 err=True,
                 fg="yellow",
+                color=use_color(False, sys.stderr),
             )
-    if rerun:
-        lines = "\n".join(f"  {c.path}: manifest {c.before!r}, job {c.after!r}" for c in rerun)
+        if str(target) in document.pending:
+            session.journal.resolve(str(target), upsert=record, now=now)
+        else:
+            resources = dict(document.resources)
+            resources[str(target)] = record
+            session.save(document.model_copy(update={"resources": resources}))
+    click.echo(f"Imported {kind} {remote_id} as {target}.")
+
+
+def _not_in_manifests(address: str, directory: Path, desired: DesiredState) -> PlanError:
+    known = [str(r.address) for r in desired]
+    close = difflib.get_close_matches(address, known, n=1)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return PlanError(
+        f"{address} is not in the manifests of {directory}",
+        hint=f"{guess}write its manifest first, then import the existing object under its key",
+    )
+
+
+def _check_free(address: str, remote_id: str, records: Mapping[str, ResourceRecord]) -> None:
+    """Refuse to import over another id, or an id another address already manages."""
+    existing = records.get(address)
+    if existing is not None and existing.remote_id != remote_id:
         raise PlanError(
-            f"job {remote.get('id')} does not compute what {resource.address} describes "
-            f"({resource.source}):\n{lines}",
-            hint="make the manifest describe the job (or import another job)",
+            f"{address} is already in state as {existing.remote_id}",
+            hint=f"'rmapply state rm {address}' first if {remote_id} should replace it",
         )
-
-
-def _workspace_id(
-    resource: DesiredJob, remote: dict[str, Any], records: Mapping[str, ResourceRecord]
-) -> str:
-    if resource.spec.workspace_id:
-        return resource.spec.workspace_id
-    record = records.get(f"workspaces.{resource.spec.workspace}")
-    return record.remote_id if record else str(remote.get("workspaceId", ""))
+    for other, record in sorted(records.items()):
+        if other != address and record.remote_id == remote_id:
+            raise PlanError(
+                f"{remote_id} is already in state as {other}",
+                hint=f"'rmapply state mv {other} {address}' to move it to this address",
+            )
 
 
 COMMANDS: list[click.Command] = [refresh_command, import_command]

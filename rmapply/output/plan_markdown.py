@@ -17,6 +17,12 @@ def render_plan_markdown(plan: Plan) -> str:
         out.append(f"> **{len(plan.unresolved)} unresolved operation(s)**: settle them first.")
         out.extend(f"> - `{u.address}`: `{'` or `'.join(u.commands)}`" for u in plan.unresolved)
         out.append("")
+    if plan.settled:
+        out.append(f"**Unknown outcomes settled ({len(plan.settled)}):**")
+        out.extend(
+            f"- `{s.address}`: {s.operation} {s.outcome}: {_cell(s.message)}" for s in plan.settled
+        )
+        out.append("")
     if plan.drift:
         listed = ", ".join(f"`{c.address}`" for c in plan.drift)
         out += [f"**Changed outside rmapply:** {listed}", ""]
@@ -34,7 +40,7 @@ def render_plan_markdown(plan: Plan) -> str:
                 f" | {_cell(cost)} |"
             )
         out.append("")
-    if changes or plan.remote_changes or plan.unresolved:
+    if changes or plan.remote_changes or plan.unresolved or plan.settled:
         out += [
             "<details><summary>Details</summary>",
             "",

@@ -185,6 +185,15 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
             out.append(f"  ! {item.address}: {item.message}")
             out.extend(f"{INDENT}{command}" for command in item.commands)
         out.append("")
+    if plan.settled:
+        recorded = all(s.recorded for s in plan.settled)
+        note = "recorded in the state" if recorded else "apply records them; this plan assumes them"
+        out.append(paint(f"Unknown outcomes settled from what the service shows ({note}):", "1"))
+        out.extend(
+            f"  {s.address}: unknown outcome of {s.operation}: {s.outcome} ({s.message})"
+            for s in plan.settled
+        )
+        out.append("")
     drift = [c for c in plan.remote_changes if c.category is ChangeCategory.DRIFT]
     others = [c for c in plan.remote_changes if c.category is not ChangeCategory.DRIFT]
     if drift:

@@ -29,7 +29,14 @@ from rmapply.plan.drift import ChangeCategory, RemoteChange
 from rmapply.plan.planfile import SavedPlan, check_fresh, load_plan, save_plan
 from rmapply.plan.planner import build_plan
 from rmapply.plan.remote import RemoteView, Seen
-from rmapply.plan.result import PLAN_FORMAT_VERSION, CostSummary, Plan, Summary, Unresolved
+from rmapply.plan.result import (
+    PLAN_FORMAT_VERSION,
+    CostSummary,
+    Plan,
+    Settled,
+    Summary,
+    Unresolved,
+)
 
 __all__ = [
     "GONE",
@@ -60,6 +67,7 @@ __all__ = [
     "Retire",
     "SavedPlan",
     "Seen",
+    "Settled",
     "SubmitJob",
     "Summary",
     "Unresolved",

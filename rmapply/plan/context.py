@@ -33,8 +33,9 @@ class PlanOptions:
     cancel_replaced: bool = False
     # cancel an active job that left the manifests before forgetting it (else only forgotten)
     cancel_removed: bool = False
-    # [budget] maxCost: raise CostLimitError when the known total is above it
+    # --max-cost or [budget] maxCost: raise CostLimitError when the known total is above it
     max_cost: float | None = None
+    max_cost_source: str = "[budget] maxCost"  # named in the error: where the limit was set
     cost_model: CostModel = field(default_factory=CostModel)
 
 

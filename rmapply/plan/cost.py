@@ -87,8 +87,10 @@ def total_cost(actions: Sequence[Action]) -> CostTotal:
     )
 
 
-def check_budget(actions: Sequence[Action], max_cost: float | None) -> None:
-    """Raise CostLimitError when the known total is above ``max_cost``."""
+def check_budget(
+    actions: Sequence[Action], max_cost: float | None, source: str = "[budget] maxCost"
+) -> None:
+    """Raise CostLimitError when the known total is above ``max_cost`` (set by ``source``)."""
     if max_cost is None:
         return
     total = total_cost(actions)
@@ -102,9 +104,10 @@ def check_budget(actions: Sequence[Action], max_cost: float | None) -> None:
     estimates = " (includes local estimates)" if total.includes_estimates else ""
     raise CostLimitError(
         f"the plan's estimated cost {format_cost(total.total)}{estimates} is above the budget"
-        f" of {format_cost(max_cost)} ([budget] maxCost); biggest jobs: {biggest}",
+        f" of {format_cost(max_cost)} ({source}); biggest jobs: {biggest}",
         hint=(
             "lower the jobs' cost (settings.quality, costEstimationParameters), plan fewer jobs"
-            " with --target, or raise [budget] maxCost in rmapply.toml"
+            f" with --target, or raise {source}"
+            + (" in rmapply.toml" if source.startswith("[") else "")
         ),
     )

@@ -11,6 +11,7 @@ from rmapply.model import Address, ResourceKind
 from rmapply.plan.actions import Action, ActionType
 
 REMOVALS = frozenset({ActionType.DELETE, ActionType.FORGET})
+_NOOP = ActionType.NOOP  # a module constant: enum members looked up on the class are slow
 
 
 def _tie(address: Address) -> tuple[int, str]:
@@ -93,15 +94,24 @@ def order_actions(
     ``needs``: desired dependencies by address; ``used_by_removed``: for a removed resource, the
     addresses it used (its workspace, its dependsOn), taken from the state.
     """
-    by_address = {a.address: a for a in actions}
-    noops = [a.address for a in actions if a.action is ActionType.NOOP]
-    forward = [
-        a.address for a in actions if a.action not in REMOVALS and a.action is not ActionType.NOOP
-    ]
-    backward = [a.address for a in actions if a.action in REMOVALS]
+    by_address: dict[Address, Action] = {}
+    noops: list[Address] = []
+    forward: list[Address] = []
+    backward: list[Address] = []
+    for action in actions:  # one pass: a 10,000-action plan is mostly no-ops
+        address, kind = action.address, action.action
+        by_address[address] = action
+        if kind is _NOOP:
+            noops.append(address)
+        elif kind in REMOVALS:
+            backward.append(address)
+        else:
+            forward.append(address)
+    if not forward and not backward:
+        return tuple(actions)
     removal_after: dict[Address, set[Address]] = {}
     for user in backward:
         for used in used_by_removed.get(user, ()):
             removal_after.setdefault(used, set()).add(user)
-    ordered = _topological(forward, needs) + _topological(backward, removal_after) + noops
-    return tuple(by_address[a] for a in ordered)
+    ordered = _topological(forward, needs) + _topological(backward, removal_after)
+    return tuple([by_address[a] for a in ordered] + [by_address[a] for a in noops])

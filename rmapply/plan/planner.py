@@ -85,18 +85,19 @@ def _build_plan(
             " a plan without --target may show more changes"
         )
     blocked = blocked_addresses(desired, pending, selected, ctx.warnings)
+    _check_project(desired, state, ctx.warnings)
     _remote_changes(ctx, selected)
     actions: list[Action] = []
     if not options.refresh_only:
         actions = _decide(ctx, selected, blocked)
         ordered = order_actions(actions, _needs(desired, actions), _used(ctx, actions))
-        check_budget(ordered, options.max_cost)
+        check_budget(ordered, options.max_cost, options.max_cost_source)
         actions = list(ordered)
     cost = total_cost(actions)
     if options.max_cost is not None and cost.unknown:
         ctx.warnings.append(
             f"{cost.unknown} job(s) without costEstimationParameters have an unknown cost and"
-            " are not counted against [budget] maxCost"
+            f" are not counted against {options.max_cost_source}"
         )
     changes = tuple(ctx.remote_changes[a] for a in sorted(ctx.remote_changes))
     counts = dict.fromkeys(ActionType, 0)
@@ -149,6 +150,24 @@ def _check_references(desired: DesiredState) -> None:
         raise PlanError(
             f"{len(problems)} unresolved reference(s):\n" + "\n".join(problems),
             hint="add the missing resources to the manifests or fix the names",
+        )
+
+
+def _check_project(desired: DesiredState, state: StateDocument, warnings: list[str]) -> None:
+    """Warn when no workspace in state belongs to an iTwin of the manifests: a state file of
+    another project would have every one of its resources planned for removal."""
+    held = {
+        str(r.spec.get("iTwinId"))
+        for r in state.resources.values()
+        if r.kind == "workspace" and r.spec.get("iTwinId")
+    }
+    wanted = {desired.itwin_id} | {w.spec.i_twin_id for w in desired.workspaces.values()}
+    wanted.discard(None)
+    if held and wanted and not held & wanted:
+        warnings.append(
+            f"the state holds workspaces of iTwin {', '.join(sorted(held))}, but the manifests"
+            f" are for iTwin {', '.join(sorted(w for w in wanted if w))}: is this the state"
+            " file of another project? (check [state] path in rmapply.toml)"
         )
 
 
@@ -205,19 +224,17 @@ def _decide(ctx: PlanContext, selected: set[Address] | None, blocked: set[Addres
 def _point_at_new_caches(desired: DesiredState, actions: list[Action]) -> list[Action]:
     """Jobs reusing the cache of a job this plan creates anew take its id after apply."""
     created = {a.address for a in actions if isinstance(a, CreateJob | ReplaceJob)}
+    if not created:  # nothing new whose id a cache reference could wait for
+        return actions
     out: list[Action] = []
     for action in actions:
-        job = desired.jobs.get(action.address)
-        reference = job.spec.cache_address if job else None
-        if (
-            isinstance(action, CreateJob | ReplaceJob)
-            and reference is not None
-            and action.cache_ref is None
-            and Address.parse(reference) in created
-        ):
-            out.append(_cache_known_after_apply(action, Address.parse(reference)))
-        else:
-            out.append(action)
+        changed = action
+        if isinstance(action, CreateJob | ReplaceJob) and action.cache_ref is None:
+            job = desired.jobs.get(action.address)
+            reference = job.spec.cache_address if job else None
+            if reference is not None and Address.parse(reference) in created:
+                changed = _cache_known_after_apply(action, Address.parse(reference))
+        out.append(changed)
     return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Tag
 
@@ -66,6 +66,18 @@ class Unresolved(PlanValue):
     commands: tuple[str, ...]
 
 
+class Settled(PlanValue):
+    """A request of unknown outcome from an earlier apply, settled from what the service shows
+    now: the plan is made as if it were settled (apply records it; ``plan --out`` already did)."""
+
+    address: AddressField
+    operation: str  # "create", "submit", "delete", ...
+    outcome: Literal["adopted", "done", "not done"]
+    message: str
+    remote_id: str | None = None
+    recorded: bool = False  # True once written into the state
+
+
 class CostSummary(PlanValue):
     """The cost of the jobs the plan runs."""
 
@@ -96,6 +108,7 @@ class Plan(PlanValue):
     remote_changes: tuple[RemoteChange, ...] = ()
     warnings: tuple[str, ...] = ()
     unresolved: tuple[Unresolved, ...] = ()
+    settled: tuple[Settled, ...] = ()
     summary: Summary
 
     @property

@@ -138,6 +138,7 @@ class StateLock:
         return StateLockedError(
             f"state file {self.state_path} is locked by {who}{waited}",
             holder=holder.to_dict() if holder else None,
-            hint="wait for that command to finish, or allow waiting with a lock timeout; the "
-            "lock is freed by the OS as soon as that process ends (see docs/state.md#lock)",
+            hint="wait for that command to finish, or let this one wait with --lock-timeout "
+            "SECONDS; the lock is freed by the OS as soon as that process ends (see "
+            "docs/state.md#lock)",
         )

@@ -39,3 +39,18 @@ def test_every_command_appears_in_the_readme_or_the_reference() -> None:
         "serve",
     ):
         assert f"## `rmapply {command}`" in text, command
+
+
+def test_every_command_module_is_registered_with_each_of_its_commands() -> None:
+    import importlib
+    import pkgutil
+
+    import rmapply.cli
+    from rmapply.cli.main import COMMAND_MODULES
+
+    found: dict[str, str] = {}
+    for info in pkgutil.iter_modules(rmapply.cli.__path__):
+        module = importlib.import_module(f"rmapply.cli.{info.name}")
+        for command in getattr(module, "COMMANDS", []):
+            found[command.name] = info.name
+    assert found == COMMAND_MODULES

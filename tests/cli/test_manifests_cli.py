@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tomllib
 from pathlib import Path
 
 import jsonschema
@@ -203,3 +205,64 @@ def test_init_keeps_an_existing_gitignore(tmp_path: Path) -> None:
     assert out.startswith(f"kept {tmp_path / '.gitignore'}: add '.rmapply/' to it")
     assert (tmp_path / ".gitignore").read_text() == "*.pyc\n"
     assert (tmp_path / "rmapply.toml").is_file()
+
+
+def test_init_project_plans_without_network(tmp_path: Path) -> None:
+    assert run("init", str(tmp_path / "p"))[0] == 0
+    code, out, err = run("plan", "-C", str(tmp_path / "p"), "--no-refresh")
+    assert (code, err) == (0, "")
+    assert "Plan: 2 to create, 0 to update, 0 to replace, 0 to delete" in out
+
+
+@pytest.mark.parametrize("name", ["workspaces.toml", "jobs/site-a.toml"])
+def test_schema_accepts_the_example_files_as_an_editor_reads_them(name: str) -> None:
+    schema = json.loads(run("schema")[1])
+    document = tomllib.loads((REPO / "manifests" / name).read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema)
+
+
+def test_schema_accepts_what_init_renders(tmp_path: Path) -> None:
+    run("init", str(tmp_path))
+    code, out, _ = run("render", "-C", str(tmp_path), "--format", "json")
+    assert code == 0
+    jsonschema.validate(json.loads(out), json.loads(run("schema")[1]))
+
+
+def test_validate_an_empty_directory_fails_with_a_hint(tmp_path: Path) -> None:
+    assert run("validate", "-C", str(tmp_path)) == (
+        1,
+        "",
+        f"Error: 1 problem in the manifests:\n{tmp_path}: no manifests: no *.toml, *.yaml or "
+        "*.yml file (or .j2 template) outside _partials, .hidden folders, vars/ and "
+        "rmapply.toml\nHint: pass -C with the manifests directory, or 'rmapply init' a new "
+        "project; to ask for no resources at all, keep one empty manifest (e.g. "
+        "workspaces.toml)\n",
+    )
+
+
+def test_a_link_loop_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "workspaces.toml").write_text("")
+    os.symlink("loop.yaml", tmp_path / "loop.yaml")
+    assert run("validate", "-C", str(tmp_path)) == (
+        1,
+        "",
+        "Error: 1 problem in the manifests:\nloop.yaml: is a link that is broken or loops\n"
+        "Hint: fix the places named above and run 'rmapply validate' again\n",
+    )
+
+
+def test_render_of_a_broken_directory_prints_nothing_on_stdout(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("jobs:\n  a: [\n")
+    code, out, err = run("render", "-C", str(tmp_path), "--format", "yaml")
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: 1 problem in the manifests:\na.yaml:3:1: invalid YAML:")
+
+
+def test_init_refuses_an_itwin_id_that_is_not_a_guid(tmp_path: Path) -> None:
+    assert run("init", str(tmp_path), "--itwin-id", 'x" = 1') == (
+        1,
+        "",
+        "Error: --itwin-id 'x\" = 1' is not an iTwin id (a GUID like 3fa85f64-5717-...)\n"
+        "Hint: copy the id of your iTwin, or leave the option out and edit rmapply.toml later\n",
+    )
+    assert list(tmp_path.iterdir()) == []

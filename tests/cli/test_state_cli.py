@@ -46,7 +46,7 @@ def _existing_job(
 def _import(project: Path, job: wire.Job, env: dict[str, str]) -> None:
     assert run("import", "-C", str(project), "workspaces.main", job.workspace_id, env=env)[0] == 0
     code, out, err = run("import", "-C", str(project), "jobs.site-a", job.id, env=env)
-    assert (code, out) == (0, f"Imported {job.id} as jobs.site-a.\n"), err
+    assert (code, out) == (0, f"Imported job {job.id} as jobs.site-a.\n"), err
 
 
 def test_import_adopts_a_matching_job_and_output_prints_its_ids(
@@ -76,7 +76,7 @@ def test_import_refuses_a_job_that_computes_something_else(
     assert (code, out) == (1, "")
     assert err.splitlines()[:2] == [
         f"Error: job {job.id} does not compute what jobs.site-a describes (jobs/site-a.toml:1):",
-        "  settings.quality: manifest 'Medium', job 'Extra'",
+        '  settings.quality: manifest "Medium", job "Extra"',
     ]
     assert run("state", "list", "-C", str(tmp_path), env=env)[1] == "workspaces.main\n"
 
@@ -177,3 +177,79 @@ def test_output_of_empty_state_says_so(tmp_path: Path, itwin_id: str) -> None:
         "No resources in state yet; 'rmapply apply' creates them.\n",
     )
     assert run("output", "-C", str(tmp_path), "--json")[1] == "{}\n"
+
+
+def test_output_of_one_address_prints_its_ids_for_scripts(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id)
+    job = _existing_job(client, itwin_id)
+    _import(tmp_path, job, env)
+    code, out, _ = run("output", "-C", str(tmp_path), "jobs.site-a", "--json", env=env)
+    assert code == 0
+    assert json.loads(out) == {
+        "kind": "job",
+        "id": job.id,
+        "state": "unsubmitted",
+        "outputs": dict(sorted(job.output_ids().items())),
+        "estimatedCost": 3.0,
+    }
+    code, out, _ = run("output", "-C", str(tmp_path), "jobs.site-a", env=env)
+    lines = out.splitlines()
+    assert lines[0] == f"jobs.site-a: {job.id} (unsubmitted)"
+    assert lines[1:] == [f"  {fmt}: {oid}" for fmt, oid in sorted(job.output_ids().items())]
+    code, out, _ = run("output", "-C", str(tmp_path), "workspaces.main", "--json", env=env)
+    assert json.loads(out) == {"kind": "workspace", "id": job.workspace_id}
+
+
+def test_output_of_an_unknown_address_suggests_a_close_one(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id)
+    _import(tmp_path, _existing_job(client, itwin_id), env)
+    code, out, err = run("output", "-C", str(tmp_path), "jobs.site-b", "--json", env=env)
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"Error: jobs.site-b has no resource in state file {tmp_path / 'rmapply.state.json'}",
+        "Hint: did you mean 'jobs.site-a'?",
+    ]
+
+
+def test_state_mv_refuses_another_kind_and_a_taken_address(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id)
+    _import(tmp_path, _existing_job(client, itwin_id), env)
+    before = (tmp_path / "rmapply.state.json").read_bytes()
+    code, _, err = run(
+        "state", "mv", "-C", str(tmp_path), "jobs.site-a", "workspaces.site-a", env=env
+    )
+    assert code == 1
+    assert err.splitlines() == [
+        "Error: cannot move jobs.site-a to workspaces.site-a: a job stays a job",
+        "Hint: choose a destination that starts with 'jobs.'",
+    ]
+    code, _, err = run("state", "mv", "-C", str(tmp_path), "jobs.site-a", "jobs.Not Valid", env=env)
+    assert code == 1 and err.startswith("Error: ")
+    assert (tmp_path / "rmapply.state.json").read_bytes() == before
+    backup = tmp_path / "rmapply.state.json.backup"
+    assert run("state", "rm", "-C", str(tmp_path), "jobs.site-a", env=env)[0] == 0
+    assert backup.read_bytes() == before  # the version replaced is kept as the backup
+
+
+def test_state_file_is_where_rmapply_toml_says_and_private(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id, extra_config='[state]\npath = "state/prod.json"\n')
+    _import(tmp_path, _existing_job(client, itwin_id), env)
+    state = tmp_path / "state" / "prod.json"
+    assert not (tmp_path / "rmapply.state.json").exists()
+    assert json.loads(state.read_text("utf-8"))["resources"].keys() == {
+        "jobs.site-a",
+        "workspaces.main",
+    }
+    assert state.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "state" / "prod.json.backup").stat().st_mode & 0o777 == 0o600
+    assert run("state", "list", "-C", str(tmp_path), env=env)[1] == (
+        "jobs.site-a\nworkspaces.main\n"
+    )

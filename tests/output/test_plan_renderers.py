@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 import jsonschema_rs
 
+from rmapply.model import Address
 from rmapply.output.plan_json import SCHEMA_PATH, plan_json_schema, render_plan_json
 from rmapply.output.plan_markdown import render_plan_markdown
 from rmapply.output.plan_text import render_plan_text, summary_line
-from rmapply.plan import Plan
+from rmapply.plan import Plan, Settled
 from tests.factories import make_desired
 from tests.output.scenario import full_plan, refresh_only_plan, unchanged_plan
 from tests.plan.planning import plan_for
@@ -99,3 +100,39 @@ def test_markdown_puts_the_summary_first_and_folds_the_details() -> None:
         "| `-/+` | `jobs.rerun` | replace (old job kept), then submit | 3 (service figure) |"
         in lines
     )
+
+
+def test_settled_operations_are_shown_before_everything_else() -> None:
+    settled = Settled(
+        address=Address.job("lost"),
+        operation="create",
+        outcome="adopted",
+        message="job job-9 (created 2024-05-01T11:59:00+00:00) matches the lost create",
+        remote_id="job-9",
+    )
+    plan = unchanged_plan().model_copy(update={"settled": (settled,)})
+    assert render_plan_text(plan).splitlines()[:3] == [
+        "Unknown outcomes settled from what the service shows (apply records them; this plan"
+        " assumes them):",
+        "  jobs.lost: unknown outcome of create: adopted (job job-9 (created"
+        " 2024-05-01T11:59:00+00:00) matches the lost create)",
+        "",
+    ]
+    recorded = plan.model_copy(update={"settled": (settled.model_copy(update={"recorded": True}),)})
+    assert "(recorded in the state):" in render_plan_text(recorded).splitlines()[0]
+    markdown = render_plan_markdown(plan).splitlines()
+    assert "**Unknown outcomes settled (1):**" in markdown
+    assert (
+        "- `jobs.lost`: create adopted: job job-9 (created 2024-05-01T11:59:00+00:00) matches the"
+        " lost create"
+    ) in markdown
+    assert json.loads(render_plan_json(plan))["settled"] == [
+        {
+            "address": "jobs.lost",
+            "operation": "create",
+            "outcome": "adopted",
+            "message": settled.message,
+            "remote_id": "job-9",
+            "recorded": False,
+        }
+    ]

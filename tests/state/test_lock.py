@@ -15,8 +15,8 @@ from rmapply.state import LocalStateStore, read_holder
 from tests.state.conftest import NOW, make_record
 
 HINT = (
-    "wait for that command to finish, or allow waiting with a lock timeout; the lock is freed by "
-    "the OS as soon as that process ends (see docs/state.md#lock)"
+    "wait for that command to finish, or let this one wait with --lock-timeout SECONDS; the lock"
+    " is freed by the OS as soon as that process ends (see docs/state.md#lock)"
 )
 
 

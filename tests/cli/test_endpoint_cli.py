@@ -1,0 +1,88 @@
+"""Endpoint selection: --endpoint, then RMAPPLY_ENDPOINT, then [api] endpoint; --local runs the
+embedded emulator with its data under DIR/.rmapply/, shared by separate invocations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rmapply.emulator import Emulator, EmulatorOptions
+from tests.cli.project import apply, remote_id, run, state_of, write_project
+from tests.conftest import FAST
+
+
+@pytest.fixture
+def three(emulator_factory: Callable[..., Emulator]) -> tuple[Emulator, Emulator, Emulator]:
+    """Three emulators: one for each way of naming an endpoint."""
+    return (
+        emulator_factory(EmulatorOptions(speed=FAST)),
+        emulator_factory(EmulatorOptions(speed=FAST)),
+        emulator_factory(EmulatorOptions(speed=FAST)),
+    )
+
+
+def _planned_against(folder: Path, env: dict[str, str], *extra: str) -> str:
+    planfile = folder / "plan.json"
+    code, _, err = run("plan", "-C", str(folder), "--out", str(planfile), *extra, env=env)
+    assert code == 0, err
+    endpoint: str = json.loads(planfile.read_text("utf-8"))["endpoint"]
+    return endpoint
+
+
+def test_endpoint_flag_beats_environment_which_beats_rmapply_toml(
+    tmp_path: Path, itwin_id: str, three: tuple[Emulator, Emulator, Emulator]
+) -> None:
+    flag, environment, toml = three
+    write_project(tmp_path, itwin_id, extra_config=f'[api]\nendpoint = "{toml.base_url}"\n')
+    env = {"RMAPPLY_TOKEN": "t", "NO_COLOR": "1"}
+    apply(tmp_path, env)  # into the emulator of rmapply.toml
+    assert len(toml.jobs()) == 1
+    assert _planned_against(tmp_path, env) == toml.base_url
+    env["RMAPPLY_ENDPOINT"] = environment.base_url
+    assert _planned_against(tmp_path, env) == environment.base_url
+    assert environment.request_count("GET") > 0
+    assert _planned_against(tmp_path, env, "--endpoint", flag.base_url + "/") == flag.base_url
+    assert flag.request_count("GET") > 0
+    assert (len(flag.jobs()), len(environment.jobs()), len(toml.jobs())) == (0, 0, 1)
+
+
+def test_local_wins_over_the_environment_and_excludes_endpoint(
+    tmp_path: Path, itwin_id: str, emulator: Emulator
+) -> None:
+    write_project(tmp_path, itwin_id, {"site-a": {"submit": "false"}})
+    env = {"RMAPPLY_ENDPOINT": emulator.base_url, "RMAPPLY_TOKEN": "", "NO_COLOR": "1"}
+    apply(tmp_path, env, "--local")
+    assert emulator.request_count() == 0
+    code, out, err = run(
+        "plan", "-C", str(tmp_path), "--local", "--endpoint", emulator.base_url, env=env
+    )
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "Error: --local and --endpoint exclude each other",
+        "Hint: drop --endpoint to use the embedded emulator",
+    ]
+
+
+def test_local_keeps_its_jobs_under_dot_rmapply_between_invocations(
+    tmp_path: Path, itwin_id: str
+) -> None:
+    write_project(tmp_path, itwin_id, {"site-a": {"submit": "false"}, "site-b": {}})
+    env = {"RMAPPLY_TOKEN": "", "NO_COLOR": "1"}
+    apply(tmp_path, env, "--local")
+    assert (tmp_path / ".rmapply" / "emulator.sqlite3").is_file()
+    job = remote_id(tmp_path, "jobs.site-a")
+    # a separate invocation refreshes every job from the same emulator data: nothing to do
+    code, out, err = run("plan", "-C", str(tmp_path), "--local", "--detailed-exitcode", env=env)
+    assert (code, err) == (0, ""), out
+    assert "No changes: 3 resource(s) match the manifests." in out
+    code, out, _ = run("status", "-C", str(tmp_path), "--local", "jobs.site-a", env=env)
+    assert (code, out) == (0, f"jobs.site-a: unsubmitted [id={job}] estimated cost 3\n")
+    # the job exists only there: an emulator without that data sees it gone and re-creates it
+    (tmp_path / ".rmapply" / "emulator.sqlite3").unlink()
+    code, out, _ = run("plan", "-C", str(tmp_path), "--local", env=env)
+    assert f"  jobs.site-a (job {job}): no longer exists remotely (404)" in out
+    assert "Plan: 3 to create, 0 to update, 0 to replace, 0 to delete; estimated cost 3." in out
+    assert state_of(tmp_path)["resources"]["jobs.site-a"]["remote_id"] == job
