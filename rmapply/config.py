@@ -173,10 +173,16 @@ class ProjectConfig(_Section):
 def load_config(directory: Path) -> ProjectConfig:
     """Read ``directory/rmapply.toml``; defaults (``found=False``) when the file is absent."""
     path = directory / CONFIG_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return ProjectConfig.at(directory)
+    if not path.is_file():  # a folder, a broken link, a FIFO that would never end
+        raise ConfigError(
+            f"{path} is not a regular file",
+            hint=f"{CONFIG_FILE} holds the project settings; see docs/manifests.md",
+        )
     try:
-        raw = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     return parse_config(raw, directory=directory, display=str(path))
@@ -197,6 +203,9 @@ def parse_config(raw: bytes, *, directory: Path, display: str = CONFIG_FILE) -> 
     except tomllib.TOMLDecodeError as exc:
         line, column = _decode_position(str(exc))
         message = re.sub(r"\s*\(at .*\)$", "", str(exc))
+        first = _first_definition(text, message, line)
+        if first:
+            message = f"defined twice (first at line {first})"
         problem = ManifestProblem(display, line, column, message=f"invalid TOML: {message}")
         raise _config_error([problem]) from None
     except RecursionError:
@@ -206,6 +215,26 @@ def parse_config(raw: bytes, *, directory: Path, display: str = CONFIG_FILE) -> 
     except ValidationError as exc:
         problems = [_problem(display, text, error) for error in exc.errors()]
         raise _config_error(problems) from None
+
+
+def _first_definition(text: str, message: str, line: int) -> int:
+    """For "Cannot declare ... twice" / "Cannot overwrite a value": the line of the first
+    definition (rmapply.toml has one level of tables), else 0."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return 0
+    declared = re.match(r"Cannot declare \('([A-Za-z0-9_-]+)',\) twice", message)
+    if declared:
+        first = _key_line(text, [declared[1]])
+    elif message.startswith("Cannot overwrite a value"):
+        key = re.match(r"\s*\"?([A-Za-z0-9_-]+)\"?\s*=", lines[line - 1])
+        headers = [
+            m[1] for m in (re.match(r"\s*\[\s*([A-Za-z0-9_-]+)\s*\]", x) for x in lines[:line]) if m
+        ]
+        first = _key_line(text, [headers[-1], key[1]]) if key and headers else 0
+    else:
+        return 0
+    return first if 0 < first < line else 0
 
 
 def _decode_position(message: str) -> tuple[int, int]:

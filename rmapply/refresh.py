@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rmapply.errors import ApiError, NotFoundError, TransportError
 from rmapply.model import Address
@@ -76,6 +76,42 @@ def _unreachable(client: RealityModelingClient, exc: TransportError) -> Transpor
     )
 
 
+T = TypeVar("T")
+
+
+def _fetch_each(
+    pool: ThreadPoolExecutor,
+    client: RealityModelingClient,
+    noun: str,
+    get: Callable[[str], T],
+    ids: Iterable[str],
+    *,
+    found: dict[str, T],
+    gone: set[str],
+    problems: list[str],
+) -> None:
+    """GET every id concurrently: found ones into ``found``, 404s into ``gone``, other errors
+    into ``problems``; no answer at all stops the refresh (it could not tell what exists)."""
+
+    def fetch(remote_id: str) -> tuple[str, T | None, str | None]:
+        try:
+            return remote_id, get(remote_id), None
+        except NotFoundError:
+            return remote_id, None, None
+        except TransportError as exc:
+            raise _unreachable(client, exc) from exc
+        except ApiError as exc:
+            return remote_id, None, f"{noun} {remote_id}: {exc.message}"
+
+    for remote_id, value, problem in pool.map(fetch, ids):
+        if value is not None:
+            found[remote_id] = value
+        elif problem is None:
+            gone.add(remote_id)
+        else:
+            problems.append(problem)
+
+
 def refresh(
     client: RealityModelingClient,
     state: StateDocument,
@@ -105,41 +141,27 @@ def refresh(
     workspaces: dict[str, Workspace] = {}
     gone: set[str] = set()
 
-    def fetch_job(job_id: str) -> tuple[str, Job | None, str | None]:
-        try:
-            return job_id, client.get_job(job_id), None
-        except NotFoundError:
-            return job_id, None, None
-        except TransportError as exc:
-            raise _unreachable(client, exc) from exc
-        except ApiError as exc:
-            return job_id, None, f"job {job_id}: {exc.message}"
-
-    def fetch_workspace(workspace_id: str) -> tuple[str, Workspace | None, str | None]:
-        try:
-            return workspace_id, client.get_workspace(workspace_id), None
-        except NotFoundError:
-            return workspace_id, None, None
-        except TransportError as exc:
-            raise _unreachable(client, exc) from exc
-        except ApiError as exc:
-            return workspace_id, None, f"workspace {workspace_id}: {exc.message}"
-
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        for job_id, job, problem in pool.map(fetch_job, missing_jobs):
-            if job is not None:
-                jobs[job_id] = job
-            elif problem is None:
-                gone.add(job_id)
-            else:
-                problems.append(problem)
-        for ws_id, ws, problem in pool.map(fetch_workspace, sorted(workspace_ids)):
-            if ws is not None:
-                workspaces[ws_id] = ws
-            elif problem is None:
-                gone.add(ws_id)
-            else:
-                problems.append(problem)
+        _fetch_each(
+            pool,
+            client,
+            "job",
+            client.get_job,
+            missing_jobs,
+            found=jobs,
+            gone=gone,
+            problems=problems,
+        )
+        _fetch_each(
+            pool,
+            client,
+            "workspace",
+            client.get_workspace,
+            sorted(workspace_ids),
+            found=workspaces,
+            gone=gone,
+            problems=problems,
+        )
     view = RemoteView(jobs=jobs, workspaces=workspaces, gone=frozenset(gone))
     return RefreshResult(
         view=view,

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from rmapply.cli.options import dir_option, parse_vars, var_options
+from rmapply.config import GUID
 from rmapply.errors import ConfigError
 from rmapply.manifests import LoadResult, load_manifests
 from rmapply.manifests.document import FORMATS, dump, to_document
@@ -103,6 +104,11 @@ def schema(directory: Path) -> None:
 )
 def init(directory: Path, target: Path, itwin_id: str) -> None:
     """Create a small working project in TARGET (relative to -C); never overwrites a file."""
+    if not GUID.match(itwin_id):
+        raise ConfigError(
+            f"--itwin-id {itwin_id!r} is not an iTwin id (a GUID like 3fa85f64-5717-...)",
+            hint="copy the id of your iTwin, or leave the option out and edit rmapply.toml later",
+        )
     root = target if target.is_absolute() else directory / target
     files = scaffold_files(itwin_id)
     if (root / ".gitignore").exists():  # a repository's own: leave it, never refuse for it

@@ -10,16 +10,26 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import yaml
+
 from rmapply import __version__
+from rmapply.manifests.parse import toml_parser
 
 CACHE_DIR = ".rmapply/cache"
 # Bump when the entry layout or anything that shapes parsed data changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+# The libraries whose upgrade may change what a file renders or parses to.
+_VERSIONS = [
+    f"{module.__name__}=={getattr(module, '__version__', '?')}"
+    for module in (jinja2, yaml, toml_parser)
+]
 
 
 def entry_key(name: str, source_digest: str, vars_digest: str) -> str:
-    """The key of a manifest's entry: its name, bytes, the variables and rmapply's version."""
-    material = json.dumps([CACHE_FORMAT, __version__, name, source_digest, vars_digest])
+    """The key of a manifest's entry: its name and bytes, the variables, and the versions of
+    rmapply, the cache format and the libraries that render and parse."""
+    material = json.dumps([CACHE_FORMAT, __version__, _VERSIONS, name, source_digest, vars_digest])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rmapply.config import CONFIG_FILE
 from rmapply.errors import ConfigError, ManifestError, ManifestProblem
-from rmapply.manifests.limits import MAX_FILES
+from rmapply.manifests.limits import MAX_ENTRIES, MAX_FILES
 
 FORMATS = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
 TEMPLATE_SUFFIX = ".j2"
@@ -40,7 +40,12 @@ def is_hidden(name: str) -> bool:
 
 
 def discover(directory: Path) -> list[ManifestFile]:
-    """Every manifest below ``directory``, sorted; partials, vars/ and rmapply.toml skipped."""
+    """Every manifest below ``directory``, sorted; partials, vars/ and rmapply.toml skipped.
+
+    ManifestError when a manifest-named entry cannot be used (a link that is broken, loops or
+    leaves the directory; a special file) or when there are no manifests at all: planning an
+    empty directory would mean deleting everything, so it is never done by accident.
+    """
     if not directory.is_dir():
         raise ConfigError(
             f"manifests directory {str(directory)!r} does not exist or is not a directory",
@@ -50,6 +55,7 @@ def discover(directory: Path) -> list[ManifestFile]:
     found: list[ManifestFile] = []
     problems: list[ManifestProblem] = []
     pending = [""]
+    visited = 0
     while pending:
         relative = pending.pop()
         try:
@@ -59,6 +65,12 @@ def discover(directory: Path) -> list[ManifestFile]:
                 ManifestProblem(relative or ".", message=f"cannot list: {exc.strerror}")
             )
             continue
+        visited += len(entries)
+        if visited > MAX_ENTRIES:
+            raise ManifestError(
+                [ManifestProblem(".", message=f"more than {MAX_ENTRIES:,} files and folders")],
+                hint="is -C/--dir the manifests directory (the one holding rmapply.toml)?",
+            )
         for entry in entries:
             name = f"{relative}/{entry.name}" if relative else entry.name
             if is_hidden(entry.name) or (not relative and entry.name in (CONFIG_FILE, VARS_DIR)):
@@ -67,19 +79,47 @@ def discover(directory: Path) -> list[ManifestFile]:
                 pending.append(name)
                 continue
             kind = manifest_format(entry.name)
-            if kind is None or not entry.is_file():
+            if kind is None:
                 continue
-            path = root / name
-            if entry.is_symlink() and not path.resolve().is_relative_to(root):
-                problems.append(
-                    ManifestProblem(name, message="is a link that points outside the directory")
-                )
+            problem = _unusable(root, name, entry)
+            if problem:
+                problems.append(ManifestProblem(name, message=problem))
                 continue
-            found.append(ManifestFile(name, path, kind[0], kind[1]))
+            found.append(ManifestFile(name, root / name, kind[0], kind[1]))
             if len(found) > MAX_FILES:
                 raise ManifestError(
                     [ManifestProblem(".", message=f"more than {MAX_FILES} manifest files")]
                 )
     if problems:
         raise ManifestError(problems)
+    if not found:
+        raise ManifestError(
+            [
+                ManifestProblem(
+                    str(directory),
+                    message="no manifests: no *.toml, *.yaml or *.yml file (or .j2 template) "
+                    "outside _partials, .hidden folders, vars/ and rmapply.toml",
+                )
+            ],
+            hint="pass -C with the manifests directory, or 'rmapply init' a new project; "
+            "to ask for no resources at all, keep one empty manifest (e.g. workspaces.toml)",
+        )
     return sorted(found)
+
+
+def _unusable(root: Path, name: str, entry: os.DirEntry[str]) -> str | None:
+    """Why a manifest-named entry cannot be read as a manifest, or None when it can."""
+    try:
+        is_file = entry.is_file()
+    except OSError:  # e.g. ELOOP: a link that points at itself
+        is_file = False
+    if entry.is_symlink():
+        try:
+            target = (root / name).resolve(strict=True)
+        except (OSError, RuntimeError):
+            return "is a link that is broken or loops"
+        if not target.is_relative_to(root):
+            return "is a link that points outside the directory"
+    if not is_file:
+        return "is a link to a folder (not followed)" if entry.is_dir() else "is not a regular file"
+    return None

@@ -14,3 +14,9 @@ MAX_DEPTH = 32
 MAX_EXPANDED_NODES = 2_000_000
 # YAML documents in one file.
 MAX_DOCUMENTS = 10_000
+# Files and folders visited while discovering (a wrong -C such as a home directory stops here).
+MAX_ENTRIES = 100_000
+# Numbers all range() calls of one render may produce (nested loops that would run for hours).
+MAX_RANGE_ITEMS = 10_000_000
+# Bits of an integer a template may compute with ** (10 ** 10 ** 9 would take hours).
+MAX_INTEGER_BITS = 100_000

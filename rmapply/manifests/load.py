@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,9 @@ from rmapply.model import (
     WorkspaceSpec,
     digest,
 )
+
+# The other place a duplicate-key message names, in rendered lines.
+_OTHER_LINE = re.compile(r"\((first|also) at line (\d+)\)")
 
 
 @dataclass(frozen=True)
@@ -162,8 +166,9 @@ class _Session:
         key = entry_key(file.name, source_digest, self.variables.digest)
         if self.cache is not None:
             entry = self.cache.get(file.name, key)
-            if entry is not None and self._fresh(entry):
-                return _from_entry(file, entry)
+            cached = self._cached_unit(file, entry) if entry is not None else None
+            if cached is not None:
+                return cached
         try:
             text = raw.decode("utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
@@ -171,7 +176,7 @@ class _Session:
             message = f"is not UTF-8 text (byte 0x{raw[exc.start]:02x}); is it a binary file?"
             return _Unit(file, problems=[ManifestProblem(file.name, line, message=message)])
         unit = _Unit(file)
-        templates = {file.name: source_digest}
+        templates: dict[str, str | None] = {file.name: source_digest}
         env_reads: dict[str, str | None] = {}
         if has_markup(text):
             rendered, problems = self.renderer.render(file.name)
@@ -197,6 +202,14 @@ class _Session:
             self.cache.put(file.name, key, _to_entry(unit, templates, env_reads))
         return unit
 
+    def _cached_unit(self, file: ManifestFile, entry: dict[str, Any]) -> _Unit | None:
+        """The unit of a fresh entry; None for a stale entry or one of the wrong shape (a
+        cache written by hand or by a bug is ignored, never fatal)."""
+        try:
+            return _from_entry(file, entry) if self._fresh(entry) else None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
     def _fresh(self, entry: dict[str, Any]) -> bool:
         """An entry holds while the partials it used and the environment it read are unchanged."""
         for name, expected in entry.get("templates", {}).items():
@@ -216,6 +229,15 @@ class _Session:
         message = problem.message
         if problem.line and not line:
             message += f" (line {problem.line} of the rendered template)"
+        if not unit.literal:  # "(first at line N)" names a rendered line too
+
+            def other(match: re.Match[str]) -> str:
+                where, at, _ = self._locate(unit, int(match[2]), 0)
+                if not at:
+                    return f"({match[1]} at line {match[2]} of the rendered template)"
+                return f"({match[1]} at {'line ' if where == file else where + ':'}{at})"
+
+            message = _OTHER_LINE.sub(other, message)
         return replace(problem, file=file, line=line, column=column, message=message)
 
     def place(self, finding: Finding) -> ManifestProblem:
@@ -303,7 +325,7 @@ class _Session:
 
 
 def _to_entry(
-    unit: _Unit, templates: dict[str, str], env_reads: dict[str, str | None]
+    unit: _Unit, templates: dict[str, str | None], env_reads: dict[str, str | None]
 ) -> dict[str, Any]:
     return {
         "rendered": unit.rendered_digest,

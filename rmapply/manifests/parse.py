@@ -10,9 +10,13 @@ from typing import Any
 import yaml
 
 from rmapply.errors import ManifestProblem
+from rmapply.manifests.findings import format_path
 from rmapply.manifests.limits import MAX_DEPTH, MAX_DOCUMENTS, MAX_EXPANDED_NODES
-from rmapply.manifests.toml_positions import toml_positions
-from rmapply.manifests.yaml_data import TooDeepError, construct
+from rmapply.manifests.toml_positions import PathKey, Position, redefinition, toml_positions
+from rmapply.manifests.yaml_block import parse_block
+from rmapply.manifests.yaml_data import DuplicateKey, TooDeepError, construct
+
+__all__ = ["Document", "Parsed", "inspect_data", "parse_data", "parse_manifest", "toml_parser"]
 
 try:  # the same parser as tomllib, compiled with mypyc: about three times faster
     import tomli as toml_parser
@@ -59,25 +63,30 @@ def parse_manifest(text: str, fmt: str, name: str) -> Parsed:
     return parsed
 
 
-def parse_data(text: str, fmt: str, name: str) -> tuple[Any, list[ManifestProblem]]:
-    """Parse a variable file (TOML, YAML with one document, or JSON)."""
+def parse_data(text: str, fmt: str, name: str) -> tuple[Any, list[ManifestProblem], bool]:
+    """Parse a variable file (TOML, YAML with one document, or JSON): (data, problems, plain)
+    where plain means only text keys and JSON values (no dates, no number keys)."""
     if fmt == "json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            return None, [
-                ManifestProblem(name, exc.lineno, exc.colno, message=f"invalid JSON: {exc.msg}")
-            ]
+            message = f"invalid JSON: {exc.msg}"
+            problem = ManifestProblem(name, exc.lineno, exc.colno, message=message)
+            return None, [problem], False
         except RecursionError:
-            return None, [ManifestProblem(name, message=f"nested deeper than {MAX_DEPTH} levels")]
-        problem, _ = _inspect(data, name)
-        return data, [problem] if problem else []
+            problem = ManifestProblem(name, message=f"nested deeper than {MAX_DEPTH} levels")
+            return None, [problem], False
+        found, plain = _inspect(data, name)
+        return data, [found] if found else [], plain
     parsed = parse_manifest(text, fmt, name)
     if parsed.problems:
-        return None, parsed.problems
+        return None, parsed.problems, False
     if len(parsed.documents) > 1:
-        return None, [ManifestProblem(name, message="a variable file holds one YAML document")]
-    return (parsed.documents[0].data if parsed.documents else {}), []
+        problem = ManifestProblem(name, message="a variable file holds one YAML document")
+        return None, [problem], False
+    if not parsed.documents:
+        return {}, [], True
+    return parsed.documents[0].data, [], parsed.documents[0].json_safe
 
 
 def _parse_toml(text: str, name: str) -> Parsed:
@@ -86,8 +95,13 @@ def _parse_toml(text: str, name: str) -> Parsed:
     except toml_parser.TOMLDecodeError as exc:
         line, column = _toml_error_position(exc)
         message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", str(exc))
+        path = ""
+        if message.startswith(("Cannot declare", "Cannot overwrite")):
+            twice = redefinition(text)
+            if twice is not None and twice[2][0] == line:
+                (path, message), (line, column) = _redefined(twice), twice[2]
         return Parsed(
-            problems=[ManifestProblem(name, line, column, message=f"invalid TOML: {message}")]
+            problems=[ManifestProblem(name, line, column, path, message=f"invalid TOML: {message}")]
         )
     except RecursionError:
         return Parsed(
@@ -113,6 +127,11 @@ def _parse_toml(text: str, name: str) -> Parsed:
     return Parsed([document])
 
 
+def _redefined(twice: tuple[PathKey, Position, Position]) -> tuple[str, str]:
+    path, first, _ = twice
+    return format_path(path), f"defined twice (first at line {first[0]})"
+
+
 def _toml_error_position(exc: Exception) -> tuple[int, int]:
     line, column = getattr(exc, "lineno", 0), getattr(exc, "colno", 0)
     if not line:
@@ -122,6 +141,10 @@ def _toml_error_position(exc: Exception) -> tuple[int, int]:
 
 
 def _parse_yaml(text: str, name: str) -> Parsed:
+    fast = parse_block(text, MAX_DEPTH, RESOURCE_KINDS)
+    if fast is not None:  # the common block shape, read without composing nodes
+        data, lines = fast
+        return Parsed([Document(data, 0, lines, json_safe=True, checked=True)])
     parsed = Parsed()
     loader = YamlLoader(text)
     try:
@@ -137,10 +160,13 @@ def _parse_yaml(text: str, name: str) -> Parsed:
                 if problem:
                     parsed.problems.append(problem)
                     break
-            data, safe = construct(node, loader, shared="*" in text, max_depth=MAX_DEPTH)
+            data, safe, duplicates = construct(
+                node, loader, shared="*" in text, max_depth=MAX_DEPTH
+            )
             document = Document(data, len(parsed.documents), json_safe=bool(safe))
             document.checked = safe is not None
-            parsed.problems += _yaml_resource_lines(node, document, name)
+            parsed.problems += [_duplicate(name, d) for d in duplicates]
+            _yaml_resource_lines(node, document)
             if document.data is not None:
                 parsed.documents.append(document)
     except yaml.YAMLError as exc:
@@ -176,50 +202,28 @@ def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> ManifestProblem:
     return ManifestProblem(name, mark.line + 1, mark.column + 1, message=message)
 
 
-def _yaml_resource_lines(node: Any, document: Document, name: str) -> list[ManifestProblem]:
-    """Lines of ``jobs.KEY`` / ``workspaces.KEY``; duplicate keys, which YAML would drop."""
-    problems: list[ManifestProblem] = []
+def _yaml_resource_lines(node: Any, document: Document) -> None:
+    """Record the line of each ``jobs.KEY`` / ``workspaces.KEY`` (the first, when repeated)."""
     if not isinstance(node, yaml.MappingNode):
-        return problems
-    seen_kinds: dict[str, int] = {}
+        return
     for key_node, value_node in node.value:
         kind = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-        if kind not in RESOURCE_KINDS:
-            continue
-        line = key_node.start_mark.line + 1
-        if kind in seen_kinds:
-            problems.append(
-                _duplicate(name, line, key_node.start_mark.column + 1, kind, seen_kinds[kind])
-            )
-        seen_kinds[kind] = line
-        if not isinstance(value_node, yaml.MappingNode):
+        if kind not in RESOURCE_KINDS or not isinstance(value_node, yaml.MappingNode):
             continue
         for resource_node, _ in value_node.value:
-            if not isinstance(resource_node, yaml.ScalarNode):
-                continue
-            key = resource_node.value
-            line = resource_node.start_mark.line + 1
-            if (kind, key) in document.lines:
-                problems.append(
-                    _duplicate(
-                        name,
-                        line,
-                        resource_node.start_mark.column + 1,
-                        f"{kind}.{key}",
-                        document.lines[(kind, key)],
-                    )
-                )
-            document.lines[(kind, key)] = line
-    return problems
+            if isinstance(resource_node, yaml.ScalarNode):
+                line = resource_node.start_mark.line + 1
+                document.lines.setdefault((kind, resource_node.value), line)
 
 
-def _duplicate(name: str, line: int, column: int, path: str, first: int) -> ManifestProblem:
+def _duplicate(name: str, duplicate: DuplicateKey) -> ManifestProblem:
     return ManifestProblem(
         name,
-        line,
-        column,
-        path=path,
-        message=f"duplicate key (also at line {first}); YAML would keep only the last",
+        duplicate.line,
+        duplicate.column,
+        path=format_path(duplicate.path),
+        message=f"duplicate key (also at line {duplicate.first_line}); YAML would keep only "
+        "the last",
     )
 
 
@@ -261,6 +265,11 @@ def _alias_problem(root: Any, name: str) -> ManifestProblem | None:
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def inspect_data(data: Any, name: str) -> tuple[ManifestProblem | None, bool]:
+    """(the problem of data nested deeper than MAX_DEPTH or None, whether it is plain JSON)."""
+    return _inspect(data, name)
 
 
 def _inspect(data: Any, name: str) -> tuple[ManifestProblem | None, bool]:

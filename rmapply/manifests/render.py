@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import traceback
 import uuid
@@ -13,11 +14,15 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
-from jinja2.loaders import split_template_path
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, safe_range
 
 from rmapply.errors import ManifestProblem
-from rmapply.manifests.limits import MAX_FILE_BYTES, MAX_RENDERED_BYTES
+from rmapply.manifests.limits import (
+    MAX_FILE_BYTES,
+    MAX_INTEGER_BITS,
+    MAX_RANGE_ITEMS,
+    MAX_RENDERED_BYTES,
+)
 from rmapply.manifests.quoting import to_json, to_toml, to_yaml
 
 HELPERS = ("env", "uuid5", "vars")
@@ -69,29 +74,46 @@ class RootedLoader(jinja2.BaseLoader):
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
         """Source, filename and an always-fresh check for ``template``."""
-        pieces = split_template_path(template)
-        path = self.root.joinpath(*pieces)
+        name = template_name(template)
+        path = self.root.joinpath(*name.split("/"))
         try:
             real = path.resolve()
+            if not real.is_relative_to(self.root):
+                raise HelperError(
+                    f"template {template!r} is a link that points outside the manifests directory"
+                )
+            if not real.is_file():
+                raise OSError
+            size = real.stat().st_size
+            raw = real.read_bytes() if size <= MAX_FILE_BYTES else b""
         except (OSError, RuntimeError):
             raise jinja2.TemplateNotFound(template) from None
-        if not real.is_relative_to(self.root) or not real.is_file():
-            raise jinja2.TemplateNotFound(template)
-        try:
-            raw = real.read_bytes()[: MAX_FILE_BYTES + 1]
-        except OSError:
-            raise jinja2.TemplateNotFound(template) from None
-        if len(raw) > MAX_FILE_BYTES:
+        if size > MAX_FILE_BYTES:
             raise HelperError(f"template {template!r} is larger than {MAX_FILE_BYTES // 2**20} MiB")
         try:
             source = raw.decode("utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError:
             raise HelperError(f"template {template!r} is not valid UTF-8 text") from None
-        name = "/".join(pieces)
         self.names[str(path)] = name
         self.digests[name] = hashlib.sha256(raw).hexdigest()
         self.sources[name] = source
         return source, str(path), lambda: True
+
+
+def template_name(template: str) -> str:
+    """The normalized name (``./_lib//x.j2`` -> ``_lib/x.j2``); HelperError when it leaves the
+    directory (``..``, an absolute path)."""
+    pieces = [piece for piece in template.split("/") if piece not in ("", ".")]
+    if template.startswith("/") or ".." in pieces or "\\" in template or not pieces:
+        raise HelperError(_outside(template))
+    return "/".join(pieces)
+
+
+def _outside(template: str) -> str:
+    return (
+        f"template {template!r} is outside the manifests directory; name partials by their "
+        "path from its top, e.g. '_lib/pipeline.j2'"
+    )
 
 
 class _Environment(SandboxedEnvironment):
@@ -109,9 +131,47 @@ class _Environment(SandboxedEnvironment):
         )
         self.used: set[str] = set()
         self.file_ids: list[str] = []
+        self.range_items = 0
+        self.globals["range"] = self._range
+        # Random output would make every plan different (and the cache wrong); see docs.
+        self.filters.pop("random", None)
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def _range(self, *args: int) -> range:
+        """Jinja's sandboxed range, with a budget over the whole render: nested loops that
+        would run for hours stop with a message instead."""
+        result: range = safe_range(*args)
+        self.range_items += len(result)
+        if self.range_items > MAX_RANGE_ITEMS:
+            raise HelperError(f"range(): loops over more than {MAX_RANGE_ITEMS:,} numbers in all")
+        return result
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """``*`` and ``**`` of a size that would exhaust memory or time are refused."""
+        if (
+            operator == "**"
+            and _is_int(left)
+            and _is_int(right)
+            and abs(left) > 1
+            and right > 0
+            and right * math.log2(abs(left)) > MAX_INTEGER_BITS
+        ):
+            raise HelperError(f"{left} ** {right} is too large a number")
+        if operator == "*":
+            for sequence, count in ((left, right), (right, left)):
+                if (
+                    isinstance(sequence, str | list | tuple)
+                    and _is_int(count)
+                    and len(sequence) * count > MAX_RENDERED_BYTES
+                ):
+                    raise HelperError("repeating a text or list gives more than 64 MiB")
+        return super().call_binop(context, operator, left, right)
 
     def _load_template(self, name: str, globals: Any) -> jinja2.Template:
-        self.used.add(name)
+        # Recorded before Jinja's own cache answers, so a partial used by several manifests
+        # is a dependency of each of them (and one that is not found is one too).
+        self.used.add(template_name(name))
         return super()._load_template(name, globals)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
@@ -119,6 +179,10 @@ class _Environment(SandboxedEnvironment):
         self.file_ids.append(name or "")
         _mark_tree(tree, len(self.file_ids) - 1)
         return tree
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _marker(file_id: int, line: int) -> str:
@@ -227,7 +291,8 @@ class Rendered:
 
     text: str
     line_map: LineMap | None = None
-    templates: dict[str, str] = field(default_factory=dict)  # name -> sha256
+    templates: dict[str, str | None] = field(default_factory=dict)  # name -> sha256, or
+    # None for a name that was looked for and not found
     env_reads: dict[str, str | None] = field(default_factory=dict)
 
 
@@ -261,6 +326,7 @@ class Renderer:
         """Render the manifest ``name``; (None, problems) when the template fails."""
         self.reads = {}
         self.marking.used = set()
+        self.marking.range_items = 0
         try:
             marked = self._generate(self.marking, name, 2 * MAX_RENDERED_BYTES)
         except Exception as exc:  # template code may raise anything: report it
@@ -271,9 +337,7 @@ class Renderer:
             return None, [ManifestProblem(name, message=f"renders to more than {limit} MiB")]
         rendered = Rendered(text, env_reads=dict(self.reads))
         used = self.marking.used | {name}
-        rendered.templates = {
-            n: self.loader.digests[n] for n in sorted(used) if n in self.loader.digests
-        }
+        rendered.templates = {n: self.loader.digests.get(n) for n in sorted(used)}
         sources = {n: s.splitlines() for n, s in self.loader.sources.items()}
         rendered.line_map = LineMap(marked.split("\n"), self.marking.file_ids, sources)
         return rendered, []

@@ -26,11 +26,31 @@ def toml_positions(text: str) -> dict[PathKey, Position]:
     return scanner.positions
 
 
+def redefinition(text: str) -> tuple[PathKey, Position, Position] | None:
+    """The first key or table that ``text`` defines twice: (path, first, second position).
+
+    For a message about text tomllib refused as "Cannot declare ... twice" or "Cannot
+    overwrite a value": the scanner reads up to the second definition, which comes before the
+    place tomllib stopped.
+    """
+    scanner = _Scanner(text, stop_at_redefinition=True)
+    with contextlib.suppress(IndexError, ValueError, _RedefinedError):
+        scanner.run()
+    return scanner.redefined
+
+
+class _RedefinedError(Exception):
+    """Stops the scan at the first definition of a path that was already defined."""
+
+
 class _Scanner:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, stop_at_redefinition: bool = False) -> None:
         self.text = text
+        self.stop_at_redefinition = stop_at_redefinition
         self.i = 0
         self.positions: dict[PathKey, Position] = {}
+        self.leaves: dict[PathKey, int] = {}  # path -> index where a key or [table] set it
+        self.redefined: tuple[PathKey, Position, Position] | None = None
         self.arrays: dict[PathKey, int] = {}
         self.starts = [0] + [n + 1 for n, c in enumerate(text) if c == "\n"]
 
@@ -41,6 +61,14 @@ class _Scanner:
     def record(self, path: PathKey, index: int) -> None:
         if path not in self.positions:
             self.positions[path] = self.where(index)
+
+    def define(self, path: PathKey, index: int) -> None:
+        if not self.stop_at_redefinition:
+            return
+        first = self.leaves.setdefault(path, index)
+        if first != index:
+            self.redefined = (path, self.where(first), self.where(index))
+            raise _RedefinedError
 
     def run(self) -> None:
         table: PathKey = ()
@@ -57,6 +85,8 @@ class _Scanner:
                 table = (*self.resolve(parts[:-1]), parts[-1])
                 for depth in range(1, len(table) + 1):
                     self.record(table[:depth], start)
+                if not array:
+                    self.define(table, start)
                 if array:
                     index = self.arrays.get(table, -1) + 1
                     self.arrays[table] = index
@@ -67,6 +97,7 @@ class _Scanner:
             parts = self.key()
             for depth in range(1, len(parts) + 1):
                 self.record(table + tuple(parts[:depth]), start)
+            self.define(table + tuple(parts), start)
             self.skip_blank(newlines=False)
             if text[self.i] != "=":
                 raise ValueError("expected '='")

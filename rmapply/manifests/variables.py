@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,10 +13,9 @@ from typing import Any
 from rmapply.config import VARIABLE_NAME, ProjectConfig
 from rmapply.errors import ConfigError, ManifestError, ManifestProblem
 from rmapply.manifests.discover import VARS_DIR
-from rmapply.manifests.limits import MAX_FILE_BYTES
-from rmapply.manifests.parse import parse_data
+from rmapply.manifests.limits import MAX_DEPTH, MAX_FILE_BYTES
+from rmapply.manifests.parse import inspect_data, parse_data
 from rmapply.manifests.render import RESERVED
-from rmapply.model import digest
 
 ENV_PREFIX = "RMAPPLY_VAR_"
 DEFAULT_VAR_FILES = tuple(f"{VARS_DIR}/default.{ext}" for ext in ("yaml", "yml", "toml", "json"))
@@ -29,11 +29,26 @@ class Variables:
     values: dict[str, Any] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    plain: bool = True  # only text keys and JSON values: JSON text tells every value apart
 
     @cached_property
     def digest(self) -> str:
-        """Canonical digest of the values (dates and other non-JSON values by their text)."""
-        return digest(json.loads(json.dumps(self.values, default=str)))
+        """Digest of the values as templates see them: key order and types count (a loop
+        over a table follows its order; a date is not the text of a date)."""
+        exact = self.values if self.plain else _exact(self.values)
+        text = json.dumps(exact, ensure_ascii=False, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _exact(value: Any) -> Any:
+    """``value`` as JSON that tells apart what JSON would merge (order, key types, dates)."""
+    if isinstance(value, dict):
+        return {"map": [[_exact(k), _exact(v)] for k, v in value.items()]}
+    if isinstance(value, list | tuple):
+        return [_exact(item) for item in value]
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return {"type": type(value).__qualname__, "text": str(value)}
 
 
 def parse_value(text: str) -> Any:
@@ -71,23 +86,36 @@ def default_var_file(directory: Path) -> str | None:
     return present[0] if present else None
 
 
-def load_var_file(directory: Path, given: str | Path) -> tuple[str, dict[str, Any]]:
-    """Read one variable file (relative paths are relative to the manifests directory)."""
+def load_var_file(directory: Path, given: str | Path) -> tuple[str, dict[str, Any], bool]:
+    """Read one variable file (relative paths are relative to the manifests directory):
+    (name to show, data, whether the data is plain JSON)."""
     path = Path(given)
     path = path if path.is_absolute() else directory / path
     try:
         display = path.resolve().relative_to(directory.resolve()).as_posix()
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside the directory, or a link loop
         display = str(given)
     fmt = VAR_FILE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ConfigError(f"--var-file {display}: use a .yaml, .yml, .toml or .json file")
+    hint = (
+        f"a relative --var-file path is relative to the manifests directory ({directory})"
+        if not Path(given).is_absolute()
+        else None
+    )
     try:
+        if not path.is_file():  # a FIFO or /dev/zero would never end
+            raise ConfigError(
+                f"variable file {display} does not exist or is not a regular file", hint=hint
+            )
         raw = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else None
     except OSError as exc:
-        raise ConfigError(f"cannot read variable file {display}: {exc.strerror}") from exc
+        raise ConfigError(
+            f"cannot read variable file {display}: {exc.strerror}", hint=hint
+        ) from exc
     if raw is None:
-        raise ManifestError([ManifestProblem(display, message="larger than 10 MiB")])
+        limit = MAX_FILE_BYTES // 2**20
+        raise ManifestError([ManifestProblem(display, message=f"larger than {limit} MiB")])
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -95,7 +123,7 @@ def load_var_file(directory: Path, given: str | Path) -> tuple[str, dict[str, An
         raise ManifestError(
             [ManifestProblem(display, line, message="not valid UTF-8 text")]
         ) from None
-    data, problems = parse_data(text, fmt, display)
+    data, problems, plain = parse_data(text, fmt, display)
     if problems:
         raise ManifestError(problems)
     if not isinstance(data, dict):
@@ -106,7 +134,7 @@ def load_var_file(directory: Path, given: str | Path) -> tuple[str, dict[str, An
                 )
             ]
         )
-    return display, data
+    return display, data, plain
 
 
 def resolve_variables(
@@ -121,11 +149,15 @@ def resolve_variables(
     origins: dict[str, str] = {}
     layers: list[tuple[str, Mapping[str, Any]]] = [("rmapply.toml [vars]", config.vars)]
     files: list[str] = []
+    too_deep, plain = inspect_data(config.vars, "rmapply.toml")
+    if too_deep:
+        raise ConfigError(f"rmapply.toml [vars]: nested deeper than {MAX_DEPTH} levels")
     default = default_var_file(config.directory)
     for given in ([default] if default else []) + list(var_files):
-        display, data = load_var_file(config.directory, given)
+        display, data, plain_file = load_var_file(config.directory, given)
         files.append(display)
         layers.append((display, data))
+        plain = plain and plain_file
     environment = {
         key[len(ENV_PREFIX) :]: parse_value(value)
         for key, value in sorted(environ.items())
@@ -140,6 +172,12 @@ def resolve_variables(
         for name, value in layer.items():
             where = f"{ENV_PREFIX}{name}" if origin == "environment" else origin
             _check_name(str(name), where)
+            if origin in ("environment", "--var") and inspect_data(value, where)[0]:
+                label = f"--var {name}" if origin == "--var" else where
+                raise ConfigError(f"{label}: the value is nested deeper than {MAX_DEPTH} levels")
             values[str(name)] = value
             origins[str(name)] = where
-    return Variables(values, origins, tuple(files))
+    # Values from the environment and --var are JSON or text; those of Python callers may
+    # be anything.
+    plain = plain and all(isinstance(v, str) for v in cli_vars.values())
+    return Variables(values, origins, tuple(files), plain)

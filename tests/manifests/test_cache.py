@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from rmapply.manifests import cache as cache_module
 from rmapply.manifests.cache import CACHE_DIR
 from rmapply.model import Address
 from tests.manifests.conftest import JOB_YAML, load, problems
@@ -81,3 +85,83 @@ def test_entries_of_removed_files_are_pruned_and_no_cache_writes_nothing(make_di
     other = make_dir({"a.yaml": JOB_YAML})
     load(other, use_cache=False)
     assert not (other / CACHE_DIR).exists()
+
+
+def test_a_partial_created_after_the_cache_was_written_is_a_miss(make_dir: MakeDir) -> None:
+    text = JOB_YAML.replace(
+        "name: Site A", "name: Site{% include ['_extra.j2', '_none.j2'] ignore missing +%}"
+    )
+    directory = make_dir({"a.yaml.j2": text})
+    assert name_of(directory) == "Site"
+    (directory / "_none.j2").write_text(" second")
+    assert name_of(directory) == "Site second"
+    (directory / "_extra.j2").write_text(" first")
+    assert name_of(directory) == "Site first"
+    (directory / "_extra.j2").unlink()
+    assert name_of(directory) == "Site second"
+
+
+def test_changed_file_environment_value_or_unset_variable_is_a_miss(make_dir: MakeDir) -> None:
+    directory = make_dir({"a.yaml.j2": TEMPLATE, "_suffix.j2": ""})
+    assert name_of(directory, cli_vars={"prefix": "p"}, environ={"TAG": "1"}) == "p1"
+    assert name_of(directory, cli_vars={"prefix": "p"}, environ={"TAG": "2"}) == "p2"
+    assert name_of(directory, cli_vars={"prefix": "p"}) == "p"
+    (directory / "a.yaml.j2").write_text(TEMPLATE.replace("{{ prefix }}", "{{ prefix }}!"))
+    assert name_of(directory, cli_vars={"prefix": "p"}) == "p!"
+
+
+def test_another_rmapply_version_does_not_use_the_entries(
+    make_dir: MakeDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = make_dir({"a.yaml": JOB_YAML})
+    load(directory, use_cache=True)
+    before = {path.name: path.read_text() for path in entries(directory)}
+    monkeypatch.setattr(cache_module, "__version__", "999.0")
+    load(directory, use_cache=True)
+    after = {path.name: path.read_text() for path in entries(directory)}
+    assert before.keys() == after.keys()
+    assert all(json.loads(before[n])["key"] != json.loads(after[n])["key"] for n in before)
+
+
+def test_order_and_types_of_variables_are_part_of_the_key(make_dir: MakeDir) -> None:
+    text = JOB_YAML.replace(
+        "name: Site A", "name: {% for k in sites %}{{ k }}{% endfor %}-{{ n is string }}"
+    )
+    directory = make_dir({"a.yaml.j2": text})
+    assert name_of(directory, cli_vars={"sites": '{"a": 1, "b": 2}', "n": "1"}) == "ab-False"
+    assert name_of(directory, cli_vars={"sites": '{"b": 2, "a": 1}', "n": "1"}) == "ba-False"
+    assert name_of(directory, cli_vars={"sites": '{"b": 2, "a": 1}', "n": '"1"'}) == "ba-True"
+
+
+def test_dates_in_variables_are_not_their_text(make_dir: MakeDir) -> None:
+    text = JOB_YAML.replace("name: Site A", "name: x{{ day is string }}")
+    directory = make_dir({"a.yaml.j2": text, "vars/default.yaml": "day: 2024-01-01\n"})
+    assert name_of(directory) == "xFalse"
+    (directory / "vars/default.yaml").write_text("day: '2024-01-01'\n")
+    assert name_of(directory) == "xTrue"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"documents": "not a list"},
+        {"documents": [{"data": {}, "index": 0}]},
+        {"origins": [["jobs"]]},
+        {"templates": ["a"]},
+        {"env": None},
+    ],
+)
+def test_an_entry_of_the_wrong_shape_is_ignored(make_dir: MakeDir, damage: dict[str, Any]) -> None:
+    directory = make_dir({"a.yaml.j2": TEMPLATE, "_suffix.j2": "-s"})
+    name_of(directory, cli_vars={"prefix": "p"})
+    for entry in entries(directory):
+        entry.write_text(json.dumps({**json.loads(entry.read_text()), **damage}))
+    assert name_of(directory, cli_vars={"prefix": "p"}) == "p-s"
+
+
+def test_a_cache_folder_that_cannot_be_written_is_not_fatal(make_dir: MakeDir) -> None:
+    directory = make_dir({"a.yaml": JOB_YAML})
+    (directory / ".rmapply").write_text("a file where the folder would go")
+    assert name_of(directory) == "Site A"
+    assert name_of(directory) == "Site A"
+    assert (directory / ".rmapply").read_text() == "a file where the folder would go"

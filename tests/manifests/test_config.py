@@ -118,6 +118,15 @@ def test_bad_itwin_id_and_variable_name(tmp_path: Path) -> None:
             "rmapply.toml:1:9: invalid TOML: Expected ']' at the end of a table declaration",
         ),
         (b"a = \xff\n", "rmapply.toml:1: not valid UTF-8 text"),
+        (
+            b"[project]\nname = 'a'\n[api]\n[project]\n",
+            "rmapply.toml:4:9: invalid TOML: defined twice (first at line 1)",
+        ),
+        (
+            b"[defaults]\nsubmit = true\n\nsubmit = false\n",
+            "rmapply.toml:4:15: invalid TOML: defined twice (first at line 2)",
+        ),
+        (b"[vars]\nx = " + b"[" * 2000 + b"]" * 2000 + b"\n", "rmapply.toml: nested too deeply"),
         (b"project = 1\n", "rmapply.toml:1: project: expected a table, got 1"),
         (
             b"[apply]\nparallelism = 'x'\n",

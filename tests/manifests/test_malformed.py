@@ -27,7 +27,11 @@ CASES = [
         "[jobs\n",
         "bad.toml:1:6: invalid TOML: Expected ']' at the end of a table declaration",
     ),
-    ("dup.toml", "a = 1\na = 2\n", "dup.toml:2:6: invalid TOML: Cannot overwrite a value"),
+    (
+        "dup.toml",
+        "a = 1\na = 2\n",
+        "dup.toml:2:1: a: invalid TOML: defined twice (first at line 1)",
+    ),
     (
         "bad.yaml",
         "jobs:\n  a: [1,\n",
@@ -109,3 +113,27 @@ def test_rendered_problems_in_a_template_are_mapped_to_the_template(make_dir: Ma
     assert problems(make_dir({"a.yaml.j2": text})) == [
         "a.yaml.j2:4: invalid YAML: did not find expected node content (while parsing a flow node)"
     ]
+
+
+def nested_yaml_block(levels: int, last: str = "1") -> str:
+    """``levels`` mappings inside each other (the document itself is the first)."""
+    lines = [f"{'  ' * i}k:" for i in range(levels - 1)]
+    return "\n".join([*lines, "  " * (levels - 1) + f"k: {last}"]) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed", "refused"),
+    [
+        ("block.yaml", nested_yaml_block(32), nested_yaml_block(33)),
+        ("inline.yaml", nested_yaml_block(31, "[1]"), nested_yaml_block(32, "[1]")),
+        ("flow.yaml", "k: " + "[" * 31 + "]" * 31 + "\n", "k: " + "[" * 32 + "]" * 32 + "\n"),
+        ("deep.toml", "k = " + "[" * 31 + "]" * 31 + "\n", "k = " + "[" * 32 + "]" * 32 + "\n"),
+    ],
+)
+def test_every_reader_allows_32_levels_and_refuses_33(
+    make_dir: MakeDir, name: str, allowed: str, refused: str
+) -> None:
+    assert problems(make_dir({name: allowed})) == [
+        f"{name}:1:1: k: unknown top-level key 'k'; expected 'workspaces' or 'jobs'"
+    ]
+    assert problems(make_dir({name: refused})) == [f"{name}: nested deeper than 32 levels"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable
@@ -10,8 +11,9 @@ from pathlib import Path
 import jinja2
 import jinja2.sandbox
 import pytest
+import yaml
 
-from rmapply.manifests.quoting import QuotingError, to_toml, to_yaml
+from rmapply.manifests.quoting import QuotingError, to_json, to_toml, to_yaml
 from rmapply.manifests.render import Renderer
 from rmapply.model import Address
 from tests.manifests.conftest import JOB_YAML, load, problems
@@ -109,7 +111,8 @@ def test_partials_and_hidden_files_are_never_manifests(make_dir: MakeDir) -> Non
         (
             "escape.yaml.j2",
             "{% include '../outside.j2' %}\n",
-            "escape.yaml.j2:1: template '../outside.j2' not found below the manifests directory",
+            "escape.yaml.j2:1: template '../outside.j2' is outside the manifests directory; name "
+            "partials by their path from its top, e.g. '_lib/pipeline.j2'",
         ),
         (
             "sandbox.yaml.j2",
@@ -165,7 +168,7 @@ def test_a_link_out_of_the_directory_is_not_followed(make_dir: MakeDir, tmp_path
     assert problems(directory) == ["b.yaml: is a link that points outside the directory"]
     (directory / "b.yaml").unlink()
     assert problems(directory) == [
-        "a.yaml.j2:1: template '_link.j2' not found below the manifests directory"
+        "a.yaml.j2:1: template '_link.j2' is a link that points outside the manifests directory"
     ]
 
 
@@ -255,3 +258,81 @@ def test_lines_written_by_a_macro_map_to_the_line_that_called_it(make_dir: MakeD
     assert "a.yaml.j2:4: jobs.a.type: 'Ful' is not a job type; did you mean 'Full'?" in problems(
         directory
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "a.yaml.j2:1: range(): loops over more than 10,000,000 numbers in all",
+        ),
+        ("x: {{ 10 ** (10 ** 9) }}\n", "a.yaml.j2:1: 10 ** 1000000000 is too large a number"),
+        (
+            "\nx: {{ 'ab' * 10 ** 9 }}\n",
+            "a.yaml.j2:2: repeating a text or list gives more than 64 MiB",
+        ),
+        (
+            "x: {{ [1] * 10 ** 9 }}\n",
+            "a.yaml.j2:1: repeating a text or list gives more than 64 MiB",
+        ),
+        (
+            "x: {{ [1, 2] | random }}\n",
+            "a.yaml.j2:1: template syntax error: No filter named 'random'.",
+        ),
+    ],
+)
+def test_templates_that_would_hang_or_differ_per_run_are_stopped(
+    make_dir: MakeDir, text: str, message: str
+) -> None:
+    assert problems(make_dir({"a.yaml.j2": text})) == [message]
+
+
+def test_ordinary_arithmetic_and_loops_still_work(make_dir: MakeDir) -> None:
+    text = JOB_YAML.replace("name: Site A", "name: {{ 2 ** 10 }}-{{ 'ab' * 2 }}-{{ range(3)|sum }}")
+    assert load(make_dir({"a.yaml.j2": text})).desired.jobs[Address.job("site-a")].spec.name == (
+        "1024-abab-3"
+    )
+
+
+HOSTILE = [
+    'quote " and \\ backslash',
+    "new\nline and\ttab",
+    "colon: dash - hash # end",
+    "unicode: café ü 日本 😀",
+    "controls \x00 \x07 \x1b \x7f \x85 \u2028 \u2029 \ufeff",
+    "'single' and ''two''",
+    "{{ not markup }}",
+    "",
+    " leading and trailing ",
+    "yes",
+    "null",
+    "1e3",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_every_quoting_filter_keeps_any_string_in_yaml_and_toml(
+    make_dir: MakeDir, value: str
+) -> None:
+    yaml_job = JOB_YAML.replace("name: Site A", "name: {{ v | yaml }}").replace(
+        "description: Photos", "description: {{ v | tojson }}"
+    )
+    toml_job = (
+        "[jobs.b]\ntype = 'Full'\nname = {{ v | toml }}\nworkspace = 'main'\n"
+        "inputs = [{ id = 'x', description = {{ v | tojson }} }]\n"
+        "settings = { quality = 'Draft', outputs = ['OBJ'] }\n"
+    )
+    result = load(
+        make_dir({"a.yaml.j2": yaml_job, "b.toml.j2": toml_job}), cli_vars={"v": json.dumps(value)}
+    )
+    for key in ("site-a", "b"):
+        spec = result.desired.jobs[Address.job(key)].spec
+        assert (spec.name, spec.inputs[0].description) == (value, value)
+
+
+@pytest.mark.parametrize("number", [1e20, 1e-07, -2.5e300, 2.5, 0.0, 7])
+def test_tojson_numbers_are_numbers_in_yaml_too(number: float) -> None:
+    loaded = yaml.safe_load("v: " + to_json(number))["v"]
+    assert (loaded, type(loaded)) == (number, type(number))
+    assert json.loads(to_json(number)) == number

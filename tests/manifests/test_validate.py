@@ -193,3 +193,73 @@ def test_toml_resources_written_as_dotted_keys_or_inline_tables_have_lines(
         "jobs.a": "a.toml:2",
         "jobs.b": "a.toml:8",
     }
+
+
+def test_field_spelled_with_other_case_suggests_the_api_spelling(make_dir: MakeDir) -> None:
+    text = JOB_YAML.replace("workspace: main", "workspaceID: 6881117d-9fd2-4900-870b-9b721dc90f25")
+    assert problems(make_dir({"a.yaml": text}))[0] == (
+        "a.yaml:5:5: jobs.site-a.workspaceID: 'workspaceID' is not a field of a job; "
+        "did you mean 'workspaceId'?"
+    )
+
+
+def test_key_written_twice_inside_a_yaml_job_names_both_lines(make_dir: MakeDir) -> None:
+    text = JOB_YAML.replace("    name: Site A\n", "    name: Site A\n    name: Site B\n")
+    text = text.replace("      quality: Extra\n", "      quality: Extra\n      quality: Draft\n")
+    assert problems(make_dir({"a.yaml": text})) == [
+        "a.yaml:5:5: jobs.site-a.name: duplicate key (also at line 4); YAML would keep only "
+        "the last",
+        "a.yaml:16:7: jobs.site-a.settings.quality: duplicate key (also at line 15); YAML would "
+        "keep only the last",
+    ]
+
+
+def test_resource_or_table_written_twice_in_toml_names_both_lines(make_dir: MakeDir) -> None:
+    twice = JOB_TOML + "\n" + JOB_TOML.split("\n\n")[0] + "\n"
+    assert problems(make_dir({"a.toml": twice})) == [
+        "a.toml:17:1: jobs.site-a: invalid TOML: defined twice (first at line 1)"
+    ]
+    key_twice = JOB_TOML.replace('name = "Site A"\n', 'name = "Site A"\nname = "B"\n')
+    assert problems(make_dir({"a.toml": key_twice})) == [
+        "a.toml:4:1: jobs.site-a.name: invalid TOML: defined twice (first at line 3)"
+    ]
+
+
+def test_a_loop_that_writes_one_key_twice_names_the_template_lines(make_dir: MakeDir) -> None:
+    text = (
+        "workspaces:\n"
+        "{% for key in ['a', 'b', 'a'] %}\n"
+        "  {{ key }}:\n"
+        "    name: {{ key }}\n"
+        "{% endfor %}\n"
+        "  c: {name: c}\n"
+        "  c: {name: d}\n"
+    )
+    assert problems(make_dir({"a.yaml.j2": text})) == [
+        "a.yaml.j2:3: workspaces.a: duplicate key (also at line 3); YAML would keep only the last",
+        "a.yaml.j2:7:3: workspaces.c: duplicate key (also at line 6); YAML would keep only the "
+        "last",
+    ]
+
+
+def test_every_kind_of_problem_of_a_run_is_reported_at_once(make_dir: MakeDir) -> None:
+    directory = make_dir(
+        {
+            "jobs/site-a.toml": JOB_TOML.replace('"3MX"]', '\n  "Cesium3DTiles"]').replace(
+                'quality = "Extra"\nprocessing', 'qualty = "Extra"\nprocessing'
+            ),
+            "jobs/b.yaml.j2": "jobs:\n  b: {{ undefined_thing }}\n",
+            "jobs/c.yaml": "jobs:\n  c: {name: x}\n  c: {name: y}\n",
+            "jobs/d.toml": "[jobs.d\n",
+        }
+    )
+    assert problems(directory) == [
+        "jobs/b.yaml.j2:2: undefined variable: 'undefined_thing' is undefined",
+        "jobs/c.yaml:3:3: jobs.c: duplicate key (also at line 2); YAML would keep only the last",
+        "jobs/d.toml:1:8: invalid TOML: Expected ']' at the end of a table declaration",
+        "jobs/site-a.toml:12:1: jobs.site-a.settings.quality: required field is missing",
+        "jobs/site-a.toml:13:1: jobs.site-a.settings.qualty: 'qualty' is not a field of "
+        "'settings'; did you mean 'quality'?",
+        "jobs/site-a.toml:16:3: jobs.site-a.settings.outputs[1]: 'Cesium3DTiles' is not an "
+        "output format; did you mean 'Cesium 3D Tiles'?",
+    ]

@@ -119,9 +119,9 @@ def test_missing_and_unsupported_var_files(make_dir: MakeDir) -> None:
     directory = make_dir({"vars/a.txt": "x"})
     with pytest.raises(ConfigError) as caught:
         load(directory, var_files=["vars/none.yaml"])
-    assert (
-        caught.value.message
-        == "cannot read variable file vars/none.yaml: No such file or directory"
+    assert (caught.value.message, caught.value.hint) == (
+        "variable file vars/none.yaml does not exist or is not a regular file",
+        f"a relative --var-file path is relative to the manifests directory ({directory})",
     )
     with pytest.raises(ConfigError) as caught:
         load(directory, var_files=["vars/a.txt"])
@@ -135,3 +135,40 @@ def test_only_one_default_var_file(make_dir: MakeDir) -> None:
     assert caught.value.message == (
         "several default variable files: vars/default.yaml, vars/default.json; keep one"
     )
+
+
+def test_values_nested_too_deeply_on_the_command_line_are_refused(make_dir: MakeDir) -> None:
+    deep = "[" * 40 + "]" * 40
+    with pytest.raises(ConfigError) as caught:
+        load(make_dir({}), cli_vars={"x": deep})
+    assert caught.value.message == "--var x: the value is nested deeper than 32 levels"
+    with pytest.raises(ConfigError) as caught:
+        load(make_dir({}), environ={"RMAPPLY_VAR_x": deep})
+    assert caught.value.message == "RMAPPLY_VAR_x: the value is nested deeper than 32 levels"
+
+
+def test_text_that_is_not_json_stays_text_with_its_spaces_and_quotes() -> None:
+    assert parse_value(' "half quoted') == ' "half quoted'
+    assert parse_value('"quoted"') == "quoted"
+    assert parse_value("") == ""
+    assert parse_value("NaN") != parse_value("NaN")  # JSON's NaN, like json.loads
+    assert parse_value("[1, 2") == "[1, 2"
+
+
+def test_vars_digest_tells_apart_order_types_and_dates(make_dir: MakeDir) -> None:
+    directory = make_dir({})
+    digests = {
+        load(directory, cli_vars={"x": text}).vars_digest
+        for text in ['{"a": 1, "b": 2}', '{"b": 2, "a": 1}', "1", "1.0", '"1"', "true"]
+    }
+    assert len(digests) == 6
+    dated = make_dir({"vars/default.yaml": "x: 2024-01-01\n"})
+    texted = make_dir({"vars/default.yaml": "x: '2024-01-01'\n"})
+    assert load(dated).vars_digest != load(texted).vars_digest
+
+
+def test_vars_of_rmapply_toml_nested_too_deeply_are_refused(make_dir: MakeDir) -> None:
+    deep = "[" * 100 + "]" * 100
+    with pytest.raises(ConfigError) as caught:
+        load(make_dir({"rmapply.toml": CONFIG + f"[vars]\nx = {deep}\n"}))
+    assert caught.value.message == "rmapply.toml [vars]: nested deeper than 32 levels"

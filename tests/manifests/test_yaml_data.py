@@ -17,7 +17,7 @@ def both(text: str) -> tuple[Any, Any, bool | None]:
     loader = YamlLoader(text)
     try:
         node = loader.get_single_node()
-        fast, safe = construct(node, loader, shared="*" in text, max_depth=32)
+        fast, safe, _ = construct(node, loader, shared="*" in text, max_depth=32)
     finally:
         loader.dispose()
     return fast, yaml.load(text, Loader=YamlLoader), safe
