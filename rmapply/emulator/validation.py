@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from rmapply.emulator.problems import Detail, Problem, invalid_request
 from rmapply.wire import CostEstimationParameters, WireModel
+from rmapply.wire.paths import field_path
 
 M = TypeVar("M", bound=WireModel)
 
@@ -55,17 +56,6 @@ def details_of(exc: ValidationError) -> list[Detail]:
             seen.add((target, message))
             details.append(Detail(INVALID_PARAMETER, message, target or None))
     return details
-
-
-def field_path(loc: tuple[int | str, ...]) -> str:
-    """``("settings", "outputs", 1)`` -> ``settings.outputs[1]``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 def _parameter_name(loc: tuple[int | str, ...]) -> str:

@@ -18,14 +18,3 @@ class Finding:
     severity: str = "error"
     line: int = 0  # known already (e.g. the resource's own line), else found from the path
     column: int = 0
-
-
-def format_path(path: tuple[PathPart, ...]) -> str:
-    """``('jobs', 'a', 'settings', 'outputs', 1)`` -> ``jobs.a.settings.outputs[1]``."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text

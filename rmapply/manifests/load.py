@@ -17,7 +17,7 @@ from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ManifestError, ManifestProblem
 from rmapply.manifests.cache import ManifestCache, entry_key
 from rmapply.manifests.discover import ManifestFile, discover
-from rmapply.manifests.findings import Finding, format_path
+from rmapply.manifests.findings import Finding
 from rmapply.manifests.limits import MAX_FILE_BYTES
 from rmapply.manifests.locate import position, text_positions
 from rmapply.manifests.parse import Document, parse_manifest
@@ -35,6 +35,7 @@ from rmapply.model import (
     WorkspaceSpec,
     digest,
 )
+from rmapply.wire.paths import field_path as format_path
 
 # The other place a duplicate-key message names, in rendered lines.
 _OTHER_LINE = re.compile(r"\((first|also) at line (\d+)\)")

@@ -10,11 +10,11 @@ from typing import Any
 import yaml
 
 from rmapply.errors import ManifestProblem
-from rmapply.manifests.findings import format_path
 from rmapply.manifests.limits import MAX_DEPTH, MAX_DOCUMENTS, MAX_EXPANDED_NODES
 from rmapply.manifests.toml_positions import PathKey, Position, redefinition, toml_positions
 from rmapply.manifests.yaml_block import parse_block
 from rmapply.manifests.yaml_data import DuplicateKey, TooDeepError, construct
+from rmapply.wire.paths import field_path as format_path
 
 __all__ = ["Document", "Parsed", "inspect_data", "parse_data", "parse_manifest", "toml_parser"]
 

@@ -9,21 +9,11 @@ from typing import Any
 
 from rmapply.model import FieldClass, classify_job_field
 from rmapply.plan.actions import FieldChange
+from rmapply.wire.paths import field_path as format_path
 
 _ADDED = ("dictionary_item_added", "iterable_item_added")
 _REMOVED = ("dictionary_item_removed", "iterable_item_removed")
 _CHANGED = ("values_changed", "type_changes")
-
-
-def format_path(parts: list[str | int]) -> str:
-    """``['inputs', 0, 'id']`` -> ``inputs[0].id``."""
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
 
 
 def classify_workspace_field(path: str) -> FieldClass:
