@@ -73,7 +73,8 @@ class ActionSkipped(ApplyEvent):
 
 @dataclass(frozen=True)
 class OutcomeResolved(ApplyEvent):
-    """A request whose answer was lost was settled (adopted, not done, or still unresolved)."""
+    """A request whose answer was lost was settled (adopted, not done, or still unresolved);
+    ``commands`` are the exact commands that settle an unresolved one."""
 
     kind: ClassVar[str] = "outcome_resolved"
     address: str
@@ -81,6 +82,7 @@ class OutcomeResolved(ApplyEvent):
     outcome: str
     remote_id: str | None = None
     message: str = ""
+    commands: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

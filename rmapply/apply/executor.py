@@ -11,7 +11,7 @@ every submitted job is then polled until it settles.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from rmapply.apply import steps
@@ -44,6 +44,7 @@ from rmapply.plan.actions import (
     SubmitJob,
 )
 from rmapply.plan.drift import ChangeCategory
+from rmapply.plan.pending import unresolved
 from rmapply.plan.result import Plan
 from rmapply.state import StateSession
 from rmapply.wire import Job
@@ -156,6 +157,8 @@ class _PlanRun:
         waited = WaitOutcome()
         interrupted = first.interrupted or second.interrupted
         if self.options.wait and not interrupted:
+            # everything changed is written to the state file before a wait of hours begins
+            self.ctx.recorder.checkpoint()
             waited = wait_for_jobs(
                 self.ctx.recorder,
                 self.ctx.client,
@@ -345,17 +348,12 @@ class _PlanRun:
             return
         error = result.error
         assert error is not None
-        unknown = self.ctx.recorder.pending(result.address) is not None
+        pending = self.ctx.recorder.pending(result.address)
+        unknown = pending is not None
         outcome = ActionOutcome.failed(result.address, result.action, error)
-        if unknown:
-            outcome = ActionOutcome(
-                outcome.address,
-                outcome.action,
-                OutcomeStatus.UNKNOWN,
-                outcome.message,
-                outcome.code,
-                outcome.api_message,
-            )
+        if pending is not None:
+            commands = self.ctx.settle_commands.get(result.address) or unresolved(pending).commands
+            outcome = replace(outcome, status=OutcomeStatus.UNKNOWN, commands=commands)
         self.outcomes.append(outcome)
         self.emit(
             ActionFailed(

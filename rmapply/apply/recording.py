@@ -79,11 +79,15 @@ class Recorder:
         return None
 
     def snapshot(self) -> StateDocument:
-        """A copy of the state as of now that other workers cannot change underneath."""
+        """A copy of the state as of now that other workers cannot change underneath; calls
+        still in flight count as pending in it (their outcome is not known yet either)."""
         with self._document_lock:
             document = self.session.document
+            pending = dict(document.pending)
+            for intent in self.session.journal.open_intents.values():
+                pending.setdefault(intent.address, intent.as_pending())
             return document.model_copy(
-                update={"resources": dict(document.resources), "pending": dict(document.pending)}
+                update={"resources": dict(document.resources), "pending": pending}
             )
 
     # -- writing --------------------------------------------------------------------------

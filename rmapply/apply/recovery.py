@@ -153,6 +153,19 @@ def _known_ids(document: StateDocument) -> set[str]:
     return ids
 
 
+def _rivals(operation: PendingOperation, document: StateDocument) -> list[str]:
+    """Other unsettled creates of a job with the same name in the same workspace."""
+    details = operation.details
+    return sorted(
+        other.address
+        for other in document.pending.values()
+        if other.address != operation.address
+        and other.action == "create"
+        and other.details.get("name") == details.get("name")
+        and other.details.get("workspaceId") == details.get("workspaceId")
+    )
+
+
 def _matches(job: Job, details: dict[str, Any]) -> bool:
     if details.get("workspaceId") and job.workspace_id != details["workspaceId"]:
         return False
@@ -185,6 +198,21 @@ def _job_create(
         )
     known = _known_ids(document)
     candidates = [j for j in found if j.id not in known and _matches(j, details)]
+    rivals = _rivals(operation, document)
+    if candidates and rivals:
+        # another create just like this one is unsettled too: a match may be the other's job
+        ids = tuple(sorted(j.id for j in candidates))
+        return Resolution(
+            address,
+            "create",
+            Outcome.UNRESOLVED,
+            f"{len(ids)} job(s) match the lost create ({query!r}): {', '.join(ids)}, but "
+            f"{', '.join(rivals)} also sent a create of a job named {details.get('name')!r} in "
+            "the same workspace whose outcome is unknown; import each job into the address it "
+            "belongs to",
+            candidates=ids,
+            commands=_commands(address, "JOB_ID", ids),
+        )
     if not candidates:
         return Resolution(
             address,

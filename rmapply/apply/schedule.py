@@ -110,10 +110,11 @@ class _Run:
 
     def execute(self, parallelism: int) -> None:
         for task in self.tasks:
-            outside = [d for d in sorted(task.after) if d not in self.by_key]
-            failed_prior = [d for d in outside if _bad(self.prior.get(d))]
-            if failed_prior:
-                self.skip(task.key, f"{_label(failed_prior[0])} did not succeed")
+            if task.key in self.report.results:
+                continue  # already skipped along with an earlier task it depends on
+            reason = self.prior_failure(task)
+            if reason:
+                self.skip(task.key, reason)
             elif not self.waiting_on[task.key]:
                 self.ready.append(task.key)
         running: dict[Future[Any], Task] = {}
@@ -160,12 +161,20 @@ class _Run:
                 if child in self.report.results or any(p.key == child for p in pending):
                     continue
                 if result.status is not TaskStatus.DONE:
-                    reason = _why_skipped(self.by_key[result.key], result)
+                    # a task's own earlier failure says more than its neighbour's
+                    own = self.prior_failure(self.by_key[child])
+                    reason = own or _why_skipped(self.by_key[result.key], result)
                     pending.append(self._skipped(child, reason))
                     continue
                 self.waiting_on[child].discard(result.key)
                 if not self.waiting_on[child]:
                     self.ready.append(child)
+
+    def prior_failure(self, task: Task) -> str:
+        """Why ``task`` cannot run because of an earlier phase ("" when nothing stops it)."""
+        outside = [d for d in sorted(task.after) if d not in self.by_key]
+        failed = [d for d in outside if _bad(self.prior.get(d))]
+        return f"{_label(failed[0])} did not succeed" if failed else ""
 
     def skip(self, key: str, reason: str) -> None:
         self.finish(self._skipped(key, reason))

@@ -51,6 +51,9 @@ class StepContext:
     emit: EventSink
     itwin_id: str | None = None
     clock_skew: timedelta = timedelta(minutes=5)
+    # the exact commands that settle a lost request left unresolved, by address (each worker
+    # writes only its own address, so a plain dict is safe)
+    settle_commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def may_have_happened(exc: ApiError, *, creates: bool) -> bool:

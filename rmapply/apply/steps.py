@@ -167,8 +167,11 @@ def _settle_lost_create(ctx: StepContext, address: str, exc: ApiError) -> StepRe
             resolution.outcome.value,
             resolution.remote_id,
             resolution.message,
+            resolution.commands,
         )
     )
+    if resolution.commands:
+        ctx.settle_commands[address] = resolution.commands
     if resolution.outcome is Outcome.ADOPTED and resolution.record is not None:
         ctx.recorder.resolve(address, upsert=resolution.record)
         return StepResult.of(

@@ -30,6 +30,7 @@ class ActionOutcome:
     code: str | None = None
     api_message: str | None = None
     remote_id: str | None = None
+    commands: tuple[str, ...] = ()  # unknown outcome: the exact commands that settle it
 
     @classmethod
     def failed(cls, address: str, action: str, error: RmapplyError) -> ActionOutcome:
@@ -51,6 +52,8 @@ class ActionOutcome:
         ):
             if value:
                 out[key] = value
+        if self.commands:
+            out["commands"] = list(self.commands)
         return out
 
 
@@ -124,6 +127,7 @@ class ApplySummary:
             lines.append(
                 f"  {outcome.address}: {outcome.action} {outcome.status.value}: {_reason(outcome)}"
             )
+            lines.extend(f"    settle with: {command}" for command in outcome.commands)
         for address in self.failed_jobs:
             lines.append(f"  {address}: job {self.job_states[address]}")
         hint = self.budget_hint or (
@@ -132,8 +136,9 @@ class ApplySummary:
         )
         if any(o.status is OutcomeStatus.UNKNOWN for o in self.outcomes):
             hint = (
-                "'rmapply plan' shows each unresolved request with the command that settles it "
-                "('rmapply import ADDRESS ID' or 'rmapply state forget-intent ADDRESS')"
+                "settle each request of unknown outcome with one of the commands shown (every "
+                "'rmapply plan' shows them too), then run 'rmapply apply' again; see "
+                "docs/apply.md, 'Unknown outcomes'"
             )
         return ApplyError("\n".join(lines), summary=self.to_json(), hint=hint)
 

@@ -219,7 +219,7 @@ def apply_command(
                 session.document.lineage = saved.lineage  # the plan promised this lineage
             plan = saved.plan
         else:
-            report_resolutions(printer, resolve_pending(session, client, now))
+            report_resolutions(printer, resolve_pending(session, client, now), now)
             options = project.plan_options(
                 targets=targets,
                 cancel_replaced=cancel_replaced,
@@ -257,7 +257,10 @@ def apply_command(
             ),
             on_event=printer,
         )
-        return _finish(printer, summary, unresolved=plan.unresolved)
+        code = _finish(printer, summary, unresolved=plan.unresolved)
+        if summary.still_running and wait_timeout is not None and not summary.interrupted:
+            raise _still_running(summary, wait_timeout)
+        return code
 
 
 def _confirm(auto_approve: bool) -> None:
@@ -370,13 +373,18 @@ def wait_command(
                 summary=summary.to_json(),
                 hint="run 'rmapply status' to see them",
             )
-        if outcome.running and not outcome.interrupted:
-            raise ApplyError(
-                f"stopped waiting after {timeout:g} s; still running: {', '.join(outcome.running)}",
-                summary=summary.to_json(),
-                hint="run 'rmapply wait' again later; the jobs keep running",
-            )
+        if outcome.running and not outcome.interrupted and timeout is not None:
+            raise _still_running(summary, timeout)
         return code
+
+
+def _still_running(summary: ApplySummary, timeout: float) -> ApplyError:
+    """The error of a wait that stopped at its time limit (exit 1; the jobs keep running)."""
+    return ApplyError(
+        f"stopped waiting after {timeout:g} s; still running: {', '.join(summary.still_running)}",
+        summary=summary.to_json(),
+        hint="run 'rmapply wait' again later; the jobs keep running",
+    )
 
 
 _utcnow: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731

@@ -4,16 +4,18 @@ live board of progress bars redrawn below them on a terminal."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from rmapply.apply.events import ApplyEvent, ProgressReported
-from rmapply.apply.recovery import Outcome, Resolution
+from rmapply.apply.events import ApplyEvent, OutcomeResolved, ProgressReported
+from rmapply.apply.recovery import Resolution
 from rmapply.output.apply_events import EventLines, ProgressBoard, json_line
 
 
@@ -30,6 +32,7 @@ class EventPrinter:
         self._drawn = 0
         self._last_draw = 0.0
         self._lock = threading.Lock()
+        self._gone = False
 
     def __call__(self, event: ApplyEvent) -> None:
         """Show one event (thread-safe)."""
@@ -78,8 +81,26 @@ class EventPrinter:
         self._write("".join(out))
 
     def _write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
+        if self._gone:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:
+            # the reader went away (``rmapply apply ... | head``): the apply goes on to the end
+            # and records everything; only the showing stops
+            self._gone = True
+            _silence(self.stream)
+
+
+def _silence(stream: TextIO) -> None:
+    """Point ``stream``'s file at /dev/null, so that later writes and the flush at exit pass."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (a test's buffer): nothing to redirect
+        pass
 
 
 def is_terminal(stream: Any) -> bool:
@@ -97,26 +118,18 @@ def open_printer(json_lines: bool) -> Iterator[EventPrinter]:
         printer.close()
 
 
-def report_resolutions(printer: EventPrinter, resolutions: list[Resolution]) -> None:
-    """Say how each request of unknown outcome from an earlier apply was settled."""
+def report_resolutions(
+    printer: EventPrinter, resolutions: list[Resolution], at: datetime | None = None
+) -> None:
+    """Say how each request of unknown outcome from an earlier apply was settled (an
+    ``outcome_resolved`` event each, with the commands that settle an unresolved one)."""
+    at = at or datetime.now(UTC)
     for r in resolutions:
-        if printer.json_lines:
-            printer.data(
-                {
-                    "event": "outcome_resolved",
-                    "address": r.address,
-                    "action": r.action,
-                    "outcome": r.outcome.value,
-                    "remoteId": r.remote_id,
-                    "message": r.message,
-                    "commands": list(r.commands),
-                }
+        printer(
+            OutcomeResolved(
+                at, r.address, r.action, r.outcome.value, r.remote_id, r.message, r.commands
             )
-            continue
-        printer.echo(f"{r.address}: unknown outcome of {r.action}: {r.outcome.value}: {r.message}")
-        if r.outcome is Outcome.UNRESOLVED:
-            for command in r.commands:
-                printer.echo(f"  settle with: {command}")
+        )
 
 
 def status_line(row: dict[str, Any]) -> str:

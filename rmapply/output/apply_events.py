@@ -79,7 +79,8 @@ class EventLines:
             return [f"{event.address}: {event.action} skipped: {event.reason}"]
         if isinstance(event, OutcomeResolved):
             text = f"{event.address}: unknown outcome of {event.action}: {event.outcome}"
-            return [f"{text} ({event.message})" if event.message else text]
+            lines = [f"{text} ({event.message})" if event.message else text]
+            return lines + [f"  settle with: {command}" for command in event.commands]
         if isinstance(event, BudgetHeld):
             return [f"Budget: {event.message}"]
         if isinstance(event, ProgressReported):
@@ -136,7 +137,8 @@ class EventLines:
 
 
 def _failed(event: ActionFailed) -> str:
-    text = f"{event.address}: {event.action} failed: {event.message}"
+    ended = "outcome unknown" if event.outcome_unknown else "failed"
+    text = f"{event.address}: {event.action} {ended}: {event.message}"
     if event.code and event.code not in text:
         text += f" [{event.code}]"
     if event.api_message and event.api_message not in text:
@@ -230,6 +232,7 @@ def summary_lines(summary: ApplySummary) -> list[str]:
             code = f" [{o.code}]" if o.code else ""
             api = f": {o.api_message}" if o.api_message and o.api_message not in o.message else ""
             lines.append(f"  {status.value}: {o.address} ({o.action}){code} {o.message}{api}")
+            lines.extend(f"    settle with: {command}" for command in o.commands)
     for o in summary.with_status(OutcomeStatus.SKIPPED):
         lines.append(f"  skipped: {o.address} ({o.action}): {o.message}")
     if summary.budget_message:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from rmapply.apply.events import (
@@ -12,6 +13,7 @@ from rmapply.apply.events import (
     ActionStarted,
     BudgetHeld,
     JobSettled,
+    OutcomeResolved,
     ProgressReported,
     RateLimitWait,
     WaitStopped,
@@ -149,3 +151,85 @@ def test_summary_lists_failures_with_codes_then_skips_and_the_budget() -> None:
     ok = ApplySummary(outcomes=(ActionOutcome("jobs.a", "create", OutcomeStatus.DONE),))
     assert summary_lines(ok) == ["Apply complete: 1 done, 0 failed, 0 skipped."]
     assert ok.error() is None
+
+
+def _documented_events() -> dict[str, set[str]]:
+    """The ``--json`` table of docs/apply.md: event name -> documented fields."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "apply.md").read_text(encoding="utf-8")
+    section = text.split("## `--json`", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].startswith("`"):
+            # the field names in backticks, leaving out notes in parentheses
+            rows[cells[0].strip("`")] = set(
+                re.findall(r"`([^`]+)`", re.sub(r"\(.*?\)", "", cells[1]))
+            )
+    return rows
+
+
+def test_every_json_event_is_documented_with_exactly_its_fields() -> None:
+    import dataclasses
+
+    from rmapply.apply import events
+
+    kinds = {
+        cls.kind: cls
+        for cls in vars(events).values()
+        if isinstance(cls, type) and issubclass(cls, events.ApplyEvent)
+        if cls is not events.ApplyEvent
+    }
+    documented = _documented_events()
+    assert set(kinds) <= set(documented), set(kinds) - set(documented)
+    for kind, cls in kinds.items():
+        names = {f.name for f in dataclasses.fields(cls)} - {"at"}
+        fields = {"".join([n.split("_")[0], *(p.title() for p in n.split("_")[1:])]) for n in names}
+        assert documented[kind] == fields, kind
+    summary = ApplySummary(
+        outcomes=(ActionOutcome("jobs.a", "create", OutcomeStatus.DONE),),
+        budget_message="over",
+        job_states={"jobs.a": "success"},
+        still_running=("jobs.b",),
+    )
+    assert documented["summary"] == set(summary.to_json())
+
+
+def test_an_unresolved_lost_request_is_shown_with_the_commands_that_settle_it() -> None:
+    lines = EventLines()
+    commands = ("rmapply import jobs.a J1", "rmapply state forget-intent jobs.a")
+    assert lines.lines(
+        OutcomeResolved(T0, "jobs.a", "create", "unresolved", None, "2 jobs match", commands)
+    ) == [
+        "jobs.a: unknown outcome of create: unresolved (2 jobs match)",
+        "  settle with: rmapply import jobs.a J1",
+        "  settle with: rmapply state forget-intent jobs.a",
+    ]
+    assert lines.lines(
+        ActionFailed(T0, "jobs.a", "create", "POST /jobs: no answer", outcome_unknown=True)
+    ) == ["jobs.a: create outcome unknown: POST /jobs: no answer"]
+    summary = ApplySummary(
+        outcomes=(
+            ActionOutcome(
+                "jobs.a",
+                "create",
+                OutcomeStatus.UNKNOWN,
+                "POST /jobs: no answer",
+                commands=commands,
+            ),
+        )
+    )
+    assert summary_lines(summary)[1:] == [
+        "  unknown: jobs.a (create) POST /jobs: no answer",
+        "    settle with: rmapply import jobs.a J1",
+        "    settle with: rmapply state forget-intent jobs.a",
+    ]
+    error = summary.error()
+    assert error is not None
+    assert error.message.splitlines()[1:] == [
+        "  jobs.a: create unknown: POST /jobs: no answer",
+        "    settle with: rmapply import jobs.a J1",
+        "    settle with: rmapply state forget-intent jobs.a",
+    ]
+    assert error.summary["actions"][0]["commands"] == list(commands)

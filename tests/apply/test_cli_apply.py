@@ -172,23 +172,39 @@ def test_a_saved_plan_is_refused_when_the_manifests_changed(
     assert emulator.jobs() == []
 
 
-def test_partial_failure_exits_1_naming_the_api_code_and_the_skipped_submit(
+def test_partial_failure_exits_1_naming_the_api_code_and_message_and_the_skipped_dependents(
     tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
 ) -> None:
-    project = write_project(tmp_path / "p", itwin_id, {"good": "", "bad": ""})
+    project = write_project(
+        tmp_path / "p", itwin_id, {"good": "", "bad": "", "after": 'dependsOn = ["jobs.bad"]'}
+    )
     bad = project / "jobs" / "bad.toml"
     bad.write_text(
         bad.read_text().replace('outputs = ["OBJ"]', 'outputs = ["OBJ"]\nprocessingEngines = 99')
     )
-    code, _out, err = run(env, "apply", "-C", str(project), "--auto-approve")
+    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve")
     assert code == 1
-    lines = err.splitlines()
-    assert lines[0] == "Error: apply finished with problems: 1 failed, 1 skipped"
-    assert lines[1].startswith(
-        "  jobs.bad: create failed: POST /jobs: 422 InvalidContextCaptureRequest"
+    refused = (
+        "POST /jobs: 422 InvalidContextCaptureRequest: Cannot create job. "
+        "settings.processingEngines: Invalid 'processingEngines' parameter. It must be between "
+        "0 and the engine limit (25)."
     )
-    assert lines[2] == "  jobs.bad: submit skipped: jobs.bad did not succeed"
-    assert [j.name for j in emulator.jobs()] == ["Job good"]
+    assert err.splitlines() == [
+        "Error: apply finished with problems: 1 failed, 3 skipped",
+        f"  jobs.bad: create failed: {refused}",
+        "  jobs.after: create skipped: depends on jobs.bad, whose create failed",
+        "  jobs.bad: submit skipped: jobs.bad did not succeed",
+        "  jobs.after: submit skipped: jobs.after did not succeed",
+        "Hint: fix what is named above and run 'rmapply apply' again: what succeeded is "
+        "recorded in the state and is not repeated",
+    ]
+    assert f"jobs.bad: create failed: {refused}" in out.splitlines()
+    assert "jobs.good: submitted [id=" in out
+    (good,) = emulator.jobs()
+    assert (good.name, good.state.value) == ("Job good", "active")
+    state = LocalStateStore(project / "state.json").load()
+    assert sorted(state.resources) == ["jobs.good", "workspaces.main"]
+    assert state.resources["jobs.good"].remote_id == good.id
 
 
 def test_json_streams_one_event_per_line(
@@ -254,3 +270,200 @@ def test_wait_exits_1_when_a_job_failed(
     assert code == 1
     assert "jobs.a: job failed" in out
     assert err.startswith("Error: apply finished with problems: 1 job(s) ended failed or cancelled")
+
+
+def _plan_out(env: dict[str, str], project: Path, plan: Path) -> None:
+    code, _, err = run(env, "plan", "-C", str(project), "--out", str(plan))
+    assert code == 0, err
+
+
+def test_a_saved_plan_is_refused_when_the_state_serial_moved_on(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    assert run(env, "apply", "-C", str(project), "--auto-approve")[0] == 0
+    planned = {"a": "", "b": ""}
+    write_project(project, itwin_id, planned)
+    plan = tmp_path / "plan.json"
+    _plan_out(env, project, plan)
+    # meanwhile another change is applied, then the manifests are back to the planned ones
+    (project / "jobs" / "b.toml").unlink()
+    write_project(project, itwin_id, {"a": "", "c": ""})
+    assert run(env, "apply", "-C", str(project), "--auto-approve")[0] == 0
+    (project / "jobs" / "c.toml").unlink()
+    write_project(project, itwin_id, planned)
+    serial = LocalStateStore(project / "state.json").load().serial
+    before = emulator.request_count()
+    code, _, err = run(env, "apply", "-C", str(project), str(plan))
+    assert code == 1
+    assert err == (
+        "Error: the saved plan is stale:\n"
+        f"  serial: the plan has {json.loads(plan.read_text())['serial']}, the state has "
+        f"{serial}\n"
+        "Hint: make a new plan with 'rmapply plan --out FILE' and review it again\n"
+    )
+    assert emulator.request_count() == before
+    assert "Job b" not in {j.name for j in emulator.jobs()}
+
+
+def test_a_saved_plan_is_refused_when_the_state_is_of_another_lineage(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    from rmapply.state.statefile import write_state
+
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    assert run(env, "apply", "-C", str(project), "--auto-approve")[0] == 0
+    write_project(project, itwin_id, {"a": "", "b": ""})
+    plan = tmp_path / "plan.json"
+    _plan_out(env, project, plan)
+    # the state file is swapped for one of another lineage with the same serial (a state of
+    # another project copied into place)
+    state_path = project / "state.json"
+    other = LocalStateStore(state_path).load()
+    planned_lineage = other.lineage
+    other.lineage = "0f0f0f0f-0000-4000-8000-000000000000"
+    write_state(state_path, other)
+    before = emulator.request_count()
+    code, _, err = run(env, "apply", "-C", str(project), str(plan))
+    assert code == 1
+    assert err == (
+        "Error: the saved plan is stale:\n"
+        f"  lineage: the plan has {planned_lineage}, the state has "
+        "0f0f0f0f-0000-4000-8000-000000000000\n"
+        "Hint: make a new plan with 'rmapply plan --out FILE' and review it again\n"
+    )
+    assert emulator.request_count() == before
+
+
+def test_apply_reaches_the_endpoint_given_by_flag_or_by_rmapply_toml(
+    tmp_path: Path, emulator: Emulator, token: str, itwin_id: str
+) -> None:
+    bare = {"RMAPPLY_TOKEN": token, "RMAPPLY_POLL_SCALE": "0.002"}
+    by_flag = write_project(tmp_path / "flag", itwin_id, {"a": ""})
+    code, _, err = run(
+        bare, "apply", "-C", str(by_flag), "--auto-approve", "--endpoint", emulator.base_url
+    )
+    assert (code, err) == (0, "")
+    by_file = write_project(tmp_path / "file", itwin_id, {"b": ""})
+    with (by_file / "rmapply.toml").open("a") as toml:
+        toml.write(f'\n[api]\nendpoint = "{emulator.base_url}"\n')
+    code, _, err = run(bare, "apply", "-C", str(by_file), "--auto-approve")
+    assert (code, err) == (0, "")
+    assert sorted(j.name for j in emulator.jobs()) == ["Job a", "Job b"]
+
+
+def test_the_budget_of_rmapply_toml_holds_the_submits_like_max_cost(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    params = '[jobs.a.costEstimationParameters]\ngigaPixels = 2.0\nmeshQuality = "Medium"'
+    project = write_project(tmp_path / "p", itwin_id, {"a": params})
+    with (project / "rmapply.toml").open("a") as toml:
+        toml.write("\n[cost]\ngigaPixelRate = 0.1\n\n[budget]\nmaxCost = 1.5\n")
+    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve")
+    assert code == 1
+    assert (
+        "Budget: submitting 1 job(s) would cost 2 by the service's estimates, over the budget "
+        "of 1.5; left unsubmitted: jobs.a" in out
+    )
+    assert err.startswith("Error: apply finished with problems: 1 held by the budget\n")
+    assert [j.state.value for j in emulator.jobs()] == ["unsubmitted"]
+    assert emulator.request_count("PATCH") == 0
+
+
+def test_a_long_rate_limit_pause_is_shown_to_the_user(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    emulator.throttle_next(1, retry_after=1, method="POST", path_prefix="/contextcapture/jobs")
+    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve")
+    assert (code, err) == (0, "")
+    assert (
+        "Rate limited by the service: every request waits 1 s (429 on POST /jobs; Retry-After "
+        "honoured by every worker)"
+    ) in out.splitlines()
+    assert [j.name for j in emulator.jobs()] == ["Job a"]
+
+
+def test_a_lost_create_with_several_matches_is_shown_with_the_commands_that_settle_it(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str, token: str
+) -> None:
+    from rmapply.client import RealityModelingClient, StaticToken
+    from rmapply.wire import JobCreation
+
+    project = write_project(tmp_path / "p", itwin_id, {"a": "submit = false"})
+    assert run(env, "apply", "-C", str(project), "--auto-approve")[0] == 0
+    workspace_id = LocalStateStore(project / "state.json").load().resources["workspaces.main"]
+    # someone else made a job just like the one about to be created
+    body = JobCreation.from_wire(
+        {
+            "type": "Full",
+            "name": "Job b",
+            "workspaceId": workspace_id.remote_id,
+            "inputs": [{"id": "58e0c0ca-1d8d-4e8b-9a3c-2f3a1b5c7d90"}],
+            "settings": {"quality": "Draft", "outputs": ["OBJ"]},
+        }
+    )
+    with RealityModelingClient(emulator.base_url, StaticToken(token)) as other:
+        theirs = other.create_job(body).id
+    write_project(project, itwin_id, {"a": "submit = false", "b": ""})
+    emulator.drop_next(1, "POST", "/contextcapture/jobs")
+    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve")
+    assert code == 1
+    ids = sorted(j.id for j in emulator.jobs() if j.name == "Job b")
+    assert len(ids) == 2 and theirs in ids
+    assert emulator.request_count("POST", "/contextcapture/jobs") == 3  # a, theirs, b once
+    commands = [
+        f"rmapply import jobs.b {ids[0]}",
+        f"rmapply import jobs.b {ids[1]}",
+        "rmapply state forget-intent jobs.b",
+    ]
+    lines = out.splitlines()
+    first = lines.index(f"  settle with: {commands[0]}")
+    assert lines[first - 1].startswith("jobs.b: unknown outcome of create: unresolved (2 jobs")
+    assert lines[first + 1 : first + 3] == [f"  settle with: {c}" for c in commands[1:]]
+    assert err.splitlines()[:5] == [
+        "Error: apply finished with problems: 1 unknown, 1 skipped",
+        "  jobs.b: create unknown: POST /jobs: the connection was closed before an answer came "
+        "back; the request may have been processed",
+        *(f"    settle with: {c}" for c in commands),
+    ]
+    state = LocalStateStore(project / "state.json").load()
+    assert set(state.pending) == {"jobs.b"}
+    assert "jobs.b" not in state.resources
+    # a later apply sends nothing for it until it is settled
+    before = emulator.request_count("POST")
+    assert run(env, "apply", "-C", str(project), "--auto-approve")[0] == 1
+    assert emulator.request_count("POST") == before
+
+
+def test_wait_without_a_terminal_prints_plain_progress_lines(
+    tmp_path: Path, emulator_factory, token: str, itwin_id: str
+) -> None:
+    paced = emulator_factory(speed=200.0)
+    env = {"RMAPPLY_ENDPOINT": paced.base_url, "RMAPPLY_TOKEN": token, "RMAPPLY_POLL_SCALE": "0.01"}
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve", "--wait")
+    assert (code, err) == (0, "")
+    assert "\x1b[" not in out
+    progress = [line for line in out.splitlines() if line.startswith("jobs.a: ") and "%" in line]
+    assert progress and progress[0].startswith("jobs.a: 0% Active")
+    assert "jobs.a: job success [id=" in out
+
+
+def test_apply_wait_that_reaches_its_time_limit_exits_1_and_leaves_the_jobs_running(
+    tmp_path: Path, emulator_factory, token: str, itwin_id: str
+) -> None:
+    slow = emulator_factory(speed=1.0)
+    env = {"RMAPPLY_ENDPOINT": slow.base_url, "RMAPPLY_TOKEN": token, "RMAPPLY_POLL_SCALE": "0.002"}
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    code, out, err = run(
+        env, "apply", "-C", str(project), "--auto-approve", "--wait", "--wait-timeout", "0.3"
+    )
+    assert code == 1
+    assert "Stopped waiting (timeout); 1 job(s) keep running on the service" in out
+    assert err == (
+        "Error: stopped waiting after 0.3 s; still running: jobs.a\n"
+        "Hint: run 'rmapply wait' again later; the jobs keep running\n"
+    )
+    assert [j.state.value for j in slow.jobs()] == ["active"]
+    assert LocalStateStore(project / "state.json").load().resources["jobs.a"].remote_id

@@ -134,3 +134,21 @@ def test_a_long_chain_of_dependents_is_skipped_without_exhausting_the_stack() ->
     tasks = [_task("j0", fail)] + [_task(f"j{i}", after=[f"j{i - 1}"]) for i in range(1, 3000)]
     report = run_tasks(tasks, parallelism=2)
     assert sum(r.status is TaskStatus.SKIPPED for r in report.results.values()) == 2999
+
+
+def test_a_task_stopped_by_an_earlier_phase_ends_once_with_its_own_reason() -> None:
+    ended: list[tuple[str, str]] = []
+    report = run_tasks(
+        [
+            _task("submit:jobs.bad", after=["jobs.bad"], action="submit"),
+            _task("submit:jobs.after", after=["jobs.after", "submit:jobs.bad"], action="submit"),
+        ],
+        parallelism=2,
+        prior={"jobs.bad": TaskStatus.FAILED, "jobs.after": TaskStatus.SKIPPED},
+        on_end=lambda r: ended.append((r.key, r.reason)),
+    )
+    assert ended == [
+        ("submit:jobs.bad", "jobs.bad did not succeed"),
+        ("submit:jobs.after", "jobs.after did not succeed"),
+    ]
+    assert report.status("submit:jobs.after") is TaskStatus.SKIPPED

@@ -14,7 +14,7 @@ from rmapply.emulator import Emulator
 from rmapply.errors import StateLockedError
 from rmapply.plan.planner import build_plan
 from rmapply.state import LocalStateStore, PendingOperation
-from rmapply.wire import JobCreation
+from rmapply.wire import JobCreation, WorkspaceCreation
 from tests.apply.conftest import INPUT_ID, desired_state, job_spec, plan_for, run_apply
 
 
@@ -71,7 +71,11 @@ def test_a_lost_workspace_create_stays_pending_and_its_jobs_wait(
     assert set(state.pending) == {"workspaces.main"}
     assert state.pending["workspaces.main"].details["name"] == "ws main"
     error = summary.error()
-    assert error is not None and "rmapply state forget-intent" in (error.hint or "")
+    assert error is not None
+    lines = error.message.splitlines()
+    settle = lines.index("    settle with: rmapply import workspaces.main WORKSPACE_ID")
+    assert lines[settle - 1].startswith("  workspaces.main: create unknown: POST /workspaces: ")
+    assert lines[settle + 1] == "    settle with: rmapply state forget-intent workspaces.main"
     assert emulator.jobs() == []
     # every later plan shows it, with the commands that settle it
     plan = plan_for(desired, store)
@@ -98,14 +102,14 @@ def test_a_lost_submit_answer_is_verified_with_a_get_and_never_repeated(
 
 
 def _lost_create(
-    store: LocalStateStore, client: RealityModelingClient, itwin_id: str, name: str
+    store: LocalStateStore,
+    client: RealityModelingClient,
+    itwin_id: str,
+    name: str,
+    sent_at: datetime | None = None,
 ) -> str:
     """Leave a journalled create without result, as a crash right after sending would."""
-    workspace = client.create_workspace(
-        __import__("rmapply.wire", fromlist=["WorkspaceCreation"]).WorkspaceCreation(
-            name="w", i_twin_id=itwin_id
-        )
-    )
+    workspace = client.create_workspace(WorkspaceCreation(name="w", i_twin_id=itwin_id))
     with store.lock("apply") as session:
         session.journal.intent(
             "jobs.a",
@@ -121,6 +125,7 @@ def _lost_create(
                 "spec": job_spec(name).to_wire(),
                 "specDigest": "sha256:y",
             },
+            now=sent_at,
         )
     return workspace.id
 
@@ -268,3 +273,119 @@ def test_unsubmitted_job_is_updated_in_place_then_submitted(
     assert job.cost_estimation_parameters is not None
     record = store.load().resources["jobs.a"]
     assert record.spec["costEstimationParameters"]["gigaPixels"] == 2.0
+
+
+def test_a_job_created_within_the_clock_skew_allowance_before_the_intent_is_adopted(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    # the service's clock is 2 minutes behind ours: its createdDateTime precedes the intent
+    service_now = datetime.fromtimestamp(emulator.now_ms() / 1000, UTC)
+    workspace_id = _lost_create(
+        store, client, itwin_id, "Site A", sent_at=service_now + timedelta(minutes=2)
+    )
+    job_id = _create(client, "Site A", workspace_id)
+    with store.lock("plan") as session:
+        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+    assert (resolution.outcome, resolution.remote_id) == (Outcome.ADOPTED, job_id)
+    assert store.load().resources["jobs.a"].remote_id == job_id
+
+
+def test_a_same_named_job_created_long_before_the_intent_is_not_adopted(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    service_now = datetime.fromtimestamp(emulator.now_ms() / 1000, UTC)
+    workspace_id = _lost_create(
+        store, client, itwin_id, "Site A", sent_at=service_now + timedelta(hours=1)
+    )
+    _create(client, "Site A", workspace_id)  # an older job of the same name: not this create
+    with store.lock("plan") as session:
+        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+    assert resolution.outcome is Outcome.NOT_DONE
+    assert "jobs.a" not in store.load().resources
+    assert store.load().pending == {}
+
+
+def test_a_lost_create_whose_list_fails_stays_unknown_with_the_commands_and_is_not_resent(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    emulator.drop_next(1, "POST", "/contextcapture/jobs")
+    emulator.fail_next(20, 503, "GET", "/contextcapture/jobs")
+    summary = run_apply(desired_state(itwin_id, {"a": job_spec("A")}), store, client)
+    emulator.clear_faults()
+    (unknown,) = summary.with_status(OutcomeStatus.UNKNOWN)
+    assert (unknown.address, unknown.action) == ("jobs.a", "create")
+    assert unknown.commands == (
+        "rmapply import jobs.a JOB_ID",
+        "rmapply state forget-intent jobs.a",
+    )
+    assert emulator.request_count("POST", "/contextcapture/jobs") == 1
+    assert _names(emulator) == ["A"]  # it was made; nobody knows its id yet
+    state = store.load()
+    assert set(state.pending) == {"jobs.a"}
+    assert "jobs.a" not in state.resources
+    # once the list answers again, the next resolution adopts it
+    with store.lock("apply") as session:
+        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+    assert (resolution.outcome, resolution.remote_id) == (Outcome.ADOPTED, emulator.jobs()[0].id)
+
+
+def _lost_submit(store: LocalStateStore, client: RealityModelingClient, itwin_id: str) -> str:
+    """An unsubmitted job in state with a journalled submit and no result (a crash)."""
+    assert run_apply(desired_state(itwin_id, {"a": job_spec("A", submit=False)}), store, client).ok
+    job_id = store.load().resources["jobs.a"].remote_id
+    with store.lock("apply") as session:
+        session.journal.intent("jobs.a", "submit", details={"remoteId": job_id})
+    return job_id
+
+
+def test_a_submit_left_pending_by_a_crash_that_happened_is_verified_with_a_get(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    job_id = _lost_submit(store, client, itwin_id)
+    client.submit_job(job_id)  # the PATCH did reach the service
+    patches = emulator.request_count("PATCH")
+    with store.lock("apply") as session:
+        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+    assert (resolution.outcome, resolution.remote_id) == (Outcome.DONE, job_id)
+    assert emulator.request_count("PATCH") == patches  # verified, not sent again
+    state = store.load()
+    assert state.pending == {}
+    assert state.resources["jobs.a"].remote["state"] == "active"
+
+
+def test_a_submit_left_pending_that_never_arrived_is_dropped_and_submitted_once_by_the_next_apply(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    job_id = _lost_submit(store, client, itwin_id)
+    with store.lock("apply") as session:
+        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+    assert resolution.outcome is Outcome.NOT_DONE
+    assert store.load().pending == {}
+    assert run_apply(desired_state(itwin_id, {"a": job_spec("A")}), store, client).ok
+    assert emulator.request_count("PATCH") == 1
+    assert emulator.job(job_id).state.value == "active"
+
+
+def test_two_lost_creates_of_the_same_name_adopt_nothing_and_name_every_candidate(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    workspace_id = _lost_create(store, client, itwin_id, "Twin")
+    with store.lock("apply") as session:
+        journalled = store.load().pending["jobs.a"].details
+        session.journal.intent("jobs.b", "create", details=dict(journalled))
+    # only one of the two creates reached the service: whose job is it?
+    job_id = _create(client, "Twin", workspace_id)
+    with store.lock("apply") as session:
+        resolutions = resolve_pending(session, client, datetime.now(UTC))
+    assert [(r.address, r.outcome, r.candidates) for r in resolutions] == [
+        ("jobs.a", Outcome.UNRESOLVED, (job_id,)),
+        ("jobs.b", Outcome.UNRESOLVED, (job_id,)),
+    ]
+    assert "jobs.b also sent a create of a job named 'Twin'" in resolutions[0].message
+    assert resolutions[0].commands == (
+        f"rmapply import jobs.a {job_id}",
+        "rmapply state forget-intent jobs.a",
+    )
+    state = store.load()
+    assert set(state.pending) == {"jobs.a", "jobs.b"}
+    assert state.resources == {}

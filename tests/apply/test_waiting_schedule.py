@@ -130,3 +130,40 @@ def test_waiter_stops_at_its_timeout_and_names_the_jobs_still_running() -> None:
     assert isinstance(events[-1], WaitStopped)
     assert events[-1].addresses == ("jobs.a",)
     assert events[-1].reason == "timeout"
+
+
+def test_waiting_runs_at_most_parallelism_polls_and_holds_no_worker_between_them() -> None:
+    jobs = {f"j{i}": [(0.0, "Active"), (50.0, "Active"), (100.0, "Over")] for i in range(40)}
+    service = FakeService(jobs, dict.fromkeys(jobs, "success"))
+    in_flight = 0
+    peak = 0
+    first_polls_done_before_any_second = True
+    lock = threading.Lock()
+
+    def progress(job_id: str) -> JobProgress:
+        nonlocal in_flight, peak, first_polls_done_before_any_second
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+            if service.polls[job_id] == 1 and 0 in service.polls.values():
+                first_polls_done_before_any_second = False
+        try:
+            return service.progress(job_id)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    waiter = JobWaiter(
+        get_progress=progress,
+        get_job=service.job,
+        record=lambda a, j: None,
+        schedule=PollSchedule(scale=0.01),  # 0.15 s before each job's second poll
+        parallelism=2,
+        now=lambda: NOW,
+    )
+    outcome = waiter.wait([WaitTarget(f"jobs.{k}", k) for k in jobs], timeout=30)
+    assert len(outcome.settled) == 40
+    assert peak <= 2
+    # two workers polled all forty jobs once before any job's back-off ended: a job waiting for
+    # its next poll holds no worker
+    assert first_polls_done_before_any_second

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from click.testing import CliRunner
 
 from rmapply.cli import cli
 
@@ -28,12 +29,12 @@ def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], clic
 
 
 def cli_reference() -> str:
-    """The Markdown reference of every command and option."""
+    """The Markdown reference of every command and option, as ``--help`` prints it."""
     parts = [HEADER]
-    for path, command in _walk(cli, ["rmapply"]):
-        ctx = click.Context(
-            command, info_name=" ".join(path), terminal_width=100, max_content_width=100
-        )
+    runner = CliRunner()
+    for path, _command in _walk(cli, ["rmapply"]):
+        result = runner.invoke(cli, [*path[1:], "--help"], terminal_width=100)
+        assert result.exit_code == 0, (path, result.output)
         title = " ".join(path)
-        parts.append(f"\n## `{title}`\n\n```text\n{command.get_help(ctx)}\n```\n")
+        parts.append(f"\n## `{title}`\n\n```text\n{result.output.rstrip()}\n```\n")
     return "".join(parts)

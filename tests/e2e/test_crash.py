@@ -1,10 +1,13 @@
 """SIGKILL `rmapply apply` at random moments: the next apply loses and duplicates nothing.
 
 Each trial runs apply in a subprocess against a separate ``rmapply serve`` process (SQLite file,
-added latency), kills it at a seeded random moment, runs apply again until it succeeds, and then
-checks the emulator's own records: every manifest has exactly one job, and the state holds every
-id. ``RMAPPLY_CRASH_TRIALS`` sets the number of trials per test (default 5),
-``RMAPPLY_CRASH_SEED`` the seed.
+added latency) and kills it twice: first once its journal holds a random number of records (plus
+a few random milliseconds), so that every stage of a call is hit (intent written, request on the
+wire, answer in, result written); then the re-run, at a random moment of its whole run (start-up,
+replay, settling the lost requests, refresh, calls). Apply then runs until it succeeds, and the
+emulator's own records must show exactly one job per manifest, all of them in the state.
+``RMAPPLY_CRASH_TRIALS`` sets the number of trials per test (default 5), ``RMAPPLY_CRASH_SEED``
+the seed.
 """
 
 from __future__ import annotations
@@ -109,17 +112,45 @@ def apply(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
-def apply_killed_after(project: Path, env: dict[str, str], seconds: float) -> None:
-    """Start apply and SIGKILL it after ``seconds`` (if it is still running)."""
-    process = subprocess.Popen(
+def start_apply(project: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``rmapply apply -C PROJECT --auto-approve`` in the background."""
+    return subprocess.Popen(
         [*RMAPPLY, "apply", "-C", str(project), "--auto-approve"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(seconds)
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL ``process`` (if it is still running) and reap it."""
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=RUN_TIMEOUT)
+
+
+def apply_killed_after(project: Path, env: dict[str, str], seconds: float) -> None:
+    """Start apply and SIGKILL it after ``seconds`` (if it is still running)."""
+    process = start_apply(project, env)
+    time.sleep(seconds)
+    kill(process)
+
+
+def apply_killed_at_record(project: Path, env: dict[str, str], lines: int, extra: float) -> bool:
+    """Start apply and SIGKILL it ``extra`` seconds after its journal holds ``lines`` lines;
+    True when it died in the middle (its journal was left behind)."""
+    journal = project / "rmapply.state.json.journal"
+    process = start_apply(project, env)
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            if journal.read_bytes().count(b"\n") >= lines:
+                break
+        except FileNotFoundError:
+            pass
+        time.sleep(0.001)
+    time.sleep(extra)
+    kill(process)
+    return journal.exists()
 
 
 def converge(project: Path, env: dict[str, str]) -> list[str]:
@@ -170,13 +201,20 @@ def run_trials(tmp_path: Path, base_url: str, rng: random.Random) -> None:
     started = time.monotonic()
     converge(calibration, env)
     duration = time.monotonic() - started
+    # a header, then an intent and a result per call: 1 workspace + JOBS creates + JOBS submits
+    records = 1 + 2 * (1 + 2 * JOBS)
+    killed_mid_apply = 0
     for trial in range(TRIALS):
         itwin_id = str(uuid.uuid4())
         project = write_project(tmp_path / f"trial-{trial}", itwin_id)
-        # from interpreter start-up to the last journal line of an uninterrupted apply
-        apply_killed_after(project, env, rng.uniform(0.25 * duration, duration))
+        lines = rng.randint(2, records - 6)
+        killed_mid_apply += apply_killed_at_record(project, env, lines, rng.uniform(0, 0.01))
+        # the re-run dies too, anywhere from start-up (replay, settling) to its last call
+        apply_killed_after(project, env, rng.uniform(0.1 * duration, duration))
         converge(project, env)
         check(project, base_url, itwin_id)
+    # the kills did land in the middle of applies (not only before or after them)
+    assert TRIALS == 0 or killed_mid_apply >= 1
 
 
 def test_apply_killed_at_random_moments_never_duplicates_or_loses_a_job(tmp_path: Path) -> None:
