@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from rmapply.errors import StateError
+
 FILE_MODE = 0o600
 
 
@@ -102,3 +104,16 @@ def remove_leftovers(path: Path) -> None:
     for leftover in path.parent.glob(f".{path.name}.*.tmp"):
         with contextlib.suppress(OSError):
             leftover.unlink()
+
+
+def read_if_present(path: Path, what: str) -> bytes | None:
+    """The bytes of ``path``, None when it does not exist; StateError naming ``what`` otherwise."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateError(
+            f"cannot read {what} {path}: {exc.strerror or exc}",
+            hint="check that the file is readable by you",
+        ) from exc

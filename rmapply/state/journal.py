@@ -15,6 +15,7 @@ from rmapply.errors import StateCorruptError, StateError, StateVersionError
 from rmapply.state.atomic import (
     FILE_MODE,
     fsync_directory,
+    read_if_present,
     remove_durably,
     replace_atomically,
     write_all,
@@ -106,16 +107,8 @@ def parse_journal(path: Path, data: bytes) -> JournalContents:
 
 def read_journal(path: Path) -> JournalContents | None:
     """The journal at ``path``, or None when there is none."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise StateError(
-            f"cannot read journal {path}: {exc.strerror or exc}",
-            hint="check that the file is readable by you",
-        ) from exc
-    return parse_journal(path, data)
+    data = read_if_present(path, "journal")
+    return None if data is None else parse_journal(path, data)
 
 
 def _line(record: JournalHeader | JournalEntry) -> bytes:

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from rmapply.errors import StateCorruptError, StateError, StateVersionError
-from rmapply.state.atomic import replace_atomically
+from rmapply.state.atomic import read_if_present, replace_atomically
 from rmapply.state.document import STATE_FORMAT_VERSION, StateDocument
 
 MAX_LISTED_PROBLEMS = 10
@@ -150,16 +150,8 @@ def decode_state(path: Path, data: bytes) -> StateDocument:
 
 def read_state(path: Path) -> StateDocument | None:
     """The state document at ``path``, or None when the file does not exist."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise StateError(
-            f"cannot read state file {path}: {exc.strerror or exc}",
-            hint="check that the file is readable by you",
-        ) from exc
-    return decode_state(path, data)
+    data = read_if_present(path, "state file")
+    return None if data is None else decode_state(path, data)
 
 
 def write_state(path: Path, document: StateDocument) -> None:
