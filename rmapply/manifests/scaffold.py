@@ -53,5 +53,7 @@ jobs:
         ".gitignore": """\
 # rmapply's parse cache and state lock (the state file itself is up to you)
 .rmapply/
+*.lock
+*.lock.info
 """,
     }
