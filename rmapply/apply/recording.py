@@ -165,6 +165,14 @@ class Recorder:
             self._lock.release()
 
 
+def _history(previous: ResourceRecord | None, retired: ReplacedId | None) -> list[ReplacedId]:
+    """The ids the address had before, with ``retired`` (the one let go now) added."""
+    history = list(previous.history) if previous else []
+    if retired is not None:
+        history.append(retired)
+    return history
+
+
 def job_record(
     address: str,
     job: Job,
@@ -176,9 +184,7 @@ def job_record(
     retired: ReplacedId | None = None,
 ) -> ResourceRecord:
     """The record of a job the service just returned: id, outputs, the job as answered."""
-    history = list(previous.history) if previous else []
-    if retired is not None:
-        history.append(retired)
+    history = _history(previous, retired)
     created = previous.created_at if previous and previous.remote_id == job.id else now
     return ResourceRecord(
         address=address,
@@ -207,9 +213,7 @@ def workspace_record(
     retired: ReplacedId | None = None,
 ) -> ResourceRecord:
     """The record of a workspace the service just returned."""
-    history = list(previous.history) if previous else []
-    if retired is not None:
-        history.append(retired)
+    history = _history(previous, retired)
     return ResourceRecord(
         address=address,
         kind="workspace",

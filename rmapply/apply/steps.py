@@ -77,11 +77,18 @@ def create_workspace(ctx: StepContext, action: CreateWorkspace | ReplaceWorkspac
 
 def delete_workspace(ctx: StepContext, action: DeleteWorkspace) -> StepResult:
     """DELETE /workspaces/{id}; a workspace already gone counts as deleted."""
+    return _delete(ctx, action, ctx.client.delete_workspace)
+
+
+def _delete(
+    ctx: StepContext, action: DeleteWorkspace | DeleteJob, delete: Callable[[str], None]
+) -> StepResult:
+    """Journal, DELETE and drop the record; a 404 means it is gone already, which is the goal."""
     address = str(action.address)
     check_precondition(action, ctx.recorder)
     seq = ctx.recorder.intent(address, "delete", None, {"remoteId": action.remote_id})
     try:
-        journalled_call(ctx, seq, lambda: ctx.client.delete_workspace(action.remote_id))
+        journalled_call(ctx, seq, lambda: delete(action.remote_id))
     except NotFoundError:
         ctx.recorder.resolve(address, remove=address)
         return StepResult(remote_id=action.remote_id, note="it was already gone")
@@ -261,16 +268,7 @@ def update_job(ctx: StepContext, action: UpdateJob) -> StepResult:
 
 def delete_job(ctx: StepContext, action: DeleteJob) -> StepResult:
     """DELETE an unsubmitted job; a job already gone counts as deleted."""
-    address = str(action.address)
-    check_precondition(action, ctx.recorder)
-    seq = ctx.recorder.intent(address, "delete", None, {"remoteId": action.remote_id})
-    try:
-        journalled_call(ctx, seq, lambda: ctx.client.delete_job(action.remote_id))
-    except NotFoundError:
-        ctx.recorder.resolve(address, remove=address)
-        return StepResult(remote_id=action.remote_id, note="it was already gone")
-    ctx.recorder.done(seq, remove=address)
-    return StepResult(remote_id=action.remote_id)
+    return _delete(ctx, action, ctx.client.delete_job)
 
 
 def cancel_replaced(ctx: StepContext, action: ReplaceJob) -> StepResult:
