@@ -25,7 +25,14 @@ from rmapply.cli.apply_printer import (
     status_line,
 )
 from rmapply.cli.local import LOCAL_SPEED, open_endpoint
-from rmapply.cli.options import dir_option, endpoint_options, parse_vars, use_color, var_options
+from rmapply.cli.options import (
+    dir_option,
+    endpoint_options,
+    lock_timeout_option,
+    parse_vars,
+    use_color,
+    var_options,
+)
 from rmapply.cli.plan import print_warnings, render
 from rmapply.errors import ApplyError, ConfigError, PlanError
 from rmapply.output.apply_events import (
@@ -110,13 +117,7 @@ _poll_scale = click.option(
     "1/emulator speed).",
 )
 _json = click.option("--json", "json_lines", is_flag=True, help="One JSON event per line.")
-_lock_timeout = click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    metavar="SECONDS",
-    help="Wait up to SECONDS for another rmapply holding the state lock.",
-)
+_lock_timeout = lock_timeout_option()
 
 
 @click.command("apply")

@@ -82,3 +82,20 @@ def use_color(no_color: bool, stream: Any = None) -> bool:
     target = stream if stream is not None else sys.stdout
     isatty = getattr(target, "isatty", None)
     return bool(isatty and isatty())
+
+
+LOCK_TIMEOUT_HELP = "Wait up to SECONDS for another rmapply holding the state lock."
+
+
+def lock_timeout_option(
+    help_text: str = LOCK_TIMEOUT_HELP, *, show_default: bool = False
+) -> Callable[[F], F]:
+    """``--lock-timeout SECONDS`` (default 0: fail at once when another rmapply holds the lock)."""
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        metavar="SECONDS",
+        show_default=show_default,
+        help=help_text,
+    )

@@ -15,6 +15,7 @@ from rmapply.cli.options import (
     color_option,
     dir_option,
     endpoint_options,
+    lock_timeout_option,
     parse_vars,
     use_color,
     var_options,
@@ -99,13 +100,7 @@ def print_warnings(planned: Planned, *, color: bool | None = None) -> None:
     default=None,
     help="Concurrent API calls for the refresh (default: [apply] parallelism).",
 )
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    metavar="SECONDS",
-    help="With --out: wait up to SECONDS for another rmapply holding the state lock.",
-)
+@lock_timeout_option("With --out: wait up to SECONDS for another rmapply holding the state lock.")
 @color_option
 def plan_command(
     directory: Path,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rmapply.cli.options import dir_option
+from rmapply.cli.options import dir_option, lock_timeout_option
 from rmapply.project import Project
 from rmapply.state import (
     ResourceRecord,
@@ -19,18 +19,7 @@ from rmapply.state import (
     show_record,
 )
 
-LOCK_TIMEOUT_HELP = "Wait up to SECONDS for another rmapply holding the state lock."
-
-
-def _lock_timeout(func: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--lock-timeout",
-        type=click.FloatRange(min=0),
-        default=0.0,
-        metavar="SECONDS",
-        show_default=True,
-        help=LOCK_TIMEOUT_HELP,
-    )(func)
+_lock_timeout = lock_timeout_option(show_default=True)
 
 
 @click.group("state")

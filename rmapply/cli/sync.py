@@ -17,6 +17,7 @@ from rmapply.cli.local import open_endpoint
 from rmapply.cli.options import (
     dir_option,
     endpoint_options,
+    lock_timeout_option,
     parse_vars,
     use_color,
     var_options,
@@ -30,15 +31,11 @@ from rmapply.refresh import accept_remote_changes, refresh, remote_changes
 from rmapply.state import ResourceRecord
 from rmapply.wire import Job, Workspace
 
-LOCK_HELP = "Wait up to SECONDS for another rmapply holding the state lock."
-
 
 @click.command("refresh")
 @dir_option
 @endpoint_options
-@click.option(
-    "--lock-timeout", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS", help=LOCK_HELP
-)
+@lock_timeout_option()
 @click.option(
     "--parallelism",
     type=click.IntRange(1, 64),
@@ -90,9 +87,7 @@ def refresh_command(
 @dir_option
 @var_options
 @endpoint_options
-@click.option(
-    "--lock-timeout", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS", help=LOCK_HELP
-)
+@lock_timeout_option()
 @click.argument("address")
 @click.argument("remote_id")
 def import_command(
