@@ -220,46 +220,19 @@ class Store:
     # jobs --------------------------------------------------------------------------------------
     def insert_job(self, row: JobRow) -> None:
         """Store a new job."""
-        s = row.schedule
         self._run(
             "INSERT INTO jobs (id, email, itwin_id, created_ms, modified_ms, doc, submitted_ms, "
             "started_ms, run_ms, ends_ms, outcome, cancelled_ms, fail_message) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                row.id,
-                row.email,
-                row.itwin_id,
-                row.created_ms,
-                row.modified_ms,
-                json.dumps(row.doc, separators=(",", ":")),
-                s.submitted_ms,
-                s.started_ms,
-                s.run_ms,
-                s.ends_ms,
-                s.outcome.value,
-                s.cancelled_ms,
-                row.fail_message,
-            ),
+            (row.id, row.email, row.itwin_id, row.created_ms, *_changing_columns(row)),
         )
 
     def update_job(self, row: JobRow) -> None:
         """Replace a stored job (matched by id)."""
-        s = row.schedule
         self._run(
             "UPDATE jobs SET modified_ms = ?, doc = ?, submitted_ms = ?, started_ms = ?, "
             "run_ms = ?, ends_ms = ?, outcome = ?, cancelled_ms = ?, fail_message = ? WHERE id = ?",
-            (
-                row.modified_ms,
-                json.dumps(row.doc, separators=(",", ":")),
-                s.submitted_ms,
-                s.started_ms,
-                s.run_ms,
-                s.ends_ms,
-                s.outcome.value,
-                s.cancelled_ms,
-                row.fail_message,
-                row.id,
-            ),
+            (*_changing_columns(row), row.id),
         )
 
     def get_job(self, job_id: str) -> JobRow | None:
@@ -308,4 +281,20 @@ def _job_row(row: tuple[Any, ...]) -> JobRow:
     schedule = Schedule(submitted, started, run_ms, ends, JobState(outcome), cancelled)
     return JobRow(
         job_id, email, itwin_id, created, modified, json.loads(doc), schedule, fail_message, seq
+    )
+
+
+def _changing_columns(row: JobRow) -> tuple[object, ...]:
+    """The columns an update rewrites, in the order of both statements (modified_ms ... fail)."""
+    s = row.schedule
+    return (
+        row.modified_ms,
+        json.dumps(row.doc, separators=(",", ":")),
+        s.submitted_ms,
+        s.started_ms,
+        s.run_ms,
+        s.ends_ms,
+        s.outcome.value,
+        s.cancelled_ms,
+        row.fail_message,
     )
