@@ -39,7 +39,7 @@ class ProjectSection(_Section):
     @field_validator("i_twin_id")
     @classmethod
     def _guid(cls, value: str | None) -> str | None:
-        if value is not None and not GUID.match(value):
+        if value is not None and not GUID.fullmatch(value):
             raise ValueError(f"{value!r} is not an iTwin id (a GUID like 3fa85f64-5717-...)")
         return value
 
@@ -128,7 +128,7 @@ class ProjectConfig(_Section):
     @classmethod
     def _variable_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
-            if not VARIABLE_NAME.match(name):
+            if not VARIABLE_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not a variable name (use [A-Za-z_][A-Za-z0-9_]*)")
         return value
 

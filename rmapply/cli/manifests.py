@@ -104,7 +104,7 @@ def schema(directory: Path) -> None:
 )
 def init(directory: Path, target: Path, itwin_id: str) -> None:
     """Create a small working project in TARGET (relative to -C); never overwrites a file."""
-    if not GUID.match(itwin_id):
+    if not GUID.fullmatch(itwin_id):
         raise ConfigError(
             f"--itwin-id {itwin_id!r} is not an iTwin id (a GUID like 3fa85f64-5717-...)",
             hint="copy the id of your iTwin, or leave the option out and edit rmapply.toml later",

@@ -109,7 +109,7 @@ def _toml_string(text: str) -> str:
 
 
 def _toml_key(key: str) -> str:
-    return key if _BARE_TOML_KEY.match(key) else _toml_string(key)
+    return key if _BARE_TOML_KEY.fullmatch(key) else _toml_string(key)
 
 
 def to_yaml(value: Any) -> str:

@@ -94,7 +94,7 @@ def collect(
                     source, source_line = origins.get((top, str(key)), (file, 0))
                     origin = f"{source}:{source_line}" if source_line else source
                     resource = Resource(top, str(key), body, file, document.index, line, origin)
-                    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+                    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
                         message = f"{str(key)!r} is not a valid key: use [a-z0-9][a-z0-9_-]*"
                         findings.append(
                             Finding(file, (top, str(key)), message, document.index, line=line)

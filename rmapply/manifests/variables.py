@@ -70,7 +70,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def _check_name(name: str, where: str) -> None:
-    if not VARIABLE_NAME.match(name):
+    if not VARIABLE_NAME.fullmatch(name):
         raise ConfigError(f"{where}: {name!r} is not a variable name (use [A-Za-z_][A-Za-z0-9_]*)")
     if name in RESERVED:
         raise ConfigError(

@@ -24,7 +24,7 @@ class Address:
     key: str
 
     def __post_init__(self) -> None:
-        if not KEY_PATTERN.match(self.key):
+        if not KEY_PATTERN.fullmatch(self.key):
             raise ValueError(f"invalid resource key {self.key!r}: use [a-z0-9][a-z0-9_-]*")
 
     def __str__(self) -> str:

@@ -138,3 +138,11 @@ def test_malformed_config_is_a_config_error(tmp_path: Path, raw: bytes, message:
     with pytest.raises(ConfigError) as caught:
         parse_config(raw, directory=tmp_path)
     assert caught.value.message.splitlines()[1] == message
+
+
+def test_an_itwin_id_or_variable_name_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    # `$` in a Python regex also matches before a final newline: checks must match the whole text
+    text = b'[project]\niTwinId = "3fa85f64-5717-4562-b3fc-2c963f66afa6\\n"\n[vars]\n"ok\\n" = 1\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, directory=tmp_path)
+    assert len(caught.value.message.splitlines()[1:]) == 2

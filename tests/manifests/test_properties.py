@@ -10,9 +10,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tomli_w
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rmapply.errors import ConfigError, ManifestError
@@ -163,6 +164,7 @@ def same(a: Any, b: Any) -> bool:
 
 @settings(max_examples=150, deadline=None)
 @given(values)
+@example({"0\n": False})  # a key with a trailing newline must be quoted, not written bare
 def test_quoting_filters_round_trip_any_value(value: Any) -> None:
     assert same(yaml.safe_load("v: " + to_yaml(value))["v"], value)
     assert same(tomllib.loads("v = " + to_toml(value))["v"], value)
@@ -203,3 +205,10 @@ def test_rendered_output_loads_back_to_the_same_desired_state(
             assert {a: j.spec for a, j in again.jobs.items()} == {
                 a: j.spec for a, j in original.jobs.items()
             }
+
+
+def test_an_address_key_with_a_trailing_newline_is_refused() -> None:
+    from rmapply.model.address import Address
+
+    with pytest.raises(ValueError, match="invalid resource key"):
+        Address.parse("jobs.site-a\n")
