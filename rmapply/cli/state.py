@@ -9,7 +9,7 @@ import click
 
 from rmapply.cli.options import dir_option, lock_timeout_option
 from rmapply.errors import ConfigError
-from rmapply.project import Project
+from rmapply.project import LOCAL_STATE, Project
 from rmapply.state import (
     ResourceRecord,
     forget_intent,
@@ -158,6 +158,11 @@ def output_command(directory: Path, as_json: bool, local: bool, address: str | N
             return
     if not entries:
         click.echo("No resources in state yet; 'rmapply apply' creates them.", err=True)
+        if not local and (project.directory / LOCAL_STATE).exists():
+            click.echo(
+                f"(a --local rehearsal has its own state: 'rmapply output -C {directory} --local')",
+                err=True,
+            )
         return
     for addr, shown in entries.items():
         state = f" ({shown['state']})" if shown.get("state") else ""

@@ -224,6 +224,13 @@ def test_local_never_reads_or_writes_the_real_state_file(home: Path, itwin_id: s
     real_id = state_of(home)["resources"]["jobs.site-a"]["remote_id"]
     assert f"jobs.site-a: {local_id}" in run("output", "-C", str(home), "--local")[1]
     assert f"jobs.site-a: {real_id}" in run("output", "-C", str(home))[1]
+    # a project without a real state yet points at the rehearsal's
+    (home / "rmapply.state.json").unlink()
+    code, out, err = run("output", "-C", str(home))
+    assert (code, out) == (0, "")
+    assert err.splitlines()[1] == (
+        f"(a --local rehearsal has its own state: 'rmapply output -C {home} --local')"
+    )
     # the port of the embedded emulator changes every run; its state still matches
     code, out, err = run("plan", "-C", str(home), "--local", "--detailed-exitcode", env=env)
     assert (code, err) == (0, ""), out
