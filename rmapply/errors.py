@@ -84,6 +84,10 @@ class StateVersionError(StateError):
     """The state file was written by a newer format version."""
 
 
+class StateEndpointMismatchError(StateError):
+    """The state was made against another endpoint or iTwin than this command talks to."""
+
+
 class PlanError(RmapplyError):
     """A plan cannot be made or used."""
 

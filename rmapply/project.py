@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rmapply.config import ProjectConfig, load_config
-from rmapply.errors import ConfigError
+from rmapply.errors import ConfigError, StateEndpointMismatchError
 from rmapply.manifests import LoadResult, load_manifests
 from rmapply.model import Address
 from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, Settled, build_plan
@@ -18,9 +18,18 @@ from rmapply.refresh import RefreshResult, refresh
 from rmapply.state import (
     LocalStateStore,
     ResolveRecord,
+    ResourceRecord,
     StateDocument,
     StateSession,
     StateStore,
+)
+from rmapply.state.binding import (
+    LOCAL_PREFIX,
+    Binding,
+    BoundStateStore,
+    bind_session,
+    bound,
+    normalise_endpoint,
 )
 from rmapply.state.replay import apply_resolve
 
@@ -29,8 +38,14 @@ if TYPE_CHECKING:
     # (urllib3) or apply; ~0.1 s of a 10,000-job plan (bench/bench_plan_cli.py)
     from rmapply.apply.recovery import Resolution
     from rmapply.client import Auth, EventSink, RealityModelingClient
+    from rmapply.wire import Job, Workspace
 
 ENV_ENDPOINT = "RMAPPLY_ENDPOINT"
+# --local keeps its emulator's data and its own state here, so a rehearsal never reads or
+# writes the project's real state file (docs/state.md, "--local")
+LOCAL_DIR = ".rmapply"
+LOCAL_DATA = "emulator.sqlite3"
+LOCAL_STATE = Path(LOCAL_DIR) / "local" / "state.json"
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,8 @@ class Project:
     config: ProjectConfig
     store: StateStore
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
+    # set by use_endpoint: what the state must be bound to (None: no endpoint chosen yet)
+    binding: Binding | None = None
 
     @classmethod
     def load(cls, directory: Path | str, *, environ: Mapping[str, str] | None = None) -> Project:
@@ -97,6 +114,66 @@ class Project:
             return Endpoint(from_env.rstrip("/"), ENV_ENDPOINT)
         source = "rmapply.toml" if "endpoint" in self.config.api.model_fields_set else "default"
         return Endpoint(self.config.api.endpoint.rstrip("/"), source)
+
+    def use_local_state(self) -> None:
+        """Work with the ``--local`` state under ``.rmapply/``, never the real state file."""
+        self.store = LocalStateStore(self.directory / LOCAL_STATE)
+
+    def binding_of(self, endpoint: Endpoint) -> Binding:
+        """What a state used with ``endpoint`` is bound to (``--local``: not its port)."""
+        where = f"{LOCAL_PREFIX}{LOCAL_DIR}/{LOCAL_DATA}" if endpoint.is_local else endpoint.url
+        return Binding(normalise_endpoint(where), self.config.itwin_id)
+
+    def use_endpoint(self, endpoint: Endpoint) -> None:
+        """Talk to ``endpoint`` from now on: every later load or lock of the state refuses a
+        state bound to another endpoint or iTwin (StateEndpointMismatchError)."""
+        if endpoint.is_local:
+            self.use_local_state()
+        self.binding = self.binding_of(endpoint)
+        self.store = BoundStateStore(self.store, self.binding)
+
+    def bind_read_back(self, session: StateSession, refreshed: RefreshResult) -> None:
+        """Bind an unbound state once the refresh read one of its recorded ids back (200 and
+        that very id); a refresh that read nothing never binds."""
+        if self.binding is None:
+            return
+        view = refreshed.view
+        answered = [i for i, job in view.jobs.items() if job.id == i]
+        answered += [i for i, workspace in view.workspaces.items() if workspace.id == i]
+        bind_session(session, self.binding, answered)
+
+    def rebind(
+        self, endpoint: Endpoint, *, itwin_id: str | None, lock_timeout: float = 0.0
+    ) -> Rebound:
+        """Bind the state to ``endpoint`` (and ``itwin_id``) once it answers recorded ids.
+
+        Up to REBIND_SAMPLE recorded ids (the first addresses in order) are read with GETs;
+        each must answer 200 with the API's JSON and that very id (and iTwin, for a job or
+        workspace that names one). Otherwise StateEndpointMismatchError says what was seen and
+        nothing is written.
+        """
+        binding = Binding(normalise_endpoint(endpoint.url), itwin_id or self.config.itwin_id)
+        if not self.store.exists():
+            raise ConfigError(
+                f"there is no state file {self.store.location} to rebind",
+                hint="check -C and [state] path; a new state is bound by its first apply",
+            )
+        with self.store.lock("state rebind", lock_timeout) as session:
+            document = session.document
+            sample = [document.resources[a] for a in sorted(document.resources)][:REBIND_SAMPLE]
+            with self.client(endpoint, parallelism=1) as client:
+                problems = [p for r in sample if (p := _read_back_problem(client, r, binding))]
+            if problems:
+                raise StateEndpointMismatchError(
+                    f"{binding.endpoint} did not answer the ids recorded in state file "
+                    f"{self.store.location} as the Reality Modeling API does; the state was "
+                    "not changed:\n" + "\n".join(f"  {problem}" for problem in problems),
+                    hint="check the URL (and the token: RMAPPLY_TOKEN or client credentials); "
+                    "rebind only to the service that holds these jobs",
+                )
+            previous = document.endpoint
+            session.save(bound(document, binding))
+        return Rebound(binding, previous, tuple(r.address for r in sample))
 
     def auth(self, endpoint: Endpoint) -> Auth:
         """Credentials for ``endpoint``: the emulator's token, or the environment's."""
@@ -203,10 +280,46 @@ class Project:
                 parallelism=parallelism or self.config.apply.parallelism,
             )
             view = refreshed.view
+            if session is not None:
+                self.bind_read_back(session, refreshed)
+                current = session.document
         plan = build_plan(loaded.desired, current, view, now=now, options=options)
         if resolutions:
             plan = with_verdicts(plan, resolutions, recorded=session is not None)
         return Planned(loaded, current, state_existed, refreshed, plan)
+
+
+REBIND_SAMPLE = 3  # recorded ids read at the new endpoint before `state rebind` binds it
+
+
+@dataclass(frozen=True)
+class Rebound:
+    """What ``state rebind`` did: the new binding, the endpoint before, the addresses read."""
+
+    binding: Binding
+    previous: str | None
+    checked: tuple[str, ...]
+
+
+def _read_back_problem(
+    client: RealityModelingClient, record: ResourceRecord, binding: Binding
+) -> str | None:
+    """Why ``record``'s id was not answered as the API does, or None when it was."""
+    from rmapply.errors import RmapplyError
+
+    where = f"{record.address} ({record.kind} {record.remote_id})"
+    try:
+        if record.kind == "job":
+            answer: Job | Workspace = client.get_job(record.remote_id)
+        else:
+            answer = client.get_workspace(record.remote_id)
+    except RmapplyError as exc:
+        return f"{where}: {exc.message}"
+    if answer.id != record.remote_id:
+        return f"{where}: the answer is {record.kind} {answer.id}, not the recorded id"
+    if binding.itwin_id and answer.i_twin_id and answer.i_twin_id != binding.itwin_id:
+        return f"{where}: it belongs to iTwin {answer.i_twin_id}, not {binding.itwin_id}"
+    return None
 
 
 def settled_document(
@@ -265,4 +378,16 @@ def with_verdicts(plan: Plan, resolutions: Sequence[Resolution], *, recorded: bo
     return plan.model_copy(update={"settled": settled, "unresolved": unresolved})
 
 
-__all__ = ["ENV_ENDPOINT", "Endpoint", "Planned", "Project", "settled_document", "with_verdicts"]
+__all__ = [
+    "ENV_ENDPOINT",
+    "LOCAL_DATA",
+    "LOCAL_DIR",
+    "LOCAL_STATE",
+    "REBIND_SAMPLE",
+    "Endpoint",
+    "Planned",
+    "Project",
+    "Rebound",
+    "settled_document",
+    "with_verdicts",
+]

@@ -232,7 +232,7 @@ def apply_command(
                 client=client if refresh else None,
                 options=options,
                 now=now,
-                document=session.document,
+                session=session,  # a refresh that reads recorded ids back binds the state
                 parallelism=workers,
             )
             print_warnings(planned)
@@ -289,9 +289,9 @@ def status_command(
 ) -> None:
     """Show the live state of the jobs in state (or of ADDRESS...), read from the service."""
     project = Project.load(directory)
-    document = project.store.load()
-    records = job_records(document, addresses)
     with open_endpoint(project, endpoint, local) as chosen, project.client(chosen) as client:
+        document = project.store.load()  # after open_endpoint: the state of this endpoint
+        records = job_records(document, addresses)
         rows = collect_status(records, client, parallelism=parallelism or 8)
     if json_lines:
         for row in rows:

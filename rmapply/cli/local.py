@@ -7,10 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rmapply.errors import ConfigError
-from rmapply.project import Endpoint, Project
+from rmapply.project import LOCAL_DATA, LOCAL_DIR, Endpoint, Project
 
-LOCAL_DIR = ".rmapply"
-LOCAL_DATA = "emulator.sqlite3"
 # A simulated minute per real second: a local job finishes in a few seconds, so `--wait` and
 # `rmapply wait --local` are quick, while progress still moves visibly.
 LOCAL_SPEED = 60.0
@@ -26,9 +24,12 @@ def local_data_path(directory: Path) -> Path:
 
 @contextmanager
 def open_endpoint(project: Project, endpoint: str | None, local: bool) -> Iterator[Endpoint]:
-    """The endpoint for this command; with ``local``, an emulator running for its duration."""
+    """The endpoint for this command (the project's state is checked against it from now on);
+    with ``local``, an emulator running for its duration and the ``--local`` state."""
     if not local:
-        yield project.endpoint(endpoint)
+        chosen = project.endpoint(endpoint)
+        project.use_endpoint(chosen)
+        yield chosen
         return
     if endpoint:
         raise ConfigError(
@@ -44,4 +45,6 @@ def open_endpoint(project: Project, endpoint: str | None, local: bool) -> Iterat
 
     options = EmulatorOptions(port=0, data=data, tokens=(LOCAL_TOKEN,), speed=LOCAL_SPEED)
     with Emulator(options) as emulator:
-        yield Endpoint(emulator.base_url, "--local", local_token=LOCAL_TOKEN)
+        chosen = Endpoint(emulator.base_url, "--local", local_token=LOCAL_TOKEN)
+        project.use_endpoint(chosen)  # its own state under .rmapply/, bound to its data
+        yield chosen

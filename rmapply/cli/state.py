@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from rmapply.cli.options import dir_option, lock_timeout_option
-from rmapply.project import Project
+from rmapply.errors import ConfigError
+from rmapply.project import LOCAL_STATE, Project
 from rmapply.state import (
     ResourceRecord,
     forget_intent,
@@ -84,6 +85,45 @@ def state_forget_intent(directory: Path, address: str, lock_timeout: float) -> N
     click.echo(f"Dropped the pending {operation.action} of {address}; the next plan may create it.")
 
 
+@state_group.command("rebind")
+@dir_option
+@_lock_timeout
+@click.option(
+    "--endpoint",
+    "url",
+    default=None,
+    metavar="URL",
+    help="The endpoint that now serves the recorded jobs (default: RMAPPLY_ENDPOINT, else "
+    "[api] endpoint).",
+)
+@click.option(
+    "--itwin",
+    "itwin_id",
+    default=None,
+    metavar="ID",
+    help="The iTwin the recorded jobs now belong to (default: [project] iTwinId).",
+)
+def state_rebind(
+    directory: Path, lock_timeout: float, url: str | None, itwin_id: str | None
+) -> None:
+    """Bind the state to another endpoint (or iTwin) after checking it serves the recorded ids."""
+    if url is None and itwin_id is None:
+        raise ConfigError(
+            "state rebind needs --endpoint URL or --itwin ID",
+            hint="e.g. 'rmapply state rebind --endpoint https://api.bentley.com/contextcapture'",
+        )
+    project = Project.load(directory)
+    rebound = project.rebind(project.endpoint(url), itwin_id=itwin_id, lock_timeout=lock_timeout)
+    before = f" (was {rebound.previous})" if rebound.previous else " (was not bound)"
+    checked = (
+        f"; {len(rebound.checked)} recorded id(s) answered there: {', '.join(rebound.checked)}"
+        if rebound.checked
+        else "; no recorded ids to check"
+    )
+    itwin = f", iTwin {rebound.binding.itwin_id}" if rebound.binding.itwin_id else ""
+    click.echo(f"State bound to {rebound.binding.endpoint}{itwin}{before}{checked}.")
+
+
 def _output_entry(record: ResourceRecord) -> dict[str, object]:
     entry: dict[str, object] = {"kind": record.kind, "id": record.remote_id}
     if record.kind == "job":
@@ -97,10 +137,14 @@ def _output_entry(record: ResourceRecord) -> dict[str, object]:
 @click.command("output")
 @dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--local", is_flag=True, help="Read the state of the embedded emulator's rehearsals.")
 @click.argument("address", required=False)
-def output_command(directory: Path, as_json: bool, address: str | None) -> None:
+def output_command(directory: Path, as_json: bool, local: bool, address: str | None) -> None:
     """Print the job ids and output reality-data ids by format, of ADDRESS or of everything."""
-    store = Project.load(directory).store
+    project = Project.load(directory)
+    if local:
+        project.use_local_state()
+    store = project.store
     if address is not None:
         entry = _output_entry(show_record(store, address))
         if as_json:
@@ -114,6 +158,11 @@ def output_command(directory: Path, as_json: bool, address: str | None) -> None:
             return
     if not entries:
         click.echo("No resources in state yet; 'rmapply apply' creates them.", err=True)
+        if not local and (project.directory / LOCAL_STATE).exists():
+            click.echo(
+                f"(a --local rehearsal has its own state: 'rmapply output -C {directory} --local')",
+                err=True,
+            )
         return
     for addr, shown in entries.items():
         state = f" ({shown['state']})" if shown.get("state") else ""

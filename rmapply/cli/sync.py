@@ -69,6 +69,8 @@ def refresh_command(
             itwin_id=project.config.itwin_id,
             parallelism=parallelism or project.config.apply.parallelism,
         )
+        project.bind_read_back(session, seen)  # an unbound state whose ids were read back
+        document = session.document
         changes = remote_changes(document, seen.view)
         for change in changes:
             marker = "-" if change.category is ChangeCategory.GONE else "~"

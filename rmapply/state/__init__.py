@@ -1,5 +1,11 @@
 """What exists, durably: the state document, its store, the lock and the journal."""
 
+from rmapply.state.binding import (
+    Binding,
+    BoundStateStore,
+    check_binding,
+    normalise_endpoint,
+)
 from rmapply.state.document import (
     STATE_FORMAT_VERSION,
     PendingOperation,
@@ -29,6 +35,8 @@ from rmapply.state.store import (
 
 __all__ = [
     "STATE_FORMAT_VERSION",
+    "Binding",
+    "BoundStateStore",
     "IntentRecord",
     "Journal",
     "JournalWriter",
@@ -45,12 +53,14 @@ __all__ = [
     "StateSession",
     "StateStore",
     "backup_path",
+    "check_binding",
     "forget_intent",
     "forget_resource",
     "journal_path",
     "list_addresses",
     "list_pending",
     "move_resource",
+    "normalise_endpoint",
     "read_holder",
     "show_record",
 ]

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rmapply import __version__
 
-STATE_FORMAT_VERSION = 1
+# 2: `endpoint` and `itwin_id` (the state knows where it lives); a version 1 file reads as an
+# unbound version 2 one and is written back as version 2
+STATE_FORMAT_VERSION = 2
 
 
 class _StateModel(BaseModel):
@@ -78,6 +80,10 @@ class StateDocument(_StateModel):
     lineage: str = Field(default_factory=lambda: str(uuid.uuid4()))
     serial: int = 0
     rmapply_version: str = __version__
+    # where the ids below mean something: the normalised endpoint (never user info or query) or
+    # "local:" + the --local data path, and [project] iTwinId; None until bound (docs/state.md)
+    endpoint: str | None = None
+    itwin_id: str | None = None
     resources: dict[str, ResourceRecord] = Field(default_factory=dict)
     pending: dict[str, PendingOperation] = Field(default_factory=dict)  # keyed by address
 

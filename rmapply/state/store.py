@@ -12,7 +12,12 @@ from typing import Any, Protocol
 from rmapply import __version__
 from rmapply.errors import StateCorruptError, StateError
 from rmapply.state.atomic import remove_durably, remove_leftovers
-from rmapply.state.document import PendingOperation, ResourceRecord, StateDocument
+from rmapply.state.document import (
+    STATE_FORMAT_VERSION,
+    PendingOperation,
+    ResourceRecord,
+    StateDocument,
+)
 from rmapply.state.journal import Journal, JournalContents, journal_path, read_journal
 from rmapply.state.lock import StateLock
 from rmapply.state.records import IntentRecord, Outcome
@@ -278,6 +283,7 @@ class LocalStateSession:
         document = self.document
         document.serial += 1
         document.rmapply_version = __version__
+        document.version = STATE_FORMAT_VERSION  # an older format is written back as the current
         try:
             write_state(path, document)
         except BaseException:

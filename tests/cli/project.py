@@ -91,15 +91,16 @@ def apply(folder: Path, env: dict[str, str], *extra: str) -> str:
     return out
 
 
-def state_of(folder: Path) -> dict[str, Any]:
-    """The state file of the project in ``folder``, as JSON."""
-    data: dict[str, Any] = json.loads((folder / "rmapply.state.json").read_text("utf-8"))
+def state_of(folder: Path, *, local: bool = False) -> dict[str, Any]:
+    """The state file of the project in ``folder`` (with ``local``: of --local), as JSON."""
+    path = folder / (".rmapply/local/state.json" if local else "rmapply.state.json")
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
     return data
 
 
-def remote_id(folder: Path, address: str) -> str:
-    """The remote id of ``address`` in the project's state."""
-    return str(state_of(folder)["resources"][address]["remote_id"])
+def remote_id(folder: Path, address: str, *, local: bool = False) -> str:
+    """The remote id of ``address`` in the project's state (with ``local``: of --local)."""
+    return str(state_of(folder, local=local)["resources"][address]["remote_id"])
 
 
 GOLDEN = REPO / "tests" / "output" / "golden"

@@ -127,8 +127,10 @@ def _plan_on_a_terminal(folder: Path, *extra: str, env: dict[str, str]) -> str:
     return b"".join(chunks).decode("utf-8")
 
 
-def test_colour_on_a_terminal_only_and_never_with_no_color(changed: Path) -> None:
-    plain_env = {"RMAPPLY_TOKEN": ""}
+def test_colour_on_a_terminal_only_and_never_with_no_color(
+    changed: Path, env: dict[str, str]
+) -> None:
+    plain_env = {"RMAPPLY_TOKEN": "", "RMAPPLY_ENDPOINT": env["RMAPPLY_ENDPOINT"]}
     coloured = _plan_on_a_terminal(changed, env=plain_env)
     assert "\x1b[32m  + jobs.fresh\x1b[0m: create, then submit" in coloured
     assert "\x1b[" not in _plan_on_a_terminal(changed, "--no-color", env=plain_env)

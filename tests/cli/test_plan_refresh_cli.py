@@ -3,6 +3,7 @@ drift), --refresh-only, --target globs and the cost limit."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -210,11 +211,34 @@ def test_budget_of_rmapply_toml_fails_the_plan_and_max_cost_overrides_it(
     assert code == 0, err
 
 
-def test_plan_warns_when_the_state_belongs_to_another_itwin(
+def test_plan_refuses_a_state_bound_to_another_itwin(
     tmp_path: Path, itwin_id: str, env: dict[str, str]
 ) -> None:
     write_project(tmp_path, itwin_id, {"site-a": {"submit": "false"}})
     apply(tmp_path, env)
+    other = "0e4e3c3a-6f0a-4a54-9d1c-5a8b9f0c2d11"
+    write_project(tmp_path, other, {"site-a": {"submit": "false"}})
+    state = tmp_path / "rmapply.state.json"
+    before = state.read_bytes()
+    code, out, err = run("plan", "-C", str(tmp_path), "--no-refresh", env=env)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == (
+        f"Error: state file {state} belongs to iTwin {itwin_id}, but [project] iTwinId is "
+        f"{other}; nothing was read or changed"
+    )
+    assert f"'rmapply state rebind --itwin {other}'" in err
+    assert state.read_bytes() == before
+
+
+def test_plan_warns_when_an_unbound_state_belongs_to_another_itwin(
+    tmp_path: Path, itwin_id: str, env: dict[str, str]
+) -> None:
+    write_project(tmp_path, itwin_id, {"site-a": {"submit": "false"}})
+    apply(tmp_path, env)
+    state = state_of(tmp_path)
+    state.update(version=1)
+    del state["endpoint"], state["itwin_id"]  # as a state written before binding
+    (tmp_path / "rmapply.state.json").write_text(json.dumps(state), encoding="utf-8")
     other = "0e4e3c3a-6f0a-4a54-9d1c-5a8b9f0c2d11"
     write_project(tmp_path, other, {"site-a": {"submit": "false"}})
     code, out = _plan(tmp_path, env, "--no-refresh")

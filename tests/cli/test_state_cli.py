@@ -160,8 +160,17 @@ def test_refresh_with_unreachable_endpoint_fails_and_keeps_state(
 ) -> None:
     write_project(tmp_path, itwin_id)
     _import(tmp_path, _existing_job(client, itwin_id), env)
-    before = (tmp_path / "rmapply.state.json").read_bytes()
+    state = tmp_path / "rmapply.state.json"
+    before = state.read_bytes()
+    # the endpoint the state belongs to, down (another one is refused before any call)
+    endpoint = json.loads(before)["endpoint"]
+    assert endpoint == env["RMAPPLY_ENDPOINT"]
     down = {**env, "RMAPPLY_ENDPOINT": "http://127.0.0.1:9/contextcapture"}
+    code, _, err = run("refresh", "-C", str(tmp_path), env=down)
+    assert code == 1
+    assert "belongs to endpoint" in err
+    state.write_bytes(before.replace(endpoint.encode(), down["RMAPPLY_ENDPOINT"].encode()))
+    before = state.read_bytes()
     code, _, err = run("refresh", "-C", str(tmp_path), env=down)
     assert code == 1
     assert err.startswith("Error: refresh: no answer from http://127.0.0.1:9/contextcapture")

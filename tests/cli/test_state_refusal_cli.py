@@ -77,11 +77,11 @@ def test_state_file_of_a_newer_format_is_refused_and_kept(
 ) -> None:
     state = project / "rmapply.state.json"
     data = json.loads(state.read_text("utf-8"))
-    data.update(version=2, locks={"new": "field"})
+    data.update(version=3, locks={"new": "field"})
     state.write_text(json.dumps(data), encoding="utf-8")
     assert _refused(project, env, command, args) == (
-        f"Error: state file {state} has format version 2, but this rmapply reads format version"
-        " 1 at most",
+        f"Error: state file {state} has format version 3, but this rmapply reads format version"
+        " 2 at most",
         "Hint: upgrade rmapply to the version that wrote it; the file was not changed",
     )
 

@@ -49,7 +49,11 @@ def test_readme_main_command_plans_and_applies_the_example(tmp_path: Path) -> No
         outputs.append(done.stdout)
     assert "Plan: 5 to create" in outputs[0]
     assert "Apply complete: 9 done, 0 failed, 0 skipped." in outputs[1]
-    state = json.loads((tmp_path / "manifests" / "rmapply.state.json").read_text("utf-8"))
+    # a rehearsal keeps its own state beside the emulator's data; the real one is never made
+    assert not (tmp_path / "manifests" / "rmapply.state.json").exists()
+    local_state = tmp_path / "manifests" / ".rmapply" / "local" / "state.json"
+    state = json.loads(local_state.read_text("utf-8"))
+    assert state["endpoint"] == "local:.rmapply/emulator.sqlite3"
     jobs = {k: v for k, v in state["resources"].items() if v["kind"] == "job"}
     assert len(jobs) == 4 and all(r["outputs"] for r in jobs.values())
     for address, record in jobs.items():
@@ -60,3 +64,4 @@ def test_readme_main_command_plans_and_applies_the_example(tmp_path: Path) -> No
     again = _rmapply(["plan", "-C", "manifests", "--local", "--detailed-exitcode"], tmp_path)
     assert again.returncode == 0, again.stdout
     assert "No changes" in again.stdout
+    assert not (tmp_path / "manifests" / "rmapply.state.json").exists()

@@ -160,13 +160,13 @@ def test_empty_state_file_is_refused(store, state_path):
 def test_state_file_of_a_newer_format_version_is_refused(store, state_path):
     save(store, "jobs.a")
     raw = json.loads(state_path.read_bytes())
-    raw["version"] = 2
+    raw["version"] = 3
     raw["future_field"] = {"anything": True}
     state_path.write_text(json.dumps(raw))
     with pytest.raises(StateVersionError) as caught:
         store.load()
     assert caught.value.message == (
-        f"state file {state_path} has format version 2, but this rmapply reads format version 1 "
+        f"state file {state_path} has format version 3, but this rmapply reads format version 2 "
         "at most"
     )
     assert (
