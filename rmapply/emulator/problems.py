@@ -144,11 +144,17 @@ def method_not_allowed(allowed: Sequence[str]) -> Problem:
 def http_error(status: int, message: str | None = None) -> Problem:
     """An HTTP-level refusal (bad request line, URI or headers too long, body too large).
 
-    The code is the status phrase in the API's PascalCase (414 -> ``RequestUriTooLong``).
+    The code is the status phrase in the API's PascalCase (414 -> ``RequestUriTooLong``); 413's
+    is fixed, as its phrase changed between Python versions.
     """
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = "Error"
-    code = "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", phrase) if w)
+    code = _HTTP_CODES.get(status) or "".join(
+        w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", phrase) if w
+    )
     return Problem(status, code, message or f"{phrase}.")
+
+
+_HTTP_CODES = {413: "ContentTooLarge"}
