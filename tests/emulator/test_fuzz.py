@@ -237,3 +237,54 @@ def test_any_jobs_query_is_answered_without_a_5xx(
 @given(itwin=TEXT)
 def test_any_engines_query_is_answered_without_a_5xx(target: Target, itwin: str) -> None:
     target.send("GET", f"/limits/engines?iTwinId={_q(itwin)}")
+
+
+# Latin-1 without controls; requests refuses a value starting with a blank (as \x85 or \xa0).
+HEADER_TEXT = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=60
+).map(str.lstrip)
+
+
+@FUZZ
+@given(
+    body=st.one_of(st.binary(max_size=200), TEXT.map(lambda t: t.encode("utf-8", "surrogatepass"))),
+    form=st.dictionaries(
+        st.sampled_from(["grant_type", "client_id", "client_secret", "scope", "x"]), TEXT
+    ),
+    basic=st.one_of(st.none(), HEADER_TEXT, st.binary(max_size=40)),
+)
+def test_any_token_request_is_answered_without_a_5xx(
+    target: Target, body: bytes, form: dict[str, str], basic: str | bytes | None
+) -> None:
+    """The token endpoint answers OAuth 2.0 errors (not the API's shape), but never a 5xx."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if isinstance(basic, bytes):
+        headers["Authorization"] = "Basic " + base64.b64encode(basic).decode()
+    elif basic is not None:
+        headers["Authorization"] = "Basic " + basic
+    encoded = "&".join(f"{_q(k)}={_q(v)}" for k, v in form.items()).encode()
+    root = target.base.removesuffix("/contextcapture")
+    bugs = len(target.emulator.internal_errors)
+    for data in (body, encoded):
+        answer = target.session.post(
+            f"{root}/connect/token", data=data, headers=headers, timeout=TIMEOUT
+        )
+        assert answer.status_code < 500, answer.text[:300]
+        assert set(answer.json()) in ({"error", "error_description"}, {
+            "access_token", "token_type", "expires_in", "scope"})  # fmt: skip
+    assert target.emulator.internal_errors[bugs:] == []
+
+
+@FUZZ
+@given(authorization=HEADER_TEXT)
+def test_any_authorization_header_is_answered_without_a_5xx(
+    target: Target, authorization: str
+) -> None:
+    bugs = len(target.emulator.internal_errors)
+    answer = requests.get(
+        f"{target.base}/jobs/{GUID}",
+        headers={"Authorization": authorization},
+        timeout=TIMEOUT,
+    )
+    assert_acceptable(answer)
+    assert target.emulator.internal_errors[bugs:] == []

@@ -9,6 +9,7 @@ import socket
 from typing import Any
 
 import pytest
+import requests
 
 from rmapply.emulator import Emulator
 from rmapply.emulator.backend import Backend
@@ -315,3 +316,18 @@ def test_a_bug_before_routing_still_answers_a_json_500(
     assert answer.status_code == 500
     assert api_error(answer)["code"] == "InternalServerError"
     assert "a bug in the faults" in emulator.internal_errors[0]
+
+
+def test_a_basic_authorization_that_is_not_ascii_is_an_oauth_error(emulator: Emulator) -> None:
+    answer = requests.post(
+        emulator.token_url,
+        data={"grant_type": "client_credentials", "scope": "itwin-platform"},
+        headers={"Authorization": "Basic \x80\xff"},
+        timeout=10,
+    )
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "error": "invalid_client",
+        "error_description": "Client authentication failed.",
+    }
+    assert emulator.internal_errors == []
