@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+REDACTED = "***"
+# scheme://userinfo@ -- the userinfo runs to the last "@" before the host's end, as urlsplit
+# reads it, so a password holding an unencoded "@" is redacted whole.
+_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the userinfo of every URL in it shown as ``***`` (``https://***@host/``).
+
+    The one function every message that mentions a URL goes through: an endpoint written as
+    ``https://user:password@host/`` must never show its password in an error, a log or a plan.
+    """
+    return _USERINFO.sub(rf"\1{REDACTED}@", text)
+
 
 class RmapplyError(Exception):
-    """Base of every error a user can act on: a message, an optional hint and an exit code."""
+    """Base of every error a user can act on: a message, an optional hint and an exit code.
+
+    Message and hint are redacted on the way in (``redact_urls``): no error shows a URL's userinfo.
+    """
 
     exit_code: int = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = redact_urls(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else redact_urls(hint)
 
     def __str__(self) -> str:
         return self.message
@@ -137,7 +156,7 @@ class ApiError(RmapplyError):
     ) -> None:
         super().__init__(message, hint=hint)
         self.method = method
-        self.path = path
+        self.path = redact_urls(path)
         self.status = status
         self.code = code
         self.api_message = api_message

@@ -11,15 +11,21 @@ from types import FrameType
 import click
 
 from rmapply.emulator import Emulator, EmulatorOptions
-from rmapply.errors import ConfigError
+from rmapply.errors import ConfigError, redact_urls
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+ENV_SERVE_TOKEN = "RMAPPLY_SERVE_TOKEN"
+ENV_SERVE_CLIENT = "RMAPPLY_SERVE_CLIENT"
 
 
 def _client(value: str) -> tuple[str, str]:
     client_id, sep, secret = value.partition(":")
     if not sep or not client_id or not secret:
-        raise click.BadParameter(f"expected ID:SECRET, got '{client_id}...'", param_hint="--client")
+        # The value is not shown: without its ":" it may be the secret itself.
+        raise click.BadParameter(
+            "expected ID:SECRET, with a client id and a secret on both sides of a ':'",
+            param_hint=f"--client (or {ENV_SERVE_CLIENT})",
+        )
     return client_id, secret
 
 
@@ -33,14 +39,23 @@ def _client(value: str) -> tuple[str, str]:
     help="SQLite file to keep jobs in across restarts (default: in memory).",
 )
 @click.option(
-    "--token", "tokens", multiple=True, help="Accept only this bearer token (repeatable)."
+    "--token",
+    "tokens",
+    multiple=True,
+    envvar=ENV_SERVE_TOKEN,
+    show_envvar=True,
+    help="Accept only this bearer token (repeatable; the variable holds space-separated tokens, "
+    "and keeps them out of the process list).",
 )
 @click.option(
     "--client",
     "clients",
     multiple=True,
     metavar="ID:SECRET",
-    help="Register a client for POST /connect/token (repeatable).",
+    envvar=ENV_SERVE_CLIENT,
+    show_envvar=True,
+    help="Register a client for POST /connect/token (repeatable; the variable holds "
+    "space-separated ID:SECRET pairs, and keeps them out of the process list).",
 )
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="PEM certificate.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key.")
@@ -104,8 +119,8 @@ def serve(
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        _say(emulator.base_url)
-        _say(f"token endpoint: {emulator.token_url}")
+        _say(redact_urls(emulator.base_url))
+        _say(f"token endpoint: {redact_urls(emulator.token_url)}")
         if host not in LOOPBACK:
             _say(
                 f"warning: listening on {host}: other machines can reach this emulator, which "

@@ -19,7 +19,7 @@ from rmapply.client.retrying import CallRetries, RetryPolicy, run_with_retries
 from rmapply.client.secrets import Secret, redact
 from rmapply.client.session import HttpAnswer, Timeout, Transport
 from rmapply.client.throttle import Throttle
-from rmapply.errors import ApiError, AuthenticationError, ConfigError
+from rmapply.errors import ApiError, AuthenticationError, ConfigError, redact_urls
 
 IMS_TOKEN_URL = "https://ims.bentley.com/connect/token"
 DEFAULT_SCOPE = "itwin-platform"
@@ -159,7 +159,7 @@ class ClientCredentials:
     def __repr__(self) -> str:
         return (
             f"ClientCredentials(client_id={self.client_id!r}, client_secret=***, "
-            f"token_url={self.token_url!r}, scope={self.scope!r})"
+            f"token_url={redact_urls(self.token_url)!r}, scope={self.scope!r})"
         )
 
     def _fetch(self) -> tuple[Secret, float]:

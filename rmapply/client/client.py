@@ -15,7 +15,13 @@ from rmapply.client.events import EventSink, OutcomeVerified, ignore_event
 from rmapply.client.responses import parse_answer
 from rmapply.client.retrying import RetryPolicy
 from rmapply.client.session import USER_AGENT, Timeout, Transport
-from rmapply.errors import ApiError, InvalidChangeError, OutcomeUnknownError, ServerError
+from rmapply.errors import (
+    ApiError,
+    InvalidChangeError,
+    OutcomeUnknownError,
+    ServerError,
+    redact_urls,
+)
 from rmapply.wire import (
     DEFAULT_ENDPOINT,
     EnginesLimit,
@@ -186,7 +192,8 @@ class RealityModelingClient:
         self.close()
 
     def __repr__(self) -> str:
-        return f"RealityModelingClient(base_url={self.base_url!r}, auth={self.auth!r})"
+        base_url = redact_urls(self.base_url)
+        return f"RealityModelingClient(base_url={base_url!r}, auth={self.auth!r})"
 
     # -- internals --------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ class Transport:
                 hint="use a URL such as https://api.bentley.com/contextcapture",
             )
         self.base_url = base_url.rstrip("/")
-        self.host = parts.netloc
+        self.host = parts.netloc.rpartition("@")[2]  # named in messages: never the userinfo
         self.headers = {"User-Agent": USER_AGENT, **dict(headers or {})}
         options: dict[str, object] = {
             "num_pools": 4,

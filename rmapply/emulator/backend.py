@@ -19,14 +19,9 @@ from rmapply.emulator.lifecycle import (
 )
 from rmapply.emulator.options import EmulatorOptions
 from rmapply.emulator.problems import Detail, Problem
+from rmapply.emulator.request_body import JobCreationHints
 from rmapply.emulator.storage import JobRow, Store, WorkspaceRow
-from rmapply.emulator.validation import (
-    cost_amount_details,
-    invalid_parameter,
-    parse_body,
-    parse_json,
-    refuse,
-)
+from rmapply.emulator.validation import cost_amount_details, invalid_parameter, refuse
 from rmapply.wire import (
     CostEstimationParameters,
     EnginesLimit,
@@ -96,9 +91,8 @@ class Backend:
         return EnginesLimit(max_engines=self.max_engines)
 
     # workspaces --------------------------------------------------------------------------------
-    def create_workspace(self, raw: bytes) -> Workspace:
+    def create_workspace(self, body: WorkspaceCreation) -> Workspace:
         """POST /workspaces."""
-        body = parse_body(WorkspaceCreation, parse_json(raw, CREATE_WORKSPACE), CREATE_WORKSPACE)
         if body.i_twin_id is not None and not self.is_itwin(body.i_twin_id):
             raise refuse(
                 CREATE_WORKSPACE,
@@ -135,17 +129,15 @@ class Backend:
         return [render_workspace(r) for r in self.store.workspaces()]
 
     # jobs --------------------------------------------------------------------------------------
-    def create_job(self, caller: Caller, raw: bytes) -> Job:
+    def create_refusal(self, problem: Problem, hints: JobCreationHints) -> Problem:
+        """A create body's schema problems together with the rules checkable on what it holds."""
+        extra = self._hint_details(hints)
+        if extra and problem.details is not None:
+            return replace(problem, details=problem.details + tuple(extra))
+        return problem
+
+    def create_job(self, caller: Caller, body: JobCreation) -> Job:
         """POST /jobs: a new unsubmitted job with one output id per requested format."""
-        data = parse_json(raw, CREATE_JOB)
-        try:
-            body = parse_body(JobCreation, data, CREATE_JOB)
-        except Problem as problem:
-            # Report the business rules that can be checked on the raw body in the same answer.
-            extra = self._raw_rule_details(data) if isinstance(data, dict) else []
-            if extra and problem.details is not None:
-                raise replace(problem, details=problem.details + tuple(extra)) from None
-            raise
         workspace = self.store.get_workspace(body.workspace_id)
         details = self._settings_details(
             body.settings.processing_engines, [o.value for o in body.settings.outputs], "settings"
@@ -186,11 +178,14 @@ class Backend:
         snap = snapshot(row.schedule, self.clock.now_ms(), row.doc["type"] == "Calibration")
         return JobProgress(percentage=snap.percentage, state=snap.progress_state, step=snap.step)
 
-    def patch_job(self, job_id: str, raw: bytes) -> Job:
+    def require_job(self, job_id: str) -> None:
+        """Raise the API's 404 unless the job exists (checked before its body is read)."""
+        self._job_row(job_id)
+
+    def patch_job(self, job_id: str, patch: JobPatch) -> Job:
         """PATCH /jobs/{id}: modify (unsubmitted only), submit or cancel."""
         with self.store.transaction():
             row = self._job_row(job_id)
-            patch = parse_body(JobPatch, parse_json(raw, MODIFY_JOB), MODIFY_JOB)
             now = self.clock.now_ms()
             state = snapshot(row.schedule, now).state
             modifies = (
@@ -312,16 +307,12 @@ class Backend:
                 )
         return details
 
-    def _raw_rule_details(self, data: dict[str, Any]) -> list[Detail]:
+    def _hint_details(self, hints: JobCreationHints) -> list[Detail]:
         details: list[Detail] = []
-        workspace_id = data.get("workspaceId")
-        if isinstance(workspace_id, str) and self.store.get_workspace(workspace_id) is None:
+        if hints.workspace_id is not None and self.store.get_workspace(hints.workspace_id) is None:
             details.append(_unknown_workspace())
-        settings = data.get("settings")
-        if isinstance(settings, dict):
-            engines = settings.get("processingEngines")
-            if isinstance(engines, int) and not isinstance(engines, bool):
-                details += self._settings_details(engines, None, "settings")
+        if hints.processing_engines is not None:
+            details += self._settings_details(hints.processing_engines, None, "settings")
         return details
 
     def render_job(self, row: JobRow, now_ms: int) -> Job:

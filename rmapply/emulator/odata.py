@@ -7,6 +7,10 @@ Grammar (``and`` binds tighter than ``or``; keywords and property names are case
     primary    := "(" expr ")" | PROPERTY OP value | PROPERTY "in" "(" value ("," value)* ")"
     OP         := eq | ne | lt | le | gt | ge
     value      := 'quoted string' ('' escapes a quote) | unquoted GUID | unquoted date-time
+
+Limits (each broken one is a FilterError naming it): ``MAX_LENGTH`` characters, ``MAX_COMPARISONS``
+comparisons, ``MAX_VALUES`` values in all ``in`` lists together, parentheses nested at most
+``MAX_NESTING`` deep. They keep the parser's recursion and the evaluation's cost bounded.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ PROPERTIES = GUID_PROPERTIES + TEXT_PROPERTIES + DATE_PROPERTIES
 MULTI_VALUED = frozenset({"inputId", "outputId"})
 CASE_INSENSITIVE = frozenset({"id", "iTwinId", "inputId", "outputId", "email", "type", "state"})
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+MAX_LENGTH = 8000
+MAX_COMPARISONS = 100
+MAX_VALUES = 1000
+MAX_NESTING = 32
 _CANONICAL = {p.lower(): p for p in PROPERTIES}
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?$")
@@ -125,6 +133,9 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self._tokens = list(_tokens(text))
         self._i = 0
+        self._depth = 0
+        self._comparisons = 0
+        self._values = 0
 
     def _peek(self) -> _Token:
         return self._tokens[self._i]
@@ -163,7 +174,13 @@ class _Parser:
     def _primary(self) -> Expr:
         token = self._next()
         if token.kind == "(":
+            self._depth += 1
+            if self._depth > MAX_NESTING:
+                raise FilterError(
+                    f"parentheses nested more than {MAX_NESTING} deep at position {token.pos + 1}"
+                )
             expr = self._or()
+            self._depth -= 1
             closing = self._next()
             if closing.kind != ")":
                 raise FilterError(f"unexpected {_show(closing)}; expected ')'")
@@ -173,6 +190,12 @@ class _Parser:
                 f"unexpected {_show(token)}; expected a property ({', '.join(PROPERTIES)}) or '('"
             )
         prop = _CANONICAL[token.text.lower()]
+        self._comparisons += 1
+        if self._comparisons > MAX_COMPARISONS:
+            raise FilterError(
+                f"more than {MAX_COMPARISONS} comparisons (the one at position {token.pos + 1} "
+                "is one too many)"
+            )
         op_token = self._next()
         op = op_token.text.lower() if op_token.kind == "word" else ""
         if op == "in":
@@ -198,6 +221,9 @@ class _Parser:
             values.append(self._value(prop))
 
     def _value(self, prop: str) -> Literal:
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise FilterError(f"more than {MAX_VALUES} values")
         token = self._next()
         if token.kind == "string":
             literal = Literal("string", token.text)
@@ -244,6 +270,8 @@ def _seven_to_six_digits(text: str) -> str:
 
 def parse(text: str) -> Expr:
     """Parse a ``$filter``; FilterError says what is wrong and where."""
+    if len(text) > MAX_LENGTH:
+        raise FilterError(f"it is {len(text)} characters long; at most {MAX_LENGTH} are allowed")
     if not text.strip():
         raise FilterError("the filter is empty")
     return _Parser(text).parse()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from rmapply.wire import DetailedError, DetailedErrorResponse, ErrorDetail, ErrorResponse
@@ -137,3 +139,22 @@ def method_not_allowed(allowed: Sequence[str]) -> Problem:
         "The requested method is not allowed for this resource.",
         headers={"Allow": ", ".join(allowed)},
     )
+
+
+def http_error(status: int, message: str | None = None) -> Problem:
+    """An HTTP-level refusal (bad request line, URI or headers too long, body too large).
+
+    The code is the status phrase in the API's PascalCase (414 -> ``RequestUriTooLong``); 413's
+    is fixed, as its phrase changed between Python versions.
+    """
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    code = _HTTP_CODES.get(status) or "".join(
+        w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", phrase) if w
+    )
+    return Problem(status, code, message or f"{phrase}.")
+
+
+_HTTP_CODES = {413: "ContentTooLarge"}

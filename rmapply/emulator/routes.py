@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -11,21 +12,32 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from rmapply.emulator import problems
 from rmapply.emulator.auth import Authenticator
-from rmapply.emulator.backend import Backend, Caller
+from rmapply.emulator.backend import (
+    CREATE_JOB,
+    CREATE_WORKSPACE,
+    MODIFY_JOB,
+    Backend,
+    Caller,
+)
 from rmapply.emulator.faults import Faults
 from rmapply.emulator.listing import list_jobs
 from rmapply.emulator.problems import Problem
+from rmapply.emulator.request_body import creation_hints, parse_body, parse_value, read_value
+from rmapply.emulator.request_query import jobs_query, query_values
 from rmapply.wire import (
     EnginesLimitResponse,
+    JobCreation,
+    JobPatch,
     JobProgressResponse,
     JobResponse,
     JobsResponse,
     Link,
     NextPageLink,
+    WorkspaceCreation,
     WorkspaceResponse,
 )
 
@@ -33,6 +45,7 @@ API_PREFIX = "/contextcapture"
 TOKEN_PATH = "/connect/token"
 JSON = "application/json"
 _NOBODY = Caller("", "")
+log = logging.getLogger("rmapply.emulator")
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,7 @@ class Request:
     authorization: str | None
     params: tuple[str, ...] = ()
     caller: Caller = _NOBODY
+    raw_query: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,7 +115,25 @@ class Application:
             )
 
     def handle(self, method: str, target: str, authorization: str | None, body: bytes) -> Answer:
-        """Answer one request (faults first, then authentication, then the operation)."""
+        """Answer one request (faults first, then authentication, then the operation).
+
+        Whatever goes wrong inside, the answer is the API's error shape: a bug of the emulator is
+        a JSON 500, logged and kept in ``internal_errors`` (tests assert it stays empty).
+        """
+        try:
+            return self._handle(method, target, authorization, body)
+        except Exception:
+            return self.internal_error()
+
+    def internal_error(self) -> Answer:
+        """The JSON 500 for a bug of the emulator; its traceback is logged and kept."""
+        self.internal_errors.append(traceback.format_exc())
+        log.exception("the emulator failed on a request")
+        return problem_answer(
+            Problem(500, "InternalServerError", "The emulator failed; see its log.")
+        )
+
+    def _handle(self, method: str, target: str, authorization: str | None, body: bytes) -> Answer:
         split = urlsplit(target)
         path = split.path
         with self._count_lock:
@@ -115,8 +147,8 @@ class Application:
         status = self.faults.take_failure(method, path)
         if status is not None:
             return _failure(status)
-        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        request = Request(method, path, query, body, authorization)
+        query = query_values(split.query)
+        request = Request(method, path, query, body, authorization, raw_query=split.query)
         answer = self._route(request)
         if self.faults.take_drop(method, path):
             return Answer(0, drop=True)
@@ -148,17 +180,13 @@ class Application:
                 return handler(self, _with(request, params, caller))
             except Problem as problem:
                 return problem_answer(problem)
-            except Exception:  # a bug of the emulator: answer 500 and keep the traceback
-                self.internal_errors.append(traceback.format_exc())
-                return problem_answer(
-                    Problem(500, "InternalServerError", "The emulator failed; see its log.")
-                )
         return problem_answer(problems.route_not_found())
 
     # operations --------------------------------------------------------------------------------
     def workspaces_create(self, r: Request) -> Answer:
         """POST /workspaces."""
-        workspace = self.backend.create_workspace(r.body)
+        body = parse_body(WorkspaceCreation, r.body, CREATE_WORKSPACE)
+        workspace = self.backend.create_workspace(body)
         return json_answer(201, WorkspaceResponse(workspace=workspace).to_wire())
 
     def workspaces_get(self, r: Request) -> Answer:
@@ -173,7 +201,13 @@ class Application:
 
     def jobs_create(self, r: Request) -> Answer:
         """POST /jobs."""
-        job = self.backend.create_job(r.caller, r.body)
+        data = read_value(r.body, CREATE_JOB)
+        try:
+            body = parse_value(JobCreation, data, CREATE_JOB)
+        except Problem as problem:
+            # The rules checkable on what the body holds are reported in the same answer.
+            raise self.backend.create_refusal(problem, creation_hints(data)) from None
+        job = self.backend.create_job(r.caller, body)
         return json_answer(201, JobResponse(job=job).to_wire())
 
     def jobs_get(self, r: Request) -> Answer:
@@ -182,7 +216,9 @@ class Application:
 
     def jobs_patch(self, r: Request) -> Answer:
         """PATCH /jobs/{id}."""
-        job = self.backend.patch_job(r.params[0], r.body)
+        self.backend.require_job(r.params[0])  # 404 for the id comes before the body's 422
+        patch = parse_body(JobPatch, r.body, MODIFY_JOB)
+        job = self.backend.patch_job(r.params[0], patch)
         return json_answer(200, JobResponse(job=job).to_wire())
 
     def jobs_delete(self, r: Request) -> Answer:
@@ -197,7 +233,8 @@ class Application:
 
     def jobs_list(self, r: Request) -> Answer:
         """GET /jobs."""
-        page = list_jobs(self.backend, r.caller, r.query, self.base_url)
+        query = jobs_query(r.raw_query, r.caller.email)
+        page = list_jobs(self.backend, r.caller, query, self.base_url)
         links = NextPageLink(next=Link(href=page.next_href) if page.next_href else None)
         return json_answer(200, JobsResponse(jobs=page.jobs, links=links).to_wire())
 
@@ -216,6 +253,7 @@ def _with(request: Request, params: tuple[str, ...], caller: Caller) -> Request:
         request.authorization,
         params,
         caller,
+        request.raw_query,
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import socket
 import ssl
 import threading
@@ -10,9 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from rmapply.emulator.routes import Application
+from rmapply.emulator import problems
+from rmapply.emulator.routes import JSON, Application
 
 MAX_BODY = 16 * 1024 * 1024
+_TOO_LARGE = f"The request body is larger than {MAX_BODY} bytes."
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -26,8 +30,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         body = self._body()
         if body is None:
-            self.send_error(400, "Bad Content-Length or chunked body")
-            return
+            return  # refused (and answered) while reading
         answer = self.server.app.handle(
             self.command, self.path, self.headers.get("Authorization"), body
         )
@@ -48,33 +51,47 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(answer.body)
 
     def _body(self) -> bytes | None:
-        """The request body (Content-Length or chunked); None when it cannot be read."""
+        """The request body (Content-Length or chunked); None when it was refused (answered)."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             chunks: list[bytes] = []
             total = 0
             while True:
                 size_line = self.rfile.readline(1024).split(b";")[0].strip()
-                try:
-                    size = int(size_line, 16)
-                except ValueError:
+                if not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", size_line):
+                    self.send_error(400, "The chunked request body is malformed.")
                     return None
+                size = int(size_line, 16)
                 if size == 0:
                     while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass  # trailers
                     return b"".join(chunks)
                 total += size
                 if total > MAX_BODY:
+                    self.send_error(413, _TOO_LARGE)
                     return None
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline(1024)
-        raw = self.headers.get("Content-Length")
-        try:
-            length = int(raw) if raw else 0
-        except ValueError:
+        raw = (self.headers.get("Content-Length") or "").strip()
+        if raw and not re.fullmatch(r"[0-9]{1,12}", raw):
+            self.send_error(400, "The Content-Length header is not a number of bytes.")
             return None
-        if not 0 <= length <= MAX_BODY:
+        length = int(raw) if raw else 0
+        if length > MAX_BODY:
+            self.send_error(413, _TOO_LARGE)
             return None
         return self.rfile.read(length) if length else b""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer an HTTP-level refusal in the API's error shape (JSON), then close."""
+        problem = problems.http_error(code, message)
+        body = json.dumps(problem.body(), separators=(",", ":")).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", JSON)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")  # what was not read cannot be skipped
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
 
     do_GET = do_POST = do_PATCH = do_DELETE = _serve  # noqa: N815
 
