@@ -84,6 +84,10 @@ class StateVersionError(StateError):
     """The state file was written by a newer format version."""
 
 
+class StateTracesError(StateError):
+    """The state file is missing or empty while traces of an earlier state remain beside it."""
+
+
 class PlanError(RmapplyError):
     """A plan cannot be made or used."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,8 +69,18 @@ class Project:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
 
     @classmethod
-    def load(cls, directory: Path | str, *, environ: Mapping[str, str] | None = None) -> Project:
-        """Read rmapply.toml of ``directory``; ConfigError when it is not a project directory."""
+    def load(
+        cls,
+        directory: Path | str,
+        *,
+        environ: Mapping[str, str] | None = None,
+        ignore_previous_state: bool = False,
+    ) -> Project:
+        """Read rmapply.toml of ``directory``; ConfigError when it is not a project directory.
+
+        ``ignore_previous_state``: start from an empty state although traces of an earlier one
+        remain beside a missing or empty state file (else every read of the state refuses).
+        """
         path = Path(directory)
         if not path.is_dir():
             raise ConfigError(
@@ -78,7 +89,14 @@ class Project:
             )
         config = load_config(path).require_file()
         env = dict(os.environ if environ is None else environ)
-        return cls(path, config, LocalStateStore(config.state_path), env)
+        where = "" if path == Path(".") else f" -C {shlex.quote(str(path))}"
+        store = LocalStateStore(
+            config.state_path,
+            keep_versions=config.state.versions,
+            ignore_previous_state=ignore_previous_state,
+            restore_command=f"rmapply state restore{where}",
+        )
+        return cls(path, config, store, env)
 
     def manifests(
         self, *, var_files: Sequence[Path] = (), cli_vars: Mapping[str, str] | None = None

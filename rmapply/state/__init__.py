@@ -18,6 +18,7 @@ from rmapply.state.edit import (
 from rmapply.state.journal import Journal, journal_path
 from rmapply.state.lock import LockHolder, read_holder
 from rmapply.state.records import IntentRecord, Outcome, ResolveRecord, ResultRecord
+from rmapply.state.restore import Restored
 from rmapply.state.statefile import backup_path
 from rmapply.state.store import (
     JournalWriter,
@@ -26,6 +27,8 @@ from rmapply.state.store import (
     StateSession,
     StateStore,
 )
+from rmapply.state.traces import StateTraces
+from rmapply.state.versions import StateVersion, versions_path
 
 __all__ = [
     "STATE_FORMAT_VERSION",
@@ -40,10 +43,13 @@ __all__ = [
     "ReplacedId",
     "ResolveRecord",
     "ResourceRecord",
+    "Restored",
     "ResultRecord",
     "StateDocument",
     "StateSession",
     "StateStore",
+    "StateTraces",
+    "StateVersion",
     "backup_path",
     "forget_intent",
     "forget_resource",
@@ -53,4 +59,5 @@ __all__ = [
     "move_resource",
     "read_holder",
     "show_record",
+    "versions_path",
 ]

@@ -102,7 +102,8 @@ def corrupt_hint(state_path: Path) -> str:
     backup = state_path.with_name("state.json.backup")
     return (
         f"the file was not changed; the previous version is kept in {backup}: if it reads "
-        f"well, copy it over {state_path} (see docs/state.md#recovery)"
+        "well, bring it back with 'rmapply state restore backup' (the refused file is kept "
+        "among the versions; see docs/state.md#recovery)"
     )
 
 
