@@ -13,6 +13,7 @@ from rmapply.state.atomic import remove_durably
 from rmapply.state.journal import JournalContents, journal_path, read_journal
 from rmapply.state.statefile import backup_path
 from rmapply.state.versions import (
+    BACKUP,
     StateVersion,
     backup_version,
     kept_versions,
@@ -77,7 +78,8 @@ class StateTraces:
         pool = same or readable
         if not pool:
             return None
-        return max(pool, key=lambda c: (c.serial or 0, c.kept_at))
+        # the same serial twice is the same file twice: the backup is the simpler name
+        return max(pool, key=lambda c: (c.serial or 0, c.name == BACKUP, c.kept_at))
 
 
 def _extending_journal(path: Path) -> JournalContents | None:
@@ -125,7 +127,7 @@ def _restore_hint(traces: StateTraces, restore_command: str) -> str:
         journal = ", then replay the journal onto it" if traces.journal is not None else ""
         suggestion = (
             f"'{restore_command}' restores {newest.name} (serial {newest.serial}, "
-            f"{newest.resources} resources){journal}"
+            f"{newest.resources} resource{'' if newest.resources == 1 else 's'}){journal}"
         )
     own_copy = ""
     if traces.journal is not None and traces.journal.header is not None:

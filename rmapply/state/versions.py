@@ -84,25 +84,31 @@ def read_version(version: StateVersion) -> StateVersion:
     )
 
 
+def _names(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def kept_versions(state_path: Path, *, read: bool = True) -> list[StateVersion]:
     """The kept versions, oldest first; with ``read``, each file is read for its details."""
     folder = versions_path(state_path)
     found: list[StateVersion] = []
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for entry in os.scandir(folder):
-            match = _VERSION.match(entry.name)
-            if match is None:
-                continue
-            serial = match.group("serial")
-            found.append(
-                StateVersion(
-                    name=entry.name.removesuffix(".json"),
-                    path=Path(entry.path),
-                    kept_at=_parse_stamp(match.group("stamp")),
-                    serial=int(serial) if serial is not None else None,
-                    problem=None if serial is not None else "kept as it was found",
-                )
+    for name in _names(folder):
+        match = _VERSION.match(name)
+        if match is None:
+            continue
+        serial = match.group("serial")
+        found.append(
+            StateVersion(
+                name=name.removesuffix(".json"),
+                path=folder / name,
+                kept_at=_parse_stamp(match.group("stamp")),
+                serial=int(serial) if serial is not None else None,
+                problem=None if serial is not None else "kept as it was found",
             )
+        )
     found.sort(key=lambda version: version.name)
     return [read_version(v) if read and v.problem is None else v for v in found]
 
@@ -110,9 +116,7 @@ def kept_versions(state_path: Path, *, read: bool = True) -> list[StateVersion]:
 def set_aside_journals(state_path: Path) -> list[Path]:
     """The journals set aside in the versions folder, oldest first."""
     folder = versions_path(state_path)
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        return sorted(folder / n for n in os.listdir(folder) if _JOURNAL.match(n))
-    return []
+    return sorted(folder / name for name in _names(folder) if _JOURNAL.match(name))
 
 
 def backup_version(state_path: Path) -> StateVersion | None:
