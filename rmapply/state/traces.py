@@ -109,8 +109,8 @@ def _trace_lines(traces: StateTraces) -> list[str]:
     if traces.journal is not None and traces.journal.header is not None:
         header = traces.journal.header
         lines.append(
-            f"{traces.journal.path}: {len(traces.journal.entries)} change(s) made after serial "
-            f"{header.base_serial} of lineage {header.lineage}"
+            f"{traces.journal.path}: {len(traces.journal.entries)} record(s) written after "
+            f"serial {header.base_serial} of lineage {header.lineage}"
         )
     folder = versions_path(traces.path)
     lines.extend(f"{folder}/{version.describe()}" for version in traces.kept)
@@ -124,7 +124,7 @@ def _restore_hint(traces: StateTraces, restore_command: str) -> str:
         what = "no readable state version is kept, so it can only"
         suggestion = f"'{restore_command} journal' {what} rebuild the changes of the journal"
     else:
-        journal = ", then replay the journal onto it" if traces.journal is not None else ""
+        journal = " and replays the journal onto it" if traces.journal is not None else ""
         suggestion = (
             f"'{restore_command}' restores {newest.name} (serial {newest.serial}, "
             f"{newest.resources} resource{'' if newest.resources == 1 else 's'}){journal}"

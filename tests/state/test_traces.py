@@ -68,7 +68,7 @@ def test_deleted_state_file_beside_a_journal_of_a_written_state_is_refused(store
     assert error.message.splitlines() == [
         f"state file {state_path} is missing, but traces of an earlier state are beside it; "
         "nothing was read or changed:",
-        f"  {journal_path(state_path)}: 2 change(s) made after serial 1 of lineage "
+        f"  {journal_path(state_path)}: 2 record(s) written after serial 1 of lineage "
         f"{document.lineage}",
     ]
     assert error.hint == (
