@@ -105,8 +105,8 @@ def lock_timeout_option(
 
 
 IGNORE_PREVIOUS_STATE_HELP = (
-    "Start from an empty state although the state file is missing or empty beside traces of an "
-    "earlier one (backup, kept versions, journal); they are moved into the versions folder."
+    "Start empty, knowingly, when the state file is missing or empty beside traces of an "
+    "earlier state (else refused)."
 )
 
 

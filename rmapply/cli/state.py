@@ -129,7 +129,7 @@ def _version_json(version: StateVersion) -> dict[str, object]:
     "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
 )
 def state_versions(directory: Path, fmt: str) -> None:
-    """List the earlier versions of the state that 'rmapply state restore' can bring back."""
+    """List the earlier versions of the state that can be restored."""
     store = Project.load(directory).store
     versions = store.versions()
     condition = store.find_traces().condition
@@ -203,8 +203,12 @@ def _restored_warning(restored: Restored) -> str | None:
 def state_restore(
     directory: Path, lock_timeout: float, allow_other_lineage: bool, version: str | None
 ) -> None:
-    """Write VERSION (a name from 'state versions', 'backup' or a serial; default: the newest)
-    back as the state, with a new serial; the current file is kept as a version first."""
+    """Bring an earlier version of the state back (default: the newest).
+
+    VERSION is a name listed by 'rmapply state versions', 'backup', a serial, or 'journal' (the
+    changes of a journal alone). It is written as the next serial of its lineage, so a plan
+    saved before is stale; the file it replaces is kept as a version first.
+    """
     store = Project.load(directory).store
     restored = store.restore(version, timeout=lock_timeout, allow_other_lineage=allow_other_lineage)
     for line in _restored_lines(restored, store.location):

@@ -19,14 +19,8 @@ from rmapply.state.records import IntentRecord, Outcome
 from rmapply.state.replay import replay
 from rmapply.state.restore import Restored, restore_locked
 from rmapply.state.statefile import read_state, write_state
-from rmapply.state.traces import (
-    StateTraces,
-    find_traces,
-    set_traces_aside,
-    starts_empty,
-    state_condition,
-)
-from rmapply.state.versions import StateVersion, backup_version, keep_current, kept_versions
+from rmapply.state.traces import StateTraces, set_traces_aside, starts_empty, traces_beside
+from rmapply.state.versions import StateVersion, keep_current, restorable_versions
 
 _READ_ATTEMPTS = 3  # a reader racing a checkpoint reads again; three tries always suffice
 DEFAULT_KEPT_VERSIONS = 5
@@ -181,13 +175,8 @@ def _fold(path: Path, document: StateDocument | None, contents: JournalContents)
 
 
 class LocalStateStore:
-    """State in a local JSON file, with ``.journal``, ``.backup``, ``.lock``, ``.versions/``.
-
-    ``ignore_previous_state`` (``--ignore-previous-state``) starts from an empty state when the
-    file is missing or empty beside traces of an earlier one; a writer then moves those traces
-    into the versions folder. One store serves one command: it keeps a version of the state
-    file before its first write only (``keep_versions`` of them are kept).
-    """
+    """State in a local JSON file, with ``.journal``, ``.backup``, ``.lock``, ``.versions/``;
+    one store serves one command (it keeps a version before the command's first write)."""
 
     def __init__(
         self,
@@ -200,7 +189,7 @@ class LocalStateStore:
         self.path = Path(path)
         self.journal_path = journal_path(self.path)
         self.keep_versions = keep_versions
-        self.ignore_previous_state = ignore_previous_state
+        self.ignore_previous_state = ignore_previous_state  # start empty beside traces
         self.restore_command = restore_command  # as the user should type it (with -C DIR)
         self.version_kept = False  # set by the command's first write
 
@@ -219,22 +208,16 @@ class LocalStateStore:
         return contents is not None and bool(contents.entries)
 
     def find_traces(self) -> StateTraces:
-        """The state file's condition and, when it is missing or empty, every trace of an
-        earlier state beside it (none are looked for beside a state file that is there)."""
-        condition = state_condition(self.path)
-        if condition == "present":
-            return StateTraces(self.path, condition)
-        return find_traces(self.path)
+        """The state file's condition; traces are looked for only when it is missing or empty."""
+        return traces_beside(self.path)
 
     def check_traces(self) -> None:
-        """StateTracesError when the file is missing or empty beside earlier traces, unless
-        this store ignores them."""
+        """StateTracesError when the file is missing or empty beside traces (unless ignored)."""
         self._starts_empty()
 
     def versions(self) -> list[StateVersion]:
         """The kept versions (oldest first), then the backup if there is one."""
-        backup = backup_version(self.path)
-        return [*kept_versions(self.path), *([backup] if backup else [])]
+        return restorable_versions(self.path)
 
     def restore(
         self,
@@ -261,9 +244,10 @@ class LocalStateStore:
         """True when ignoring earlier traces; StateTracesError when they must not be ignored."""
         return starts_empty(self.path, self.ignore_previous_state, self.restore_command)
 
-    def keep_current_version(self, serial: int, now: datetime) -> None:
-        """Before this command's first write: keep the state file (at ``serial``) as a version."""
-        if not self.version_kept:
+    def keep_current_version(self, serial: int, now: datetime, *, created: bool = False) -> None:
+        """Keep the state file (at ``serial``) as a version before the command's first write,
+        and right after a write that ``created`` it (a new state leaves a trace at once)."""
+        if created or not self.version_kept:
             keep_current(self.path, serial, now=now, keep=self.keep_versions)
             self.version_kept = True
 
@@ -387,7 +371,8 @@ class LocalStateSession:
                 f"{self._store.journal_path}, where the calls this command recorded are kept",
             )
         # the command's first write keeps the file it replaces among the dated versions
-        self._store.keep_current_version(self._file_serial, datetime.now(UTC))
+        moment, created = datetime.now(UTC), self._signature is None
+        self._store.keep_current_version(self._file_serial, moment)
         document = self.document
         document.serial += 1
         document.rmapply_version = __version__
@@ -398,6 +383,8 @@ class LocalStateSession:
             raise
         self._file_serial = document.serial
         self._signature = _signature(path)
+        if created:  # deleting a state that was just made must not pass for a new project
+            self._store.keep_current_version(document.serial, moment, created=True)
         self._dirty = False
         self._journal.rebase(document.serial)
 

@@ -102,6 +102,12 @@ def find_traces(path: Path) -> StateTraces:
     )
 
 
+def traces_beside(path: Path) -> StateTraces:
+    """The state file's condition, with its traces only when it is missing or empty."""
+    condition = state_condition(path)
+    return StateTraces(path, condition) if condition == "present" else find_traces(path)
+
+
 def _trace_lines(traces: StateTraces) -> list[str]:
     lines: list[str] = []
     if traces.backup is not None:

@@ -132,6 +132,12 @@ def backup_version(state_path: Path) -> StateVersion | None:
     return read_version(StateVersion(BACKUP, path, written, None))
 
 
+def restorable_versions(state_path: Path) -> list[StateVersion]:
+    """The kept versions (oldest first), then the backup if there is one (all read)."""
+    backup = backup_version(state_path)
+    return [*kept_versions(state_path), *([backup] if backup else [])]
+
+
 def _free_name(folder: Path, moment: datetime, tail: str) -> Path:
     # names are dated to the microsecond; two kept in the same one get the next free microsecond
     while (folder / f"{_stamp(moment)}-{tail}").exists():
@@ -176,8 +182,12 @@ def keep_version(
 def keep_current(state_path: Path, serial: int, *, now: datetime, keep: int) -> None:
     """Keep the state file as it is now (at ``serial``) as a dated version, if it holds anything."""
     data = read_if_present(state_path, "state file")
-    if data:
-        keep_version(state_path, data, serial, now=now, keep=keep)
+    if not data:
+        return
+    newest = kept_versions(state_path, read=False)[-1:]
+    if newest and newest[0].serial == serial and newest[0].path.read_bytes() == data:
+        return  # kept already (a new state is kept right after it is first written)
+    keep_version(state_path, data, serial, now=now, keep=keep)
 
 
 def set_aside(state_path: Path, source: Path, tail: str, *, now: datetime) -> Path:

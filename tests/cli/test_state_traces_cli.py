@@ -5,6 +5,8 @@ service and nothing is overwritten. `state versions` and `state restore` bring t
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -142,8 +144,8 @@ def test_a_first_apply_killed_before_its_first_checkpoint_is_replayed(
     write_project(tmp_path, itwin_id, {"site-a": {"submit": "false"}})
     apply(tmp_path, env)
     document = StateDocument.model_validate(state_of(tmp_path))
-    for leftover in tmp_path.glob("rmapply.state.json*"):
-        leftover.unlink()  # as if the first apply died before its first checkpoint
+    for leftover in tmp_path.glob("rmapply.state.json*"):  # as if the first apply died
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()  # before writing
     journal = Journal(
         journal_path(tmp_path / "rmapply.state.json"), StateDocument(lineage=document.lineage)
     )
@@ -232,3 +234,19 @@ def test_ignore_previous_state_starts_empty_knowingly_and_keeps_the_traces(
     assert code == 1
     assert backup in [p.read_bytes() for p in versions_path(state).iterdir()]
     assert not (project / "rmapply.state.json.backup").exists()
+
+
+def test_deleting_the_state_of_a_single_apply_is_refused_not_taken_for_a_new_project(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], emulator: Emulator
+) -> None:
+    write_project(tmp_path, itwin_id)
+    apply(tmp_path, env)
+    state = tmp_path / "rmapply.state.json"
+    state.unlink()  # "start fresh": the state file alone is gone, the version kept stays
+    error = refused(tmp_path, env, emulator, "apply", "-C", str(tmp_path), "--auto-approve")
+    assert re.fullmatch(
+        rf"  {re.escape(str(versions_path(state)))}/\d{{8}}T\d{{6}}\.\d{{6}}Z-serial-1 "
+        r"\(serial 1, lineage [0-9a-f-]{36}, 2 resources, kept \S+Z\)",
+        error[1],
+    ), error[1]
+    assert len(emulator.jobs()) == 1

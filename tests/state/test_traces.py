@@ -4,6 +4,7 @@ every writer, naming the traces and the restore command; nothing is changed whil
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,7 @@ def test_deleted_state_file_beside_a_journal_of_a_written_state_is_refused(store
     document = save(store, "jobs.a")
     leave_journal(state_path, document, "jobs.b")
     state_path.unlink()
+    shutil.rmtree(versions_path(state_path))  # the journal alone
     error = refused(store, state_path)
     assert error.message.splitlines() == [
         f"state file {state_path} is missing, but traces of an earlier state are beside it; "
@@ -147,10 +149,11 @@ def test_ignore_previous_state_starts_empty_and_moves_the_traces_into_the_versio
     assert (sorted(after.resources), after.serial) == (["jobs.new"], 1)
     assert after.lineage != document.lineage
     kept = sorted(p.name for p in versions_path(state_path).iterdir())
-    # the version kept by the second save, then the journal and the backup moved there
+    # serial 1 kept as new, the journal and the backup moved there, the new state kept as new
     assert [name.split("-", 1)[1] for name in kept] == [
         "serial-1.json",
         "journal-serial-2.jsonl",
+        "serial-1.json",
         "serial-1.json",
     ]
     assert (versions_path(state_path) / kept[2]).read_bytes() == backup

@@ -39,13 +39,17 @@ def serial_of(name: str) -> int:
     return int(name.removesuffix(".json").rpartition("-")[2])
 
 
-def test_first_write_of_a_new_state_keeps_no_version(state_path):
+def test_a_new_state_is_kept_as_a_version_right_after_its_first_write(state_path):
     command(state_path, "jobs.a")
-    assert kept(state_path) == []
+    assert [serial_of(name) for name in kept(state_path)] == [1]
+    assert (versions_path(state_path) / kept(state_path)[0]).read_bytes() == (
+        state_path.read_bytes()
+    )
 
 
 def test_a_command_keeps_one_version_before_its_first_write_only(state_path):
     command(state_path, "jobs.a")
+    command(state_path, "jobs.b")
     before = state_path.read_bytes()
     store = LocalStateStore(state_path)
     with store.lock("apply") as session:
@@ -53,10 +57,10 @@ def test_a_command_keeps_one_version_before_its_first_write_only(state_path):
             seq = session.journal.intent(f"jobs.n{n}", "create", now=NOW)
             session.journal.result(seq, upsert=make_record(f"jobs.n{n}"), now=NOW)
             session.checkpoint()
-    assert json.loads(state_path.read_bytes())["serial"] == 5
+    assert json.loads(state_path.read_bytes())["serial"] == 6
     names = kept(state_path)
-    assert [serial_of(name) for name in names] == [1]
-    version = versions_path(state_path) / names[0]
+    assert [serial_of(name) for name in names] == [1, 2]
+    version = versions_path(state_path) / names[-1]
     assert version.read_bytes() == before
     assert os.stat(version).st_mode & 0o777 == 0o600
 
@@ -143,6 +147,7 @@ def test_restore_of_the_journal_alone_keeps_its_changes(state_path):
     document = command(state_path, "jobs.a")
     leave_journal(state_path, document, "jobs.b")
     state_path.unlink()
+    shutil.rmtree(versions_path(state_path))
     with pytest.raises(StateError, match="no readable state version"):
         LocalStateStore(state_path).restore()
     restored = LocalStateStore(state_path).restore("journal")
