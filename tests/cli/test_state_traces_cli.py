@@ -250,3 +250,29 @@ def test_deleting_the_state_of_a_single_apply_is_refused_not_taken_for_a_new_pro
         error[1],
     ), error[1]
     assert len(emulator.jobs()) == 1
+
+
+def test_state_versions_keeps_as_many_versions_as_configured(
+    tmp_path: Path, itwin_id: str, env: dict[str, str]
+) -> None:
+    write_project(
+        tmp_path,
+        itwin_id,
+        {"site-a": {}, "site-b": {}, "site-c": {}},
+        extra_config="[state]\nversions = 2\n",
+    )
+    apply(tmp_path, env)  # serial 1, kept as new
+    for address in ("jobs.site-a", "jobs.site-b", "jobs.site-c"):  # each keeps what it replaces
+        code, _, err = run("state", "rm", "-C", str(tmp_path), address, env=env)
+        assert code == 0, err
+    code, out, err = run("state", "versions", "-C", str(tmp_path), env=env)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["VERSION", "SERIAL", "RESOURCES", "KEPT", "(UTC)", "LINEAGE"]
+    assert [(line.split()[1], line.split()[2]) for line in lines[1:-1]] == [
+        ("2", "3"),
+        ("3", "2"),
+        ("3", "2"),
+    ]
+    assert lines[1].split()[0].endswith("-serial-2") and lines[3].split()[0] == "backup"
+    assert lines[-1] == "Restore one with 'rmapply state restore VERSION' (default: the newest)."
