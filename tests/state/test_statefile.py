@@ -53,7 +53,11 @@ def test_write_keeps_previous_version_as_backup_with_mode_0600(store, state_path
 
 def test_first_write_leaves_no_backup(store, state_path):
     save(store, "jobs.a")
-    assert sorted(p.name for p in state_path.parent.iterdir()) == ["state.json", "state.json.lock"]
+    assert sorted(p.name for p in state_path.parent.iterdir()) == [
+        "state.json",
+        "state.json.lock",
+        "state.json.versions",  # the new state kept as a version (docs/state.md#versions)
+    ]
 
 
 def test_failed_rename_leaves_old_file_and_backup_intact(store, state_path, monkeypatch):
