@@ -121,7 +121,7 @@ class StateStore(Protocol):
         ...
 
     def find_traces(self) -> StateTraces:
-        """What is there: the state's condition, the backup, kept versions, a journal."""
+        """The state's condition and, when it is missing or empty, the earlier traces."""
         ...
 
     def check_traces(self) -> None:
