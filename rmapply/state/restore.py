@@ -16,7 +16,7 @@ from rmapply.state.lock import StateLock
 from rmapply.state.replay import replay
 from rmapply.state.statefile import decode_state, encode_state, write_state
 from rmapply.state.traces import StateTraces, find_traces
-from rmapply.state.versions import StateVersion, keep_version, prune, set_aside_journal
+from rmapply.state.versions import BACKUP, StateVersion, keep_version, prune, set_aside_journal
 
 JOURNAL = "journal"  # restore the changes of a journal alone, when no version of its state is kept
 
@@ -77,7 +77,10 @@ def choose(traces: StateTraces, wanted: str | None) -> StateVersion | None:
                 hint = f"'rmapply state restore {JOURNAL}' rebuilds the changes of the journal"
             raise StateError(f"no readable state version is kept beside {traces.path}", hint=hint)
         return newest
-    name = wanted.removesuffix(".json")
+    # a path copied from a message names the same version: its file name is what counts
+    name = Path(wanted).name.removesuffix(".json")
+    if name == f"{traces.path.name}.{BACKUP}":
+        name = BACKUP
     found = [c for c in candidates if c.name == name]
     if not found and wanted.isdigit():
         found = [c for c in candidates if c.serial == int(wanted)]

@@ -162,12 +162,16 @@ def test_restore_of_an_unknown_version_names_the_kept_ones(state_path):
         LocalStateStore(state_path).restore("nope")
 
 
-def test_restore_accepts_a_serial(state_path):
+def test_restore_accepts_a_serial_or_a_path_copied_from_a_message(state_path):
     command(state_path, "jobs.a")
     command(state_path, "jobs.b")
     command(state_path, "jobs.c")
     LocalStateStore(state_path).restore("1")
     assert sorted(LocalStateStore(state_path).load().resources) == ["jobs.a"]
+    LocalStateStore(state_path).restore(f"{state_path}.backup")
+    assert sorted(LocalStateStore(state_path).load().resources) == ["jobs.a", "jobs.b", "jobs.c"]
+    LocalStateStore(state_path).restore(str(versions_path(state_path) / kept(state_path)[1]))
+    assert sorted(LocalStateStore(state_path).load().resources) == ["jobs.a", "jobs.b"]
 
 
 def test_restore_over_a_refused_state_file_keeps_it_as_found(state_path):
