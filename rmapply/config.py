@@ -17,6 +17,7 @@ from rmapply.wire import DEFAULT_ENDPOINT, CostEstimationParameters, Quality
 CONFIG_FILE = "rmapply.toml"
 DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"
 DEFAULT_STATE_PATH = "rmapply.state.json"
+DEFAULT_KEPT_VERSIONS = 5
 MAX_CONFIG_BYTES = 1024 * 1024
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -59,9 +60,11 @@ class ApiSection(_Section):
 
 
 class StateSection(_Section):
-    """``[state]``: where the state file lives, relative to the manifests directory."""
+    """``[state]``: where the state file lives (relative to the manifests directory), and how
+    many earlier versions of it are kept."""
 
     path: str = DEFAULT_STATE_PATH
+    versions: int = Field(default=DEFAULT_KEPT_VERSIONS, ge=1, le=1000)
 
 
 class DefaultsSection(_Section):

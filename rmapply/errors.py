@@ -107,6 +107,10 @@ class StateEndpointMismatchError(StateError):
     """The state was made against another endpoint or iTwin than this command talks to."""
 
 
+class StateTracesError(StateError):
+    """The state file is missing or empty while traces of an earlier state remain beside it."""
+
+
 class PlanError(RmapplyError):
     """A plan cannot be made or used."""
 

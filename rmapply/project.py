@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,8 +86,18 @@ class Project:
     binding: Binding | None = None
 
     @classmethod
-    def load(cls, directory: Path | str, *, environ: Mapping[str, str] | None = None) -> Project:
-        """Read rmapply.toml of ``directory``; ConfigError when it is not a project directory."""
+    def load(
+        cls,
+        directory: Path | str,
+        *,
+        environ: Mapping[str, str] | None = None,
+        ignore_previous_state: bool = False,
+    ) -> Project:
+        """Read rmapply.toml of ``directory``; ConfigError when it is not a project directory.
+
+        ``ignore_previous_state``: start from an empty state although traces of an earlier one
+        remain beside a missing or empty state file (else every read of the state refuses).
+        """
         path = Path(directory)
         if not path.is_dir():
             raise ConfigError(
@@ -95,7 +106,14 @@ class Project:
             )
         config = load_config(path).require_file()
         env = dict(os.environ if environ is None else environ)
-        return cls(path, config, LocalStateStore(config.state_path), env)
+        where = "" if path == Path(".") else f" -C {shlex.quote(str(path))}"
+        store = LocalStateStore(
+            config.state_path,
+            keep_versions=config.state.versions,
+            ignore_previous_state=ignore_previous_state,
+            restore_command=f"rmapply state restore{where}",
+        )
+        return cls(path, config, store, env)
 
     def manifests(
         self, *, var_files: Sequence[Path] = (), cli_vars: Mapping[str, str] | None = None
@@ -117,7 +135,13 @@ class Project:
 
     def use_local_state(self) -> None:
         """Work with the ``--local`` state under ``.rmapply/``, never the real state file."""
-        self.store = LocalStateStore(self.directory / LOCAL_STATE)
+        current = self.store
+        ignore = isinstance(current, LocalStateStore) and current.ignore_previous_state
+        self.store = LocalStateStore(
+            self.directory / LOCAL_STATE,
+            keep_versions=self.config.state.versions,
+            ignore_previous_state=ignore,
+        )
 
     def binding_of(self, endpoint: Endpoint) -> Binding:
         """What a state used with ``endpoint`` is bound to (``--local``: not its port)."""

@@ -28,6 +28,8 @@ from rmapply.cli.local import LOCAL_SPEED, open_endpoint
 from rmapply.cli.options import (
     dir_option,
     endpoint_options,
+    ignore_previous_state_option,
+    load_project,
     lock_timeout_option,
     parse_vars,
     use_color,
@@ -42,7 +44,7 @@ from rmapply.output.apply_events import (
 from rmapply.output.plan_json import plan_data
 from rmapply.plan import Unresolved, check_fresh, load_plan
 from rmapply.plan.planfile import public_endpoint
-from rmapply.project import Endpoint, Project
+from rmapply.project import Endpoint
 
 EXIT_INTERRUPTED = 130
 NO_TERMINAL = (
@@ -160,6 +162,7 @@ _lock_timeout = lock_timeout_option()
 @_parallelism
 @_poll_scale
 @_lock_timeout
+@ignore_previous_state_option
 @_json
 @click.option("--no-color", is_flag=True, help="Print the plan without colour.")
 def apply_command(
@@ -180,11 +183,12 @@ def apply_command(
     parallelism: int | None,
     poll_scale: float | None,
     lock_timeout: float,
+    ignore_previous_state: bool,
     json_lines: bool,
     no_color: bool,
 ) -> int:
     """Plan, show the plan, ask, then carry it out; or carry out a saved PLANFILE exactly."""
-    project = Project.load(directory)
+    project = load_project(directory, ignore_previous_state)
     loaded = project.manifests(var_files=var_files, cli_vars=parse_vars(cli_vars))
     saved = load_plan(planfile) if planfile is not None else None
     if saved is not None and (targets or cancel_replaced or cancel_removed):
@@ -278,6 +282,7 @@ def _confirm(auto_approve: bool) -> None:
 @dir_option
 @endpoint_options
 @_parallelism
+@ignore_previous_state_option
 @_json
 def status_command(
     addresses: tuple[str, ...],
@@ -285,10 +290,11 @@ def status_command(
     endpoint: str | None,
     local: bool,
     parallelism: int | None,
+    ignore_previous_state: bool,
     json_lines: bool,
 ) -> None:
     """Show the live state of the jobs in state (or of ADDRESS...), read from the service."""
-    project = Project.load(directory)
+    project = load_project(directory, ignore_previous_state)
     with open_endpoint(project, endpoint, local) as chosen, project.client(chosen) as client:
         document = project.store.load()  # after open_endpoint: the state of this endpoint
         records = job_records(document, addresses)
@@ -328,6 +334,7 @@ def status_command(
 @_parallelism
 @_poll_scale
 @_lock_timeout
+@ignore_previous_state_option
 @_json
 def wait_command(
     addresses: tuple[str, ...],
@@ -338,10 +345,11 @@ def wait_command(
     parallelism: int | None,
     poll_scale: float | None,
     lock_timeout: float,
+    ignore_previous_state: bool,
     json_lines: bool,
 ) -> int:
     """Wait for the running jobs in state (or ADDRESS...) to succeed, fail or be cancelled."""
-    project = Project.load(directory)
+    project = load_project(directory, ignore_previous_state)
     with (
         open_printer(json_lines) as printer,
         open_endpoint(project, endpoint, local) as chosen,

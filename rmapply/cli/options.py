@@ -6,9 +6,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from rmapply.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,3 +102,35 @@ def lock_timeout_option(
         show_default=show_default,
         help=help_text,
     )
+
+
+IGNORE_PREVIOUS_STATE_HELP = (
+    "Start empty, knowingly, when the state file is missing or empty beside traces of an "
+    "earlier state (else refused)."
+)
+
+
+def ignore_previous_state_option(func: F) -> F:
+    """``--ignore-previous-state``: start empty, knowingly, beside traces of an earlier state."""
+    return click.option("--ignore-previous-state", is_flag=True, help=IGNORE_PREVIOUS_STATE_HELP)(
+        func
+    )
+
+
+def load_project(directory: Path, ignore_previous_state: bool = False) -> Project:
+    """``Project.load``; with ``ignore_previous_state``, a warning when traces are ignored."""
+    from rmapply.project import Project
+
+    project = Project.load(directory, ignore_previous_state=ignore_previous_state)
+    if ignore_previous_state:
+        traces = project.store.find_traces()
+        if traces.orphaned:
+            click.secho(
+                f"warning: state file {project.store.location} is {traces.condition}: starting "
+                "from an empty state as asked (--ignore-previous-state); the traces of the "
+                "earlier state are not used (a writer moves them into the versions folder)",
+                err=True,
+                fg="yellow",
+                color=use_color(False, sys.stderr),
+            )
+    return project

@@ -15,6 +15,8 @@ from rmapply.cli.options import (
     color_option,
     dir_option,
     endpoint_options,
+    ignore_previous_state_option,
+    load_project,
     lock_timeout_option,
     parse_vars,
     use_color,
@@ -25,7 +27,7 @@ from rmapply.output.plan_markdown import render_plan_markdown
 from rmapply.output.plan_text import render_plan_text
 from rmapply.plan import Plan, load_plan, save_plan
 from rmapply.plan.planfile import saved_plan
-from rmapply.project import Planned, Project
+from rmapply.project import Planned
 
 FORMATS = ("text", "json", "markdown")
 
@@ -101,6 +103,7 @@ def print_warnings(planned: Planned, *, color: bool | None = None) -> None:
     help="Concurrent API calls for the refresh (default: [apply] parallelism).",
 )
 @lock_timeout_option("With --out: wait up to SECONDS for another rmapply holding the state lock.")
+@ignore_previous_state_option
 @color_option
 def plan_command(
     directory: Path,
@@ -119,10 +122,11 @@ def plan_command(
     detailed_exitcode: bool,
     parallelism: int | None,
     lock_timeout: float,
+    ignore_previous_state: bool,
     no_color: bool,
 ) -> int:
     """Show what apply would create, update, replace, submit or remove, and what it costs."""
-    project = Project.load(directory)
+    project = load_project(directory, ignore_previous_state)
     loaded = project.manifests(var_files=var_files, cli_vars=parse_vars(cli_vars))
     options = project.plan_options(
         targets=targets,

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
-from rmapply.cli.options import dir_option, lock_timeout_option
+from rmapply.cli.options import (
+    dir_option,
+    ignore_previous_state_option,
+    load_project,
+    lock_timeout_option,
+    use_color,
+)
 from rmapply.errors import ConfigError
 from rmapply.project import LOCAL_STATE, Project
 from rmapply.state import (
     ResourceRecord,
+    Restored,
+    StateVersion,
     forget_intent,
     forget_resource,
     list_addresses,
@@ -30,9 +39,10 @@ def state_group() -> None:
 
 @state_group.command("list")
 @dir_option
-def state_list(directory: Path) -> None:
+@ignore_previous_state_option
+def state_list(directory: Path, ignore_previous_state: bool) -> None:
     """List the addresses in state, and the operations of unknown outcome."""
-    store = Project.load(directory).store
+    store = load_project(directory, ignore_previous_state).store
     for address in list_addresses(store):
         click.echo(address)
     for operation in list_pending(store):
@@ -44,20 +54,25 @@ def state_list(directory: Path) -> None:
 
 @state_group.command("show")
 @dir_option
+@ignore_previous_state_option
 @click.argument("address")
-def state_show(directory: Path, address: str) -> None:
+def state_show(directory: Path, ignore_previous_state: bool, address: str) -> None:
     """Print the record of ADDRESS as JSON."""
-    record = show_record(Project.load(directory).store, address)
+    record = show_record(load_project(directory, ignore_previous_state).store, address)
     click.echo(record.model_dump_json(indent=2))
 
 
 @state_group.command("rm")
 @dir_option
+@ignore_previous_state_option
 @_lock_timeout
 @click.argument("address")
-def state_rm(directory: Path, address: str, lock_timeout: float) -> None:
+def state_rm(
+    directory: Path, ignore_previous_state: bool, address: str, lock_timeout: float
+) -> None:
     """Forget ADDRESS: remove it from state without touching the remote job or workspace."""
-    record = forget_resource(Project.load(directory).store, address, timeout=lock_timeout)
+    store = load_project(directory, ignore_previous_state).store
+    record = forget_resource(store, address, timeout=lock_timeout)
     click.echo(
         f"Removed {address} ({record.kind} {record.remote_id}) from state; "
         "the remote object was not touched."
@@ -66,22 +81,34 @@ def state_rm(directory: Path, address: str, lock_timeout: float) -> None:
 
 @state_group.command("mv")
 @dir_option
+@ignore_previous_state_option
 @_lock_timeout
 @click.argument("source")
 @click.argument("destination")
-def state_mv(directory: Path, source: str, destination: str, lock_timeout: float) -> None:
+def state_mv(
+    directory: Path,
+    ignore_previous_state: bool,
+    source: str,
+    destination: str,
+    lock_timeout: float,
+) -> None:
     """Rename SOURCE to DESTINATION in state (after renaming its key in the manifests)."""
-    move_resource(Project.load(directory).store, source, destination, timeout=lock_timeout)
+    store = load_project(directory, ignore_previous_state).store
+    move_resource(store, source, destination, timeout=lock_timeout)
     click.echo(f"Moved {source} to {destination}.")
 
 
 @state_group.command("forget-intent")
 @dir_option
+@ignore_previous_state_option
 @_lock_timeout
 @click.argument("address")
-def state_forget_intent(directory: Path, address: str, lock_timeout: float) -> None:
+def state_forget_intent(
+    directory: Path, ignore_previous_state: bool, address: str, lock_timeout: float
+) -> None:
     """Drop the pending operation of unknown outcome at ADDRESS (you checked it did not land)."""
-    operation = forget_intent(Project.load(directory).store, address, timeout=lock_timeout)
+    store = load_project(directory, ignore_previous_state).store
+    operation = forget_intent(store, address, timeout=lock_timeout)
     click.echo(f"Dropped the pending {operation.action} of {address}; the next plan may create it.")
 
 
@@ -124,6 +151,113 @@ def state_rebind(
     click.echo(f"State bound to {rebound.binding.endpoint}{itwin}{before}{checked}.")
 
 
+def _version_json(version: StateVersion) -> dict[str, object]:
+    return {
+        "version": version.name,
+        "serial": version.serial,
+        "lineage": version.lineage,
+        "resources": version.resources,
+        "keptAt": version.kept_at.isoformat().replace("+00:00", "Z"),
+        "path": str(version.path),
+        "problem": version.problem,
+    }
+
+
+@state_group.command("versions")
+@dir_option
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
+)
+def state_versions(directory: Path, fmt: str) -> None:
+    """List the earlier versions of the state that can be restored."""
+    store = Project.load(directory).store
+    versions = store.versions()
+    condition = store.find_traces().condition
+    if fmt == "json":
+        data = {
+            "state": {"path": store.location, "condition": condition},
+            "versions": [_version_json(v) for v in versions],
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    if condition != "present":
+        click.echo(f"State file {store.location} is {condition}.")
+    if not versions:
+        click.echo(f"No earlier versions of {store.location} are kept.")
+        return
+    click.echo(f"{'VERSION':<40}  {'SERIAL':>6}  {'RESOURCES':>9}  {'KEPT (UTC)':<19}  LINEAGE")
+    for v in versions:
+        kept = v.kept_at.strftime("%Y-%m-%d %H:%M:%S")
+        if v.problem is not None:
+            click.echo(f"{v.name:<40}  {'-':>6}  {'-':>9}  {kept:<19}  unreadable: {v.problem}")
+            continue
+        click.echo(f"{v.name:<40}  {v.serial:>6}  {v.resources:>9}  {kept:<19}  {v.lineage}")
+    click.echo("Restore one with 'rmapply state restore VERSION' (default: the newest).")
+
+
+def _restored_lines(restored: Restored, location: str) -> list[str]:
+    lines = [
+        f"Restored {restored.source} (serial {restored.source_serial}) into {location} as "
+        f"serial {restored.serial} of lineage {restored.lineage}: {restored.resources} "
+        "resource(s)."
+    ]
+    if restored.replayed:
+        lines.append(f"Replayed {restored.replayed} journal record(s) onto it.")
+    if restored.journal_set_aside is not None:
+        lines.append(f"The journal was moved to {restored.journal_set_aside}.")
+    if restored.kept is not None:
+        lines.append(f"The state file it replaces is kept as {restored.kept}.")
+    if restored.pending:
+        lines.append(
+            f"{restored.pending} request(s) of unknown outcome are pending; 'rmapply plan' shows "
+            "how each is settled."
+        )
+    return lines
+
+
+def _restored_warning(restored: Restored) -> str | None:
+    if restored.source == "journal":
+        return (
+            f"warning: only the changes recorded after serial {restored.source_serial} were "
+            "restored; the resources of the earlier state are not in it: adopt each existing "
+            "job with 'rmapply import ADDRESS ID' before applying"
+        )
+    if restored.gap is not None:
+        return (
+            f"warning: the changes written between serial {restored.gap[0]} and "
+            f"{restored.gap[1]} are in no trace left: a job created then is not in this state; "
+            "adopt it with 'rmapply import ADDRESS ID' before applying"
+        )
+    return None
+
+
+@state_group.command("restore")
+@dir_option
+@_lock_timeout
+@click.option(
+    "--allow-other-lineage",
+    is_flag=True,
+    help="Restore a version of another lineage (another state) than the one here.",
+)
+@click.argument("version", required=False)
+def state_restore(
+    directory: Path, lock_timeout: float, allow_other_lineage: bool, version: str | None
+) -> None:
+    """Bring an earlier version of the state back (default: the newest).
+
+    VERSION is a name listed by 'rmapply state versions', 'backup', a serial, or 'journal' (the
+    changes of a journal alone). It is written as the next serial of its lineage, so a plan
+    saved before is stale; the file it replaces is kept as a version first.
+    """
+    store = Project.load(directory).store
+    restored = store.restore(version, timeout=lock_timeout, allow_other_lineage=allow_other_lineage)
+    for line in _restored_lines(restored, store.location):
+        click.echo(line)
+    warning = _restored_warning(restored)
+    if warning is not None:
+        click.secho(warning, err=True, fg="yellow", color=use_color(False, sys.stderr))
+
+
 def _output_entry(record: ResourceRecord) -> dict[str, object]:
     entry: dict[str, object] = {"kind": record.kind, "id": record.remote_id}
     if record.kind == "job":
@@ -136,12 +270,15 @@ def _output_entry(record: ResourceRecord) -> dict[str, object]:
 
 @click.command("output")
 @dir_option
+@ignore_previous_state_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.option("--local", is_flag=True, help="Read the state of the embedded emulator's rehearsals.")
 @click.argument("address", required=False)
-def output_command(directory: Path, as_json: bool, local: bool, address: str | None) -> None:
+def output_command(
+    directory: Path, ignore_previous_state: bool, as_json: bool, local: bool, address: str | None
+) -> None:
     """Print the job ids and output reality-data ids by format, of ADDRESS or of everything."""
-    project = Project.load(directory)
+    project = load_project(directory, ignore_previous_state)
     if local:
         project.use_local_state()
     store = project.store

@@ -17,6 +17,8 @@ from rmapply.cli.local import open_endpoint
 from rmapply.cli.options import (
     dir_option,
     endpoint_options,
+    ignore_previous_state_option,
+    load_project,
     lock_timeout_option,
     parse_vars,
     use_color,
@@ -26,7 +28,6 @@ from rmapply.errors import ConfigError, NotFoundError, PlanError
 from rmapply.model import Address, DesiredState, DesiredWorkspace, ResourceKind
 from rmapply.plan import ChangeCategory
 from rmapply.plan.adopt import adopt_job, adopt_workspace
-from rmapply.project import Project
 from rmapply.refresh import accept_remote_changes, refresh, remote_changes
 from rmapply.state import ResourceRecord
 from rmapply.wire import Job, Workspace
@@ -42,15 +43,17 @@ from rmapply.wire import Job, Workspace
     default=None,
     help="Concurrent API calls (default: [apply] parallelism).",
 )
+@ignore_previous_state_option
 def refresh_command(
     directory: Path,
     endpoint: str | None,
     local: bool,
     lock_timeout: float,
     parallelism: int | None,
+    ignore_previous_state: bool,
 ) -> None:
     """Update the state from the API only: job states, outputs, and what no longer exists."""
-    project = Project.load(directory)
+    project = load_project(directory, ignore_previous_state)
     with (
         open_endpoint(project, endpoint, local) as chosen,
         project.client(chosen, parallelism=parallelism) as client,
@@ -90,6 +93,7 @@ def refresh_command(
 @var_options
 @endpoint_options
 @lock_timeout_option()
+@ignore_previous_state_option
 @click.argument("address")
 @click.argument("remote_id")
 def import_command(
@@ -99,11 +103,12 @@ def import_command(
     endpoint: str | None,
     local: bool,
     lock_timeout: float,
+    ignore_previous_state: bool,
     address: str,
     remote_id: str,
 ) -> None:
     """Adopt the existing job or workspace REMOTE_ID as ADDRESS, checked against its manifest."""
-    project = Project.load(directory)
+    project = load_project(directory, ignore_previous_state)
     try:
         target = Address.parse(address)
     except ValueError as exc:

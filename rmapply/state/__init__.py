@@ -24,6 +24,7 @@ from rmapply.state.edit import (
 from rmapply.state.journal import Journal, journal_path
 from rmapply.state.lock import LockHolder, read_holder
 from rmapply.state.records import IntentRecord, Outcome, ResolveRecord, ResultRecord
+from rmapply.state.restore import Restored
 from rmapply.state.statefile import backup_path
 from rmapply.state.store import (
     JournalWriter,
@@ -32,6 +33,8 @@ from rmapply.state.store import (
     StateSession,
     StateStore,
 )
+from rmapply.state.traces import StateTraces
+from rmapply.state.versions import StateVersion, versions_path
 
 __all__ = [
     "STATE_FORMAT_VERSION",
@@ -48,10 +51,13 @@ __all__ = [
     "ReplacedId",
     "ResolveRecord",
     "ResourceRecord",
+    "Restored",
     "ResultRecord",
     "StateDocument",
     "StateSession",
     "StateStore",
+    "StateTraces",
+    "StateVersion",
     "backup_path",
     "check_binding",
     "forget_intent",
@@ -63,4 +69,5 @@ __all__ = [
     "normalise_endpoint",
     "read_holder",
     "show_record",
+    "versions_path",
 ]

@@ -16,7 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from rmapply.errors import StateEndpointMismatchError
 from rmapply.state.document import StateDocument
+from rmapply.state.restore import Restored
 from rmapply.state.store import StateSession, StateStore
+from rmapply.state.traces import StateTraces
+from rmapply.state.versions import StateVersion
 
 LOCAL_PREFIX = "local:"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -130,6 +133,31 @@ class BoundStateStore:
         document = self.inner.load()
         check_binding(document, self.binding, location=self.location)
         return document
+
+    def find_traces(self) -> StateTraces:
+        """The inner store's traces of an earlier state."""
+        return self.inner.find_traces()
+
+    def check_traces(self) -> None:
+        """The inner store's check for traces of an earlier state."""
+        self.inner.check_traces()
+
+    def versions(self) -> list[StateVersion]:
+        """The inner store's restorable versions."""
+        return self.inner.versions()
+
+    def restore(
+        self,
+        version: str | None = None,
+        *,
+        command: str = "state restore",
+        timeout: float = 0.0,
+        allow_other_lineage: bool = False,
+    ) -> Restored:
+        """Restore through the inner store (a version is a state of this same file)."""
+        return self.inner.restore(
+            version, command=command, timeout=timeout, allow_other_lineage=allow_other_lineage
+        )
 
     @contextlib.contextmanager
     def lock(self, command: str, timeout: float = 0.0) -> Iterator[StateSession]:

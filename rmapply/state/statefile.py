@@ -47,7 +47,8 @@ def recovery_hint(path: Path) -> str:
     if backup.exists():
         return (
             f"the file was not changed; the previous version is kept in {backup}: if it reads "
-            f"well, copy it over {path} (see docs/state.md#recovery)"
+            "well, bring it back with 'rmapply state restore backup' (the refused file is kept "
+            "among the versions; see docs/state.md#recovery)"
         )
     return (
         f"the file was not changed and no backup ({backup}) exists; fix the file by hand "

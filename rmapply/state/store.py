@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,9 +22,14 @@ from rmapply.state.journal import Journal, JournalContents, journal_path, read_j
 from rmapply.state.lock import StateLock
 from rmapply.state.records import IntentRecord, Outcome
 from rmapply.state.replay import replay
+from rmapply.state.restore import Restored, restore_locked
 from rmapply.state.statefile import read_state, write_state
+from rmapply.state.traces import StateTraces, set_traces_aside, starts_empty, traces_beside
+from rmapply.state.versions import StateVersion, keep_current, restorable_versions
 
 _READ_ATTEMPTS = 3  # a reader racing a checkpoint reads again; three tries always suffice
+DEFAULT_KEPT_VERSIONS = 5
+RESTORE_COMMAND = "rmapply state restore"
 
 
 class JournalWriter(Protocol):
@@ -120,6 +125,30 @@ class StateStore(Protocol):
         """Become the one writer, or raise StateLockedError naming the holder."""
         ...
 
+    def find_traces(self) -> StateTraces:
+        """The state's condition and, when it is missing or empty, the earlier traces."""
+        ...
+
+    def check_traces(self) -> None:
+        """Raise StateTracesError when the state is missing or empty beside earlier traces
+        (``load`` and ``lock`` check this themselves; unless the store ignores them)."""
+        ...
+
+    def versions(self) -> list[StateVersion]:
+        """The earlier states that can be restored: kept versions (oldest first), the backup."""
+        ...
+
+    def restore(
+        self,
+        version: str | None = None,
+        *,
+        command: str = "state restore",
+        timeout: float = 0.0,
+        allow_other_lineage: bool = False,
+    ) -> Restored:
+        """Under the lock, write ``version`` (default: the newest) back as a new serial."""
+        ...
+
 
 def _signature(path: Path) -> tuple[int, int, int] | None:
     try:
@@ -151,11 +180,23 @@ def _fold(path: Path, document: StateDocument | None, contents: JournalContents)
 
 
 class LocalStateStore:
-    """State in a local JSON file, with ``.journal``, ``.backup``, ``.lock`` beside it."""
+    """State in a local JSON file, with ``.journal``, ``.backup``, ``.lock``, ``.versions/``;
+    one store serves one command (it keeps a version before the command's first write)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        keep_versions: int = DEFAULT_KEPT_VERSIONS,
+        ignore_previous_state: bool = False,
+        restore_command: str = RESTORE_COMMAND,
+    ) -> None:
         self.path = Path(path)
         self.journal_path = journal_path(self.path)
+        self.keep_versions = keep_versions
+        self.ignore_previous_state = ignore_previous_state  # start empty beside traces
+        self.restore_command = restore_command  # as the user should type it (with -C DIR)
+        self.version_kept = False  # set by the command's first write
 
     @property
     def location(self) -> str:
@@ -163,14 +204,71 @@ class LocalStateStore:
         return str(self.path)
 
     def exists(self) -> bool:
-        """True when a state file or a journal with records exists."""
+        """True when a state file or a journal with records exists (not when starting empty)."""
+        if self._starts_empty():
+            return False
         if self.path.exists():
             return True
         contents = read_journal(self.journal_path)
         return contents is not None and bool(contents.entries)
 
+    def find_traces(self) -> StateTraces:
+        """The state file's condition; traces are looked for only when it is missing or empty."""
+        return traces_beside(self.path)
+
+    def check_traces(self) -> None:
+        """StateTracesError when the file is missing or empty beside traces (unless ignored)."""
+        self._starts_empty()
+
+    def versions(self) -> list[StateVersion]:
+        """The kept versions (oldest first), then the backup if there is one."""
+        return restorable_versions(self.path)
+
+    def restore(
+        self,
+        version: str | None = None,
+        *,
+        command: str = "state restore",
+        timeout: float = 0.0,
+        allow_other_lineage: bool = False,
+        now: datetime | None = None,
+    ) -> Restored:
+        """Under the lock, write ``version`` back as serial = highest seen + 1, same lineage."""
+        self._make_folder()
+        return restore_locked(
+            self.path,
+            version,
+            command=command,
+            timeout=timeout,
+            allow_other_lineage=allow_other_lineage,
+            keep=self.keep_versions,
+            now=now or datetime.now(UTC),
+        )
+
+    def _starts_empty(self) -> bool:
+        """True when ignoring earlier traces; StateTracesError when they must not be ignored."""
+        return starts_empty(self.path, self.ignore_previous_state, self.restore_command)
+
+    def keep_current_version(self, serial: int, now: datetime, *, created: bool = False) -> None:
+        """Keep the state file (at ``serial``) as a version before the command's first write,
+        and right after a write that ``created`` it (a new state leaves a trace at once)."""
+        if created or not self.version_kept:
+            keep_current(self.path, serial, now=now, keep=self.keep_versions)
+            self.version_kept = True
+
+    def _make_folder(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(
+                f"cannot create the folder of state file {self.path}: {exc.strerror or exc}",
+                hint="check the path and the permissions of its parent folder",
+            ) from exc
+
     def load(self) -> StateDocument:
         """Read state + journal without the lock; an empty new document when there is none."""
+        if self._starts_empty():
+            return StateDocument()
         for attempt in range(1, _READ_ATTEMPTS + 1):
             document = read_state(self.path)
             contents = read_journal(self.journal_path)
@@ -188,16 +286,12 @@ class LocalStateStore:
         self, command: str, timeout: float = 0.0, *, now: datetime | None = None
     ) -> Iterator[LocalStateSession]:
         """Hold the lock for one command; leaving checkpoints if anything changed."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StateError(
-                f"cannot create the folder of state file {self.path}: {exc.strerror or exc}",
-                hint="check the path and the permissions of its parent folder",
-            ) from exc
+        self._make_folder()
         state_lock = StateLock(self.path)
         state_lock.acquire(command, timeout=timeout, now=now)
         try:
+            if self._starts_empty():
+                set_traces_aside(self.path, now=now or datetime.now(UTC), keep=self.keep_versions)
             session = LocalStateSession(self)
             try:
                 yield session
@@ -219,6 +313,7 @@ class LocalStateSession:
         self._store = store
         remove_leftovers(store.path)
         document = read_state(store.path)
+        self._file_serial = document.serial if document is not None else 0
         self._signature = _signature(store.path)
         contents = read_journal(store.journal_path)
         replayed = contents is not None and contents.header is not None and contents.entries
@@ -280,6 +375,9 @@ class LocalStateSession:
                 hint="run the command again: it reads the changed file and replays "
                 f"{self._store.journal_path}, where the calls this command recorded are kept",
             )
+        # the command's first write keeps the file it replaces among the dated versions
+        moment, created = datetime.now(UTC), self._signature is None
+        self._store.keep_current_version(self._file_serial, moment)
         document = self.document
         document.serial += 1
         document.rmapply_version = __version__
@@ -289,7 +387,10 @@ class LocalStateSession:
         except BaseException:
             document.serial -= 1
             raise
+        self._file_serial = document.serial
         self._signature = _signature(path)
+        if created:  # deleting a state that was just made must not pass for a new project
+            self._store.keep_current_version(document.serial, moment, created=True)
         self._dirty = False
         self._journal.rebase(document.serial)
 

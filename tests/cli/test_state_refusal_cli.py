@@ -67,7 +67,8 @@ def test_state_file_that_is_not_json_is_refused_and_kept(
     assert _refused(project, env, command, args) == (
         f"Error: state file {state} is not valid JSON (line 1, column 29: Expecting value)",
         f"Hint: the file was not changed; the previous version is kept in {state}.backup: if it"
-        f" reads well, copy it over {state} (see docs/state.md#recovery)",
+        " reads well, bring it back with 'rmapply state restore backup' (the refused file is kept"
+        " among the versions; see docs/state.md#recovery)",
     )
 
 
@@ -107,5 +108,6 @@ def test_empty_state_file_is_refused_not_taken_for_a_new_state(
     state = project / "rmapply.state.json"
     state.write_bytes(b"")
     assert _refused(project, env, ["state", "rm"], ["jobs.site-a"])[0] == (
-        f"Error: state file {state} is empty"
+        f"Error: state file {state} is empty, but traces of an earlier state are beside it; "
+        "nothing was read or changed:"
     )

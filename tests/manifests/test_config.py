@@ -21,6 +21,7 @@ tokenUrl = "https://ims.bentley.com/connect/token"
 
 [state]
 path = "state/rmapply.state.json"
+versions = 3
 
 [defaults]
 submit = false
@@ -50,6 +51,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert config.itwin_id == "3fa85f64-5717-4562-b3fc-2c963f66afa6"
     assert config.api.endpoint == "http://127.0.0.1:8080/contextcapture"
     assert config.state_path == tmp_path / "state" / "rmapply.state.json"
+    assert config.state.versions == 3
     assert (config.defaults.submit, config.defaults.retry_failed) == (False, True)
     assert config.vars == {"sites": ["a", "b"]}
     assert config.budget.max_cost == 100.0
@@ -65,6 +67,7 @@ def test_absent_file_gives_defaults_that_plan_refuses(tmp_path: Path) -> None:
     assert config.api.endpoint == "https://api.bentley.com/contextcapture"
     assert config.defaults.submit is True
     assert config.state_path == tmp_path / "rmapply.state.json"
+    assert config.state.versions == 5
     with pytest.raises(ConfigError) as caught:
         config.require_file()
     assert caught.value.message == f"no rmapply.toml in {tmp_path}"

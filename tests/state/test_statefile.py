@@ -53,7 +53,11 @@ def test_write_keeps_previous_version_as_backup_with_mode_0600(store, state_path
 
 def test_first_write_leaves_no_backup(store, state_path):
     save(store, "jobs.a")
-    assert sorted(p.name for p in state_path.parent.iterdir()) == ["state.json", "state.json.lock"]
+    assert sorted(p.name for p in state_path.parent.iterdir()) == [
+        "state.json",
+        "state.json.lock",
+        "state.json.versions",  # the new state kept as a version (docs/state.md#versions)
+    ]
 
 
 def test_failed_rename_leaves_old_file_and_backup_intact(store, state_path, monkeypatch):
@@ -102,7 +106,8 @@ def corrupt_hint(state_path: Path) -> str:
     backup = state_path.with_name("state.json.backup")
     return (
         f"the file was not changed; the previous version is kept in {backup}: if it reads "
-        f"well, copy it over {state_path} (see docs/state.md#recovery)"
+        "well, bring it back with 'rmapply state restore backup' (the refused file is kept "
+        "among the versions; see docs/state.md#recovery)"
     )
 
 
