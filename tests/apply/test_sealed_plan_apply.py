@@ -210,3 +210,16 @@ def test_a_body_unlike_the_planned_spec_is_recorded_as_sent_and_the_next_plan_sh
     assert [(c.path, c.before, c.after) for c in following.diff] == [
         ("settings.quality", "Extra", "Medium")
     ]
+
+
+def test_show_refuses_an_edited_plan_file_as_apply_does(
+    tmp_path: Path, env: dict[str, str], itwin_id: str
+) -> None:
+    _, plan = _planned(env, tmp_path, itwin_id)
+    assert run(env, "show", str(plan))[0] == 0
+    data = json.loads(plan.read_text(encoding="utf-8"))
+    _set_quality(data)
+    plan.write_text(json.dumps(data), encoding="utf-8")
+    code, out, err = run(env, "show", str(plan))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"Error: plan file {plan} was changed after it was written")
