@@ -242,9 +242,7 @@ class _PlanRun:
 
             def standalone() -> StepResult:
                 check_precondition(action, self.ctx.recorder)
-                return steps.submit_job(
-                    self.ctx, address, spec=action.after, spec_digest=action.after_digest
-                )
+                return steps.submit_job(self.ctx, address, spec=action.after)
 
             return standalone
         return lambda: steps.submit_job(self.ctx, address)

@@ -54,6 +54,10 @@ class StepContext:
     # the exact commands that settle a lost request left unresolved, by address (each worker
     # writes only its own address, so a plain dict is safe)
     settle_commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the remote id each create of this apply recorded, by address: the only ids that fill a
+    # "(known after apply)" placeholder (a worker writes only its own address; a reader runs
+    # after the writer finished, as it depends on it)
+    created_ids: dict[str, str] = field(default_factory=dict)
 
 
 def may_have_happened(exc: ApiError, *, creates: bool) -> bool:

@@ -19,6 +19,12 @@ from rmapply.apply.recording import (
     workspace_record,
 )
 from rmapply.apply.recovery import Outcome, resolve_operation
+from rmapply.apply.sent_spec import (
+    job_spec_as_patched,
+    job_spec_as_sent,
+    spec_digest,
+    workspace_spec_as_sent,
+)
 from rmapply.apply.step_context import (
     StepContext,
     StepResult,
@@ -27,7 +33,6 @@ from rmapply.apply.step_context import (
     may_have_happened,
 )
 from rmapply.errors import ApiError, InvalidChangeError, NotFoundError, RmapplyError, StalePlanError
-from rmapply.model import Address
 from rmapply.plan.actions import (
     GONE,
     CreateJob,
@@ -52,8 +57,9 @@ def create_workspace(ctx: StepContext, action: CreateWorkspace | ReplaceWorkspac
     address = str(action.address)
     check_precondition(action, ctx.recorder)
     body = action.request
+    spec = workspace_spec_as_sent(action.after or {}, body)
     details: dict[str, Any] = {"kind": "workspace", "name": body.name, "iTwinId": body.i_twin_id}
-    details |= {"spec": action.after, "specDigest": action.after_digest}
+    details |= {"spec": spec, "specDigest": spec_digest(spec)}
     seq = ctx.recorder.intent(address, "create", body.to_wire(), details)
     workspace = journalled_call(ctx, seq, lambda: ctx.client.create_workspace(body), creates=True)
     now = ctx.recorder.now()
@@ -65,13 +71,14 @@ def create_workspace(ctx: StepContext, action: CreateWorkspace | ReplaceWorkspac
     record = workspace_record(
         address,
         workspace,
-        spec=action.after,
-        spec_digest=action.after_digest,
+        spec=spec,
+        spec_digest=details["specDigest"],
         now=now,
         previous=ctx.recorder.record(address),
         retired=retired,
     )
     ctx.recorder.done(seq, upsert=record)
+    ctx.created_ids[address] = record.remote_id
     return StepResult.of(record)
 
 
@@ -100,11 +107,12 @@ def create_job(ctx: StepContext, action: CreateJob | ReplaceJob) -> StepResult:
     """POST /jobs and record the new job; a replaced unsubmitted job is then deleted."""
     address = str(action.address)
     check_precondition(action, ctx.recorder)
-    ids = {Address.parse(a): i for a, i in ctx.recorder.workspace_ids().items()}
-    cache_ref = getattr(action, "cache_ref", None)
-    if cache_ref is not None and (cache_job := ctx.recorder.record(str(cache_ref))) is not None:
-        ids[cache_ref] = cache_job.remote_id  # useCache of a job created earlier in this apply
+    # a placeholder is filled only with an id this apply created for the address named
+    # (never with an id the state held before: that workspace or cache is the one replaced)
+    refs = (r for r in (action.workspace_ref, action.cache_ref) if r is not None)
+    ids = {r: ctx.created_ids[str(r)] for r in refs if str(r) in ctx.created_ids}
     body = action.request_body(ids)
+    spec = job_spec_as_sent(action.after or {}, body)
     previous = ctx.recorder.record(address)
     details: dict[str, Any] = {
         "kind": "job",
@@ -113,8 +121,8 @@ def create_job(ctx: StepContext, action: CreateJob | ReplaceJob) -> StepResult:
         "workspaceId": body.workspace_id,
         "type": body.type.value,
         "inputIds": [i.id for i in body.inputs],
-        "spec": action.after,
-        "specDigest": action.after_digest,
+        "spec": spec,
+        "specDigest": spec_digest(spec),
     }
     now = ctx.recorder.now()
     retired = None
@@ -135,13 +143,14 @@ def create_job(ctx: StepContext, action: CreateJob | ReplaceJob) -> StepResult:
         record = job_record(
             address,
             job,
-            spec=action.after,
-            spec_digest=action.after_digest,
+            spec=spec,
+            spec_digest=details["specDigest"],
             now=ctx.recorder.now(),
             previous=previous,
             retired=retired,
         )
         ctx.recorder.done(seq, upsert=record)
+        ctx.created_ids[address] = record.remote_id
         result = StepResult.of(record)
     if isinstance(action, ReplaceJob) and action.retire is Retire.DELETE:
         note = _delete_replaced(ctx, address, action.old_remote_id)
@@ -181,6 +190,7 @@ def _settle_lost_create(ctx: StepContext, address: str, exc: ApiError) -> StepRe
         ctx.settle_commands[address] = resolution.commands
     if resolution.outcome is Outcome.ADOPTED and resolution.record is not None:
         ctx.recorder.resolve(address, upsert=resolution.record)
+        ctx.created_ids[address] = resolution.record.remote_id
         return StepResult.of(
             resolution.record, "its answer was lost; the job was found and adopted"
         )
@@ -211,11 +221,7 @@ def _delete_replaced(ctx: StepContext, address: str, old_id: str) -> str:
 
 
 def submit_job(
-    ctx: StepContext,
-    address: str,
-    *,
-    spec: dict[str, object] | None = None,
-    spec_digest: str | None = None,
+    ctx: StepContext, address: str, *, spec: dict[str, object] | None = None
 ) -> StepResult:
     """PATCH {"state": "Active"}; a lost answer is verified with a GET by the client."""
     record = ctx.recorder.record(address)
@@ -232,8 +238,8 @@ def submit_job(
         seq = ctx.recorder.intent(address, "observe", None, {"remoteId": job_id})
         note = "it was already submitted"
     updated = observed(record, job, ctx.recorder.now())
-    if spec is not None:
-        updated = updated.model_copy(update={"spec": dict(spec), "digest": spec_digest or ""})
+    if spec is not None:  # a standalone submit records the spec it was planned with
+        updated = updated.model_copy(update={"spec": dict(spec), "digest": spec_digest(spec)})
     ctx.recorder.done(seq, upsert=updated)
     return StepResult.of(updated, note)
 
@@ -257,10 +263,11 @@ def update_job(ctx: StepContext, action: UpdateJob) -> StepResult:
     record = ctx.recorder.record(address)
     assert record is not None  # the precondition holds
     body = action.request
+    spec = job_spec_as_patched(action.after or {}, body)
     seq = ctx.recorder.intent(address, "update", body.to_wire(), {"remoteId": action.remote_id})
     job = journalled_call(ctx, seq, lambda: ctx.client.patch_job(action.remote_id, body))
     updated = observed(record, job, ctx.recorder.now()).model_copy(
-        update={"spec": dict(action.after or {}), "digest": action.after_digest or ""}
+        update={"spec": spec, "digest": spec_digest(spec)}
     )
     ctx.recorder.done(seq, upsert=updated)
     return StepResult.of(updated)
@@ -313,12 +320,9 @@ def record_only(ctx: StepContext, action: Record) -> StepResult:
     record = ctx.recorder.record(address)
     assert record is not None  # the precondition holds
     seq = ctx.recorder.intent(address, "record", action.after, {"remoteId": action.remote_id})
+    spec = dict(action.after or {})
     updated = record.model_copy(
-        update={
-            "spec": dict(action.after or {}),
-            "digest": action.after_digest or "",
-            "updated_at": ctx.recorder.now(),
-        }
+        update={"spec": spec, "digest": spec_digest(spec), "updated_at": ctx.recorder.now()}
     )
     ctx.recorder.done(seq, upsert=updated)
     return StepResult.of(updated)

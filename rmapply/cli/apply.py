@@ -36,14 +36,13 @@ from rmapply.cli.options import (
     var_options,
 )
 from rmapply.cli.plan import print_warnings, render
-from rmapply.errors import ApplyError, ConfigError, PlanError
+from rmapply.errors import ApplyError, ConfigError
 from rmapply.output.apply_events import (
     summary_lines,
     wait_lines,
 )
 from rmapply.output.plan_json import plan_data
-from rmapply.plan import Unresolved, check_fresh, load_plan
-from rmapply.plan.planfile import public_endpoint
+from rmapply.plan import Unresolved, check_saved_plan, load_plan
 from rmapply.project import Endpoint
 
 EXIT_INTERRUPTED = 130
@@ -208,20 +207,13 @@ def apply_command(
         bridge.sink = printer
         now = datetime.now(UTC)
         if saved is not None:
-            state_existed = project.store.exists()
-            check_fresh(
+            session.document.lineage = check_saved_plan(
                 saved,
-                session.document if state_existed else None,
-                loaded.manifest_digest,
-                loaded.vars_digest,
+                session.document if project.store.exists() else None,
+                manifest_digest=loaded.manifest_digest,
+                vars_digest=loaded.vars_digest,
+                endpoint=None if chosen.is_local else chosen.url,
             )
-            if not chosen.is_local and public_endpoint(chosen.url) != saved.endpoint:
-                raise PlanError(
-                    f"the saved plan was made against {saved.endpoint}, not {chosen.url}",
-                    hint="apply it against the endpoint it was made for, or plan again",
-                )
-            if not saved.state_existed:
-                session.document.lineage = saved.lineage  # the plan promised this lineage
             plan = saved.plan
         else:
             report_resolutions(printer, resolve_pending(session, client, now), now)

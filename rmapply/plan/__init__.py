@@ -26,7 +26,13 @@ from rmapply.plan.actions import (
 from rmapply.plan.context import PlanOptions
 from rmapply.plan.cost import CostModel
 from rmapply.plan.drift import ChangeCategory, RemoteChange
-from rmapply.plan.planfile import SavedPlan, check_fresh, load_plan, save_plan
+from rmapply.plan.planfile import (
+    SavedPlan,
+    check_fresh,
+    check_saved_plan,
+    load_plan,
+    save_plan,
+)
 from rmapply.plan.planner import build_plan
 from rmapply.plan.remote import RemoteView, Seen
 from rmapply.plan.result import (
@@ -74,6 +80,7 @@ __all__ = [
     "UpdateJob",
     "build_plan",
     "check_fresh",
+    "check_saved_plan",
     "format_cost",
     "load_plan",
     "save_plan",

@@ -17,10 +17,14 @@ from pydantic import (
 
 from rmapply.errors import PlanError
 from rmapply.model import Address, FieldClass, ResourceKind
-from rmapply.wire import JobCreation, JobPatch, WireModel, WorkspaceCreation
+from rmapply.wire import JobCreation, JobPatch, PatchState, WireModel, WorkspaceCreation
 
-# Shown (and sent nowhere) in place of the id of a workspace created by the same plan.
+# Shown (and sent nowhere) in place of an id that exists only once an earlier action of the
+# same apply created it: a workspace's id (workspaceId) or a job's cache id (useCache).
 KNOWN_AFTER_APPLY = "(known after apply)"
+# The only bodies apply sends to submit and to cancel a job: a plan can show no other.
+SUBMIT_PATCH = JobPatch(state=PatchState.ACTIVE)
+CANCEL_PATCH = JobPatch(state=PatchState.CANCELLED)
 # ``ReplacedId.last_state`` for an id that vanished remotely (404) and was created again.
 GONE = "gone"
 
@@ -165,6 +169,14 @@ class Action(PlanValue):
         return self.cost is not None
 
 
+def _check_body(name: str, body: JobPatch | None, expected: JobPatch | None) -> None:
+    """Refuse a submit or cancel body other than the one apply sends for it."""
+    if body != expected:
+        shown = body.to_wire() if body is not None else None
+        wanted = expected.to_wire() if expected is not None else None
+        raise ValueError(f"{name} must be {wanted}, not {shown}")
+
+
 class _Resolvable(Action):
     """A job creation whose workspace may be created by the same plan."""
 
@@ -175,9 +187,38 @@ class _Resolvable(Action):
     submit: bool = False
     submit_request: JobPatchBody | None = None
 
+    def model_post_init(self, context: Any, /) -> None:
+        """Refuse a placeholder without its address (or the reverse) and a foreign submit."""
+        super().model_post_init(context)
+        problems = self.placeholder_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        _check_body("submit_request", self.submit_request, SUBMIT_PATCH if self.submit else None)
+
+    def placeholder_problems(self) -> list[str]:
+        """Where the body's ``(known after apply)`` placeholders and the addresses named to
+        fill them disagree (a placeholder must be filled, and only a placeholder)."""
+        problems = []
+        for path, value, ref in (
+            ("workspaceId", self.request.workspace_id, self.workspace_ref),
+            ("settings.cacheSettings.useCache", self._use_cache(self.request), self.cache_ref),
+        ):
+            if (value == KNOWN_AFTER_APPLY) != (ref is not None):
+                filler = f"the id of {ref}" if ref is not None else "no address"
+                problems.append(f"{path} is {value!r} but the plan fills it with {filler}")
+        return problems
+
     def request_body(self, known_ids: Mapping[Address, str]) -> JobCreation:
-        """The exact POST /jobs body, with ids known only after apply (a workspace or the job
-        whose cache is reused, created by this plan) taken from ``known_ids``."""
+        """The exact POST /jobs body the plan shows, each ``(known after apply)`` placeholder
+        filled with the id ``known_ids`` holds for the address the plan names for it (the
+        caller passes only the ids created earlier in the same apply)."""
+        problems = self.placeholder_problems()
+        if problems:
+            raise PlanError(
+                f"{self.address}: the plan's body does not match its placeholders: "
+                + "; ".join(problems),
+                hint="make the plan again with 'rmapply plan'",
+            )
         body = self.request
         if self.workspace_ref is not None:
             body = body.model_copy(
@@ -187,20 +228,27 @@ class _Resolvable(Action):
             cache_id = self._known(known_ids, self.cache_ref)
             settings = body.settings
             cache = settings.cache_settings
-            if cache is not None:
-                settings = settings.model_copy(
-                    update={"cache_settings": cache.model_copy(update={"use_cache": cache_id})}
-                )
-                body = body.model_copy(update={"settings": settings})
+            assert cache is not None  # the placeholder is there (placeholder_problems)
+            settings = settings.model_copy(
+                update={"cache_settings": cache.model_copy(update={"use_cache": cache_id})}
+            )
+            body = body.model_copy(update={"settings": settings})
         return body
+
+    @staticmethod
+    def _use_cache(body: JobCreation) -> str | None:
+        cache = body.settings.cache_settings
+        return cache.use_cache if cache is not None else None
 
     def _known(self, known_ids: Mapping[Address, str], ref: Address) -> str:
         try:
             return known_ids[ref]
         except KeyError:
             raise PlanError(
-                f"{self.address}: the id of {ref} is not known yet",
-                hint=f"apply {ref} first",
+                f"{self.address}: the id of {ref} is not known yet: this apply has not"
+                " created it (a placeholder takes only an id made by the same apply);"
+                " nothing was sent",
+                hint=f"apply {ref} first, then make the plan again",
             ) from None
 
 
@@ -248,6 +296,12 @@ class ReplaceJob(_Resolvable):
     retire: Retire
     retire_request: JobPatchBody | None = None  # the cancel body when retire is CANCEL
 
+    def model_post_init(self, context: Any, /) -> None:
+        """Refuse a retire body other than the cancel apply sends (and only to cancel)."""
+        super().model_post_init(context)
+        expected = CANCEL_PATCH if self.retire is Retire.CANCEL else None
+        _check_body("retire_request", self.retire_request, expected)
+
 
 class UpdateJob(Action):
     """PATCH /jobs/{id} with ``request``, then (``submit``) PATCH ``submit_request``."""
@@ -259,6 +313,11 @@ class UpdateJob(Action):
     submit: bool = False
     submit_request: JobPatchBody | None = None
 
+    def model_post_init(self, context: Any, /) -> None:
+        """Refuse a submit body other than the one apply sends."""
+        super().model_post_init(context)
+        _check_body("submit_request", self.submit_request, SUBMIT_PATCH if self.submit else None)
+
 
 class SubmitJob(Action):
     """PATCH /jobs/{id} ``{"state": "Active"}``."""
@@ -267,6 +326,11 @@ class SubmitJob(Action):
     action: Literal[ActionType.SUBMIT] = ActionType.SUBMIT
     remote_id: str
     request: JobPatchBody
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Refuse a submit body other than the one apply sends."""
+        super().model_post_init(context)
+        _check_body("request", self.request, SUBMIT_PATCH)
 
 
 class DeleteJob(Action):
@@ -283,6 +347,12 @@ class Forget(Action):
     action: Literal[ActionType.FORGET] = ActionType.FORGET
     remote_id: str
     request: JobPatchBody | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Refuse a body other than the cancel apply sends before forgetting."""
+        super().model_post_init(context)
+        if self.request is not None:
+            _check_body("request", self.request, CANCEL_PATCH)
 
 
 class Record(Action):

@@ -1,12 +1,14 @@
-"""The saved plan (``rmapply plan --out FILE``): the Plan plus what it was computed from."""
+"""The saved plan (``rmapply plan --out FILE``): the Plan plus what it was computed from, sealed
+by a digest so that a file edited after it was written is refused (see docs/plan.md)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
@@ -17,7 +19,9 @@ from rmapply.plan.actions import PlanValue
 from rmapply.plan.result import Plan
 from rmapply.state.document import StateDocument
 
-PLANFILE_FORMAT_VERSION = 1
+# 2: the file carries a seal; a file of format 1 has none and is refused
+PLANFILE_FORMAT_VERSION = 2
+SEAL_KEY = "seal"
 
 
 class SavedPlan(PlanValue):
@@ -69,12 +73,42 @@ def saved_plan(
     )
 
 
+def plan_seal(data: dict[str, Any]) -> str:
+    """``sha256:<hex>`` over the canonical JSON of a plan file's content without its seal.
+
+    Canonical: sorted keys, no white space, ASCII escapes, so reformatting the file (indent, key
+    order) keeps the seal while any changed, added or removed value breaks it.
+    """
+    content = {k: v for k, v in data.items() if k != SEAL_KEY}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
 def dump_saved_plan(saved: SavedPlan) -> str:
-    """The plan file's text: JSON with sorted keys, stable for the same plan."""
-    return json.dumps(saved.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+    """The plan file's text: JSON with sorted keys and its seal, stable for the same plan."""
+    data = saved.model_dump(mode="json")
+    data[SEAL_KEY] = plan_seal(data)
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def parse_saved_plan(text: str, *, source: str = "plan file") -> SavedPlan:
+def _check_seal(data: dict[str, Any], source: str) -> None:
+    """Refuse a plan file whose seal is missing or does not match its content."""
+    again = "run 'rmapply plan --out FILE' again and review the new plan"
+    seal = data.get(SEAL_KEY)
+    if not isinstance(seal, str) or not seal:
+        raise PlanError(
+            f"plan file {source} has no seal (written by an older rmapply, or the seal was"
+            " removed), so it cannot be checked for changes",
+            hint=again,
+        )
+    if seal != plan_seal(data):
+        raise PlanError(
+            f"plan file {source} was changed after it was written (digest mismatch)",
+            hint=f"{again}; a plan file is applied only exactly as 'rmapply plan' wrote it",
+        )
+
+
+def parse_saved_plan(text: str, *, source: str = "<plan text>") -> SavedPlan:
     """Parse a plan file's text; PlanError naming the file when it is not a usable plan."""
     try:
         data = json.loads(text)
@@ -95,8 +129,10 @@ def parse_saved_plan(text: str, *, source: str = "plan file") -> SavedPlan:
             f" ({PLANFILE_FORMAT_VERSION})",
             hint="upgrade rmapply, or make the plan again with this version",
         )
+    _check_seal(data, source)
+    content = {k: v for k, v in data.items() if k != SEAL_KEY}
     try:
-        return SavedPlan.model_validate(data)
+        return SavedPlan.model_validate(content)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -150,6 +186,42 @@ def check_fresh(
     ``state`` is the state now (None when there is no state file); a plan made before any
     state existed is fresh while the state is still absent or empty.
     """
+    _raise_stale(_changes(saved, state, manifest_digest, vars_digest))
+
+
+def check_saved_plan(
+    saved: SavedPlan,
+    state: StateDocument | None,
+    *,
+    manifest_digest: str,
+    vars_digest: str,
+    endpoint: str | None,
+) -> str:
+    """Refuse a saved plan that does not fit this apply; the lineage the state must carry.
+
+    ``state`` is the state now (None when there is no state file); ``endpoint`` the URL apply
+    talks to, or None for the embedded emulator of ``--local`` (its port changes every run).
+    A plan made from no state hands its lineage over to the state apply writes, so that the
+    plan (and any copy of it) is stale once that state exists.
+    """
+    changed = _changes(saved, state, manifest_digest, vars_digest)
+    if endpoint is not None and public_endpoint(endpoint) != saved.endpoint:
+        wrong = f"the saved plan was made against {saved.endpoint}, not {public_endpoint(endpoint)}"
+        if not changed:
+            raise PlanError(
+                wrong, hint="apply it against the endpoint it was made for, or plan again"
+            )
+        changed.append(f"endpoint: {wrong}")  # every problem at once
+    _raise_stale(changed)
+    if state is None or not saved.state_existed:
+        return saved.lineage
+    return state.lineage
+
+
+def _changes(
+    saved: SavedPlan, state: StateDocument | None, manifest_digest: str, vars_digest: str
+) -> list[str]:
+    """What changed since the plan was made: one line per difference."""
     changed: list[str] = []
     if not saved.state_existed:
         if state is not None and (state.serial > 0 or state.resources or state.pending):
@@ -168,6 +240,10 @@ def check_fresh(
         changed.append("manifests: the rendered manifests differ from the planned ones")
     if vars_digest != saved.vars_digest:
         changed.append("variables: the variables differ from the planned ones")
+    return changed
+
+
+def _raise_stale(changed: list[str]) -> None:
     if changed:
         raise StalePlanError(
             "the saved plan is stale:\n" + "\n".join(f"  {c}" for c in changed),

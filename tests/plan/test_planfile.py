@@ -11,7 +11,13 @@ from hypothesis import HealthCheck, given, settings
 
 from rmapply.errors import PlanError, StalePlanError
 from rmapply.plan import Plan, RemoteView, check_fresh, load_plan, save_plan
-from rmapply.plan.planfile import SavedPlan, dump_saved_plan, parse_saved_plan, saved_plan
+from rmapply.plan.planfile import (
+    SavedPlan,
+    dump_saved_plan,
+    parse_saved_plan,
+    plan_seal,
+    saved_plan,
+)
 from rmapply.state import StateDocument
 from tests.factories import (
     LINEAGE,
@@ -27,6 +33,10 @@ from tests.plan.test_planner_properties import scenarios
 
 MANIFESTS = "sha256:" + "1" * 64
 VARIABLES = "sha256:" + "2" * 64
+
+
+def _sealed(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "seal": plan_seal(data)}
 
 
 def _saved(plan: Plan, state: StateDocument, *, existed: bool = True, **kw: Any) -> SavedPlan:
@@ -145,8 +155,14 @@ def test_plan_is_stale_when_its_state_was_removed() -> None:
          " enclosed in double quotes)"),
         ('{"format": "terraform"}', 'p.json: not a plan file (no "format": "rmapply-plan")'),
         ('{"format": "rmapply-plan", "format_version": 9}',
-         "p.json: plan file format 9 is newer than this rmapply understands (1)"),
+         "p.json: plan file format 9 is newer than this rmapply understands (2)"),
         ('{"format": "rmapply-plan", "format_version": 1}',
+         "plan file p.json has no seal (written by an older rmapply, or the seal was removed),"
+         " so it cannot be checked for changes"),
+        ('{"format": "rmapply-plan", "format_version": 2, "seal": "sha256:'
+         '1e0e1ddab5b18ff47d3f9d6c5af0ef2ea19dc2f4d8ae1e8d80fb4c5e2d3a3b32"}',
+         "plan file p.json was changed after it was written (digest mismatch)"),
+        (json.dumps(_sealed({"format": "rmapply-plan", "format_version": 2})),
          "p.json: damaged plan file: lineage: Field required (7 problem(s))"),
     ],
 )  # fmt: skip

@@ -78,7 +78,10 @@ def test_planner_resolves_workspace_created_in_the_same_plan_at_apply_time() -> 
     assert create.request_body({Address.workspace("main"): "ws-9"}).workspace_id == "ws-9"
     with pytest.raises(PlanError) as caught:
         create.request_body({})
-    assert caught.value.message == "jobs.site-a: the id of workspaces.main is not known yet"
+    assert caught.value.message == (
+        "jobs.site-a: the id of workspaces.main is not known yet: this apply has not created it"
+        " (a placeholder takes only an id made by the same apply); nothing was sent"
+    )
 
 
 def test_planner_plans_nothing_for_unchanged_job() -> None:
