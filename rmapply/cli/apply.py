@@ -16,7 +16,7 @@ from rmapply.apply.client_bridge import ClientEventBridge
 from rmapply.apply.executor import ApplyOptions, execute_plan
 from rmapply.apply.recovery import resolve_pending
 from rmapply.apply.summary import ApplySummary
-from rmapply.apply.watch import collect_status, job_records, wait_from_store
+from rmapply.apply.watch import JobStatus, collect_status, job_records, wait_from_store
 from rmapply.cli.apply_printer import (
     EventPrinter,
     is_terminal,
@@ -26,6 +26,7 @@ from rmapply.cli.apply_printer import (
 )
 from rmapply.cli.local import LOCAL_SPEED, open_endpoint
 from rmapply.cli.options import (
+    allow_mass_removal_option,
     dir_option,
     endpoint_options,
     lock_timeout_option,
@@ -34,7 +35,14 @@ from rmapply.cli.options import (
     var_options,
 )
 from rmapply.cli.plan import print_warnings, render
-from rmapply.errors import ApplyError, ConfigError, PlanError
+from rmapply.errors import (
+    ApiError,
+    ApplyError,
+    AuthenticationError,
+    ConfigError,
+    NotFoundError,
+    PlanError,
+)
 from rmapply.output.apply_events import (
     summary_lines,
     wait_lines,
@@ -43,6 +51,8 @@ from rmapply.output.plan_json import plan_data
 from rmapply.plan import Unresolved, check_fresh, load_plan
 from rmapply.plan.planfile import public_endpoint
 from rmapply.project import Endpoint, Project
+from rmapply.refresh import not_the_api, proof_of_absence, refused_credentials
+from rmapply.state import StateDocument
 
 EXIT_INTERRUPTED = 130
 NO_TERMINAL = (
@@ -161,6 +171,7 @@ _lock_timeout = lock_timeout_option()
 @_poll_scale
 @_lock_timeout
 @_json
+@allow_mass_removal_option
 @click.option("--no-color", is_flag=True, help="Print the plan without colour.")
 def apply_command(
     planfile: Path | None,
@@ -181,6 +192,7 @@ def apply_command(
     poll_scale: float | None,
     lock_timeout: float,
     json_lines: bool,
+    allow_mass_removal: bool,
     no_color: bool,
 ) -> int:
     """Plan, show the plan, ask, then carry it out; or carry out a saved PLANFILE exactly."""
@@ -234,6 +246,7 @@ def apply_command(
                 now=now,
                 document=session.document,
                 parallelism=workers,
+                allow_mass_removal=allow_mass_removal,
             )
             print_warnings(planned)
             plan = planned.plan
@@ -293,6 +306,17 @@ def status_command(
     records = job_records(document, addresses)
     with open_endpoint(project, endpoint, local) as chosen, project.client(chosen) as client:
         rows = collect_status(records, client, parallelism=parallelism or 8)
+    _print_status(rows, document, json_lines=json_lines)
+    unread = [row for row in rows if row.unread]
+    if unread:
+        raise ApiError(
+            f"status: {len(unread)} of {len(rows)} job(s) could not be read from {chosen.url}: "
+            + ", ".join(row.address for row in unread),
+            hint="check the endpoint and the network, and run 'rmapply status' again",
+        )
+
+
+def _print_status(rows: Sequence[JobStatus], document: StateDocument, *, json_lines: bool) -> None:
     if json_lines:
         for row in rows:
             click.echo(json.dumps(row.to_json(), separators=(",", ":")))
@@ -361,6 +385,7 @@ def wait_command(
         for address in not_running:
             if not json_lines:
                 printer.echo(f"{address}: not running (see 'rmapply status')")
+        _raise_unreadable(list(outcome.failed.values()), chosen.url)
         summary = ApplySummary(
             job_states={a: j.state.value for a, j in outcome.settled.items()},
             still_running=tuple(outcome.running),
@@ -377,6 +402,16 @@ def wait_command(
         if outcome.running and not outcome.interrupted and timeout is not None:
             raise _still_running(summary, timeout)
         return code
+
+
+def _raise_unreadable(errors: Sequence[ApiError], url: str) -> None:
+    """Refused credentials, or a 404 that is not the API's: wait stopped at once (exit 1)."""
+    for error in errors:
+        if isinstance(error, AuthenticationError):
+            raise refused_credentials(url, error) from error
+    for error in errors:
+        if isinstance(error, NotFoundError) and proof_of_absence(error, "job") is None:
+            raise not_the_api(url, error, "JobNotFound") from error
 
 
 def _still_running(summary: ApplySummary, timeout: float) -> ApplyError:

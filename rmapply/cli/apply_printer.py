@@ -134,7 +134,7 @@ def report_resolutions(
 
 def status_line(row: dict[str, Any]) -> str:
     """One line of ``rmapply status`` from a JobStatus as JSON."""
-    state = row.get("state") or "unreadable"
+    state = row.get("state") or ("gone" if row.get("gone") else "unreadable")
     parts = [f"{row['address']}: {state}"]
     if row.get("percentage") is not None and state == "active":
         parts.append(f"{row['percentage']:.0f}%")

@@ -99,3 +99,12 @@ def lock_timeout_option(
         show_default=show_default,
         help=help_text,
     )
+
+
+def allow_mass_removal_option(func: F) -> F:
+    """``--allow-mass-removal``: consent when a refresh proves most of the state gone."""
+    return click.option(
+        "--allow-mass-removal",
+        is_flag=True,
+        help="Go on when over half of the state answered 404 (not found).",
+    )(func)
