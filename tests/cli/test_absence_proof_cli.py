@@ -4,7 +4,9 @@ does not show an id never does (issue 8, point 2). Over real HTTP, through a sma
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,30 @@ def test_refresh_through_a_proxy_answering_404_leaves_the_state_unchanged(
     assert (code, out) == (1, "")
     assert "answered 404 without the API's" in err
     assert (project / STATE).read_bytes() == before
+
+
+def test_a_lost_delete_is_not_settled_by_a_proxys_404(
+    project: Path, env: dict[str, str], proxy: Proxy
+) -> None:
+    path = project / STATE
+    state = json.loads(path.read_text("utf-8"))
+    job = remote_id(project, "jobs.site-a")
+    state["pending"] = {
+        "jobs.site-a": {
+            "address": "jobs.site-a",
+            "action": "delete",
+            "sent_at": datetime(2024, 5, 1, tzinfo=UTC).isoformat(),
+            "request_digest": "sha256:" + "0" * 64,
+            "details": {"remoteId": job},
+        }
+    }
+    path.write_text(json.dumps(state), encoding="utf-8")
+    before = path.read_bytes()
+    proxy.mode = HTML_404
+    code, out, err = run("refresh", "-C", str(project), env=env)
+    assert (code, out) == (1, "")
+    assert f"GET /jobs/{job} at {proxy.url} answered 404 without the API's JobNotFound" in err
+    assert path.read_bytes() == before  # the job and its pending delete are both still there
 
 
 def test_apply_through_a_proxy_answering_404_creates_nothing(
