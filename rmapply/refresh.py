@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,6 +108,18 @@ def refused_credentials(base_url: str, exc: AuthenticationError) -> Authenticati
         if exc.hint
         else f"check the credentials in {CREDENTIALS}",
     )
+
+
+def stop_error(errors: Sequence[ApiError], base_url: str) -> ApiError | None:
+    """The error that makes every further read pointless, if one is among ``errors``: refused
+    credentials first, then a 404 that is not the API's (``rmapply wait`` stops at once)."""
+    for error in errors:
+        if isinstance(error, AuthenticationError):
+            return refused_credentials(base_url, error)
+    for error in errors:
+        if isinstance(error, NotFoundError) and proof_of_absence(error, "job") is None:
+            return not_the_api(base_url, error, "JobNotFound")
+    return None
 
 
 def not_the_api(base_url: str, exc: NotFoundError, expected: str) -> ApiError:

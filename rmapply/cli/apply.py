@@ -3,7 +3,6 @@ re-attach to them (see docs/apply.md)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -16,13 +15,13 @@ from rmapply.apply.client_bridge import ClientEventBridge
 from rmapply.apply.executor import ApplyOptions, execute_plan
 from rmapply.apply.recovery import resolve_pending
 from rmapply.apply.summary import ApplySummary
-from rmapply.apply.watch import JobStatus, collect_status, job_records, wait_from_store
+from rmapply.apply.watch import collect_status, job_records, wait_from_store
 from rmapply.cli.apply_printer import (
     EventPrinter,
     is_terminal,
     open_printer,
+    print_status,
     report_resolutions,
-    status_line,
 )
 from rmapply.cli.local import LOCAL_SPEED, open_endpoint
 from rmapply.cli.options import (
@@ -38,9 +37,7 @@ from rmapply.cli.plan import print_warnings, render
 from rmapply.errors import (
     ApiError,
     ApplyError,
-    AuthenticationError,
     ConfigError,
-    NotFoundError,
     PlanError,
 )
 from rmapply.output.apply_events import (
@@ -51,8 +48,7 @@ from rmapply.output.plan_json import plan_data
 from rmapply.plan import Unresolved, check_fresh, load_plan
 from rmapply.plan.planfile import public_endpoint
 from rmapply.project import Endpoint, Project
-from rmapply.refresh import not_the_api, proof_of_absence, refused_credentials
-from rmapply.state import StateDocument
+from rmapply.refresh import stop_error
 
 EXIT_INTERRUPTED = 130
 NO_TERMINAL = (
@@ -306,35 +302,13 @@ def status_command(
     records = job_records(document, addresses)
     with open_endpoint(project, endpoint, local) as chosen, project.client(chosen) as client:
         rows = collect_status(records, client, parallelism=parallelism or 8)
-    _print_status(rows, document, json_lines=json_lines)
+    print_status(rows, document, json_lines=json_lines)
     unread = [row for row in rows if row.unread]
     if unread:
         raise ApiError(
             f"status: {len(unread)} of {len(rows)} job(s) could not be read from {chosen.url}: "
             + ", ".join(row.address for row in unread),
             hint="check the endpoint and the network, and run 'rmapply status' again",
-        )
-
-
-def _print_status(rows: Sequence[JobStatus], document: StateDocument, *, json_lines: bool) -> None:
-    if json_lines:
-        for row in rows:
-            click.echo(json.dumps(row.to_json(), separators=(",", ":")))
-        for op in document.pending.values():
-            click.echo(
-                json.dumps(
-                    {"address": op.address, "pending": op.action, "sentAt": op.sent_at.isoformat()}
-                )
-            )
-        return
-    if not rows and not document.pending:
-        click.echo("No jobs in state.")
-    for row in rows:
-        click.echo(status_line(row.to_json()))
-    for op in sorted(document.pending.values(), key=lambda o: o.address):
-        click.echo(
-            f"{op.address}: {op.action} of unknown outcome (sent {op.sent_at.isoformat()}); "
-            "'rmapply plan' shows how to settle it"
         )
 
 
@@ -385,7 +359,9 @@ def wait_command(
         for address in not_running:
             if not json_lines:
                 printer.echo(f"{address}: not running (see 'rmapply status')")
-        _raise_unreadable(list(outcome.failed.values()), chosen.url)
+        stopped = stop_error(list(outcome.failed.values()), chosen.url)
+        if stopped is not None:
+            raise stopped
         summary = ApplySummary(
             job_states={a: j.state.value for a, j in outcome.settled.items()},
             still_running=tuple(outcome.running),
@@ -402,16 +378,6 @@ def wait_command(
         if outcome.running and not outcome.interrupted and timeout is not None:
             raise _still_running(summary, timeout)
         return code
-
-
-def _raise_unreadable(errors: Sequence[ApiError], url: str) -> None:
-    """Refused credentials, or a 404 that is not the API's: wait stopped at once (exit 1)."""
-    for error in errors:
-        if isinstance(error, AuthenticationError):
-            raise refused_credentials(url, error) from error
-    for error in errors:
-        if isinstance(error, NotFoundError) and proof_of_absence(error, "job") is None:
-            raise not_the_api(url, error, "JobNotFound") from error
 
 
 def _still_running(summary: ApplySummary, timeout: float) -> ApplyError:
