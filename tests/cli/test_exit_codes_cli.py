@@ -5,6 +5,8 @@ resource was read and matches, 2 for changes, 1 when anything could not be read 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from rmapply.cli.plan import NO_REFRESH_NOTE
 from rmapply.emulator import Emulator, EmulatorOptions
 from tests.cli.project import apply, remote_id, run, write_project
+from tests.cli.test_serve import RMAPPLY, serving
 from tests.conftest import FAST, TEST_TOKEN
 
 REFUSED = "expired-secret-4f1c9a7e"  # a token the emulator does not know: 401
@@ -181,3 +184,32 @@ def test_no_refresh_reads_nothing_and_says_so(
     code, _, err = _detailed(project, env, "--no-refresh")
     assert (code, err) == (2, NO_REFRESH_NOTE + "\n")
     assert emulator.request_count() == before
+
+
+def test_a_ci_job_with_an_expired_secret_goes_red_against_rmapply_serve(
+    tmp_path: Path, itwin_id: str
+) -> None:
+    """Each CI step is its own process against the service in another: every one exits 1."""
+    write_project(tmp_path, itwin_id)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("RMAPPLY_")} | {"NO_COLOR": "1"}
+
+    def step(token: str, *args: str) -> subprocess.CompletedProcess[str]:
+        env = base | {"RMAPPLY_ENDPOINT": url, "RMAPPLY_TOKEN": token}
+        command = [*RMAPPLY, args[0], "-C", str(tmp_path), *args[1:]]
+        return subprocess.run(
+            command, check=False, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    with serving("--token", TEST_TOKEN, "--speed", "0.001") as (_, url):
+        assert step(TEST_TOKEN, "apply", "--auto-approve").returncode == 0
+        for args in (
+            ("plan", "--detailed-exitcode"),
+            ("refresh",),
+            ("status",),
+            ("wait", "--poll-scale", "0.001"),
+        ):
+            done = step(REFUSED, *args)
+            assert done.returncode == 1, (args, done.stdout, done.stderr)
+            assert "refused the credentials" in done.stderr
+            assert "RMAPPLY_TOKEN" in done.stderr
+            assert REFUSED not in done.stdout + done.stderr
