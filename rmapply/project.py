@@ -15,7 +15,7 @@ from rmapply.errors import ConfigError, StateEndpointMismatchError
 from rmapply.manifests import LoadResult, load_manifests
 from rmapply.model import Address
 from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, Settled, build_plan
-from rmapply.refresh import RefreshResult, refresh
+from rmapply.refresh import RefreshResult, check_mass_removal, refresh
 from rmapply.state import (
     LocalStateStore,
     ResolveRecord,
@@ -271,6 +271,7 @@ class Project:
         parallelism: int | None = None,
         settle: bool = False,
         session: StateSession | None = None,
+        allow_mass_removal: bool = False,
     ) -> Planned:
         """Load state, refresh it through ``client`` when given, and build the plan.
 
@@ -278,6 +279,8 @@ class Project:
         settled first from what the service shows (``resolve_pending``): read-only, the plan is
         made as if they were recorded, as apply will; with ``session`` (``plan --out``, which
         holds the lock) the verdicts are recorded, so the saved plan matches the state.
+        A refresh that proves more than half of the resources in state gone raises PlanError
+        unless ``allow_mass_removal``.
         """
         current = session.document if session is not None else document
         if current is None:
@@ -304,6 +307,7 @@ class Project:
                 parallelism=parallelism or self.config.apply.parallelism,
             )
             view = refreshed.view
+            check_mass_removal(current, refreshed, allowed=allow_mass_removal)
             if session is not None:
                 self.bind_read_back(session, refreshed)
                 current = session.document

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from rmapply.errors import ApiError, NotFoundError, TransportError
+from rmapply.errors import (
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    PlanError,
+    TransportError,
+)
 from rmapply.model import Address
 from rmapply.plan import ChangeCategory, RemoteChange, RemoteView
 from rmapply.plan.drift import remote_change
@@ -20,16 +26,26 @@ if TYPE_CHECKING:  # the client (urllib3) is imported only by commands that talk
     from rmapply.client import RealityModelingClient
 
 LIST_PAGE_SIZE = 1000  # the most the list endpoint serves per page
+# The only answers that prove a resource is gone: a 404 of its own GET carrying the API's code.
+NOT_FOUND_CODES = {"job": "JobNotFound", "workspace": "WorkspaceNotFound"}
+CREDENTIALS = "RMAPPLY_TOKEN, or RMAPPLY_CLIENT_ID and RMAPPLY_CLIENT_SECRET"
+MASS_REMOVAL_FLAG = "--allow-mass-removal"
 
 
 @dataclass(frozen=True)
 class RefreshResult:
-    """What a refresh saw, how it looked (``list`` pages or ``get`` per id), and what failed."""
+    """What a refresh saw, how it looked (``list`` pages or ``get`` per id), and what failed.
+
+    ``problems`` holds every warning; ``unread`` only the resources that could not be read (their
+    remote side is unknown); ``proofs`` the answer that proved each id in ``view.gone`` gone.
+    """
 
     view: RemoteView
     list_pages_used: bool
     get_requests: int
     problems: tuple[str, ...] = field(default_factory=tuple)
+    unread: tuple[str, ...] = field(default_factory=tuple)
+    proofs: Mapping[str, str] = field(default_factory=dict)
 
 
 def _itwins(state: StateDocument, project_itwin: str | None) -> list[str]:
@@ -60,8 +76,11 @@ def _list_jobs(
                         return found, problems
         except TransportError as exc:
             raise _unreachable(client, exc) from exc
+        except AuthenticationError as exc:
+            raise refused_credentials(client.base_url, exc) from exc
         except ApiError as exc:
             # The list endpoint may be missing or refuse the filter: fall back to GETs per id.
+            # A listing is never evidence of absence: what it did not show is fetched by id.
             problems.append(f"listing the jobs of iTwin {itwin} failed ({exc.message}); used GETs")
     return found, problems
 
@@ -76,6 +95,55 @@ def _unreachable(client: RealityModelingClient, exc: TransportError) -> Transpor
     )
 
 
+def refused_credentials(base_url: str, exc: AuthenticationError) -> AuthenticationError:
+    """401 or 403: nothing can be read with these credentials; say which ones to check."""
+    what = "refused the credentials" if exc.status == 401 else "refused access"
+    return AuthenticationError(
+        f"{base_url} {what}: {exc.message}",
+        method=exc.method,
+        path=exc.path,
+        status=exc.status,
+        code=exc.code,
+        hint=f"{exc.hint}; the credentials come from {CREDENTIALS}"
+        if exc.hint
+        else f"check the credentials in {CREDENTIALS}",
+    )
+
+
+def stop_error(errors: Sequence[ApiError], base_url: str) -> ApiError | None:
+    """The error that makes every further read pointless, if one is among ``errors``: refused
+    credentials first, then a 404 that is not the API's (``rmapply wait`` stops at once)."""
+    for error in errors:
+        if isinstance(error, AuthenticationError):
+            return refused_credentials(base_url, error)
+    for error in errors:
+        if isinstance(error, NotFoundError) and proof_of_absence(error, "job") is None:
+            return not_the_api(base_url, error, "JobNotFound")
+    return None
+
+
+def not_the_api(base_url: str, exc: NotFoundError, expected: str) -> ApiError:
+    """A 404 without the API's not-found code: proof of a wrong endpoint, not of absence."""
+    return ApiError(
+        f"{exc.method} {exc.path} at {base_url} answered 404 without the API's {expected} "
+        f"error ({exc.message.removeprefix(f'{exc.method} {exc.path}: ')}); nothing is "
+        "concluded from it",
+        method=exc.method,
+        path=exc.path,
+        status=exc.status,
+        hint="the endpoint is probably wrong (a typo, or a proxy answering 404): check "
+        "--endpoint, RMAPPLY_ENDPOINT or [api] endpoint in rmapply.toml",
+    )
+
+
+def proof_of_absence(exc: NotFoundError, kind: str) -> str | None:
+    """``GET /jobs/ID answered 404 JobNotFound`` when ``exc`` proves absence, else None."""
+    code = NOT_FOUND_CODES[kind]
+    if exc.status != 404 or exc.code != code:
+        return None
+    return f"{exc.method or 'GET'} {exc.path} answered 404 {code}"
+
+
 T = TypeVar("T")
 
 
@@ -87,29 +155,35 @@ def _fetch_each(
     ids: Iterable[str],
     *,
     found: dict[str, T],
-    gone: set[str],
-    problems: list[str],
+    proofs: dict[str, str],
+    unread: list[str],
 ) -> None:
-    """GET every id concurrently: found ones into ``found``, 404s into ``gone``, other errors
-    into ``problems``; no answer at all stops the refresh (it could not tell what exists)."""
+    """GET every id concurrently: found ones into ``found``, proven 404s into ``proofs``, other
+    errors into ``unread``. No answer at all, refused credentials, or a 404 that is not the API's
+    stop the refresh: it could not tell what exists."""
 
-    def fetch(remote_id: str) -> tuple[str, T | None, str | None]:
+    def fetch(remote_id: str) -> tuple[str, T | None, str | None, str | None]:
         try:
-            return remote_id, get(remote_id), None
-        except NotFoundError:
-            return remote_id, None, None
+            return remote_id, get(remote_id), None, None
+        except NotFoundError as exc:
+            proof = proof_of_absence(exc, noun)
+            if proof is None:
+                raise not_the_api(client.base_url, exc, NOT_FOUND_CODES[noun]) from exc
+            return remote_id, None, proof, None
         except TransportError as exc:
             raise _unreachable(client, exc) from exc
+        except AuthenticationError as exc:
+            raise refused_credentials(client.base_url, exc) from exc
         except ApiError as exc:
-            return remote_id, None, f"{noun} {remote_id}: {exc.message}"
+            return remote_id, None, None, f"{noun} {remote_id}: {exc.message}"
 
-    for remote_id, value, problem in pool.map(fetch, ids):
+    for remote_id, value, proof, problem in pool.map(fetch, ids):
         if value is not None:
             found[remote_id] = value
-        elif problem is None:
-            gone.add(remote_id)
-        else:
-            problems.append(problem)
+        elif proof is not None:
+            proofs[remote_id] = proof
+        elif problem is not None:
+            unread.append(problem)
 
 
 def refresh(
@@ -124,8 +198,8 @@ def refresh(
     """Learn the current remote state of every job and workspace in ``state``.
 
     Jobs come from the paged list endpoint where it answers (O(pages), not O(jobs)); what the list
-    did not show is fetched with bounded concurrent GETs, which also tell a deleted job (404) from
-    one the listing could not see.
+    did not show is fetched with bounded concurrent GETs. Only a GET answering 404 with the API's
+    not-found code proves a resource gone; 401/403 and a 404 of another shape raise.
     """
     job_ids = {r.remote_id for r in state.resources.values() if r.kind == "job"}
     workspace_ids = {r.remote_id for r in state.resources.values() if r.kind == "workspace"}
@@ -139,7 +213,8 @@ def refresh(
             listed = not problems
     missing_jobs = sorted(job_ids - set(jobs))
     workspaces: dict[str, Workspace] = {}
-    gone: set[str] = set()
+    proofs: dict[str, str] = {}
+    unread: list[str] = []
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         _fetch_each(
@@ -149,8 +224,8 @@ def refresh(
             client.get_job,
             missing_jobs,
             found=jobs,
-            gone=gone,
-            problems=problems,
+            proofs=proofs,
+            unread=unread,
         )
         _fetch_each(
             pool,
@@ -159,15 +234,46 @@ def refresh(
             client.get_workspace,
             sorted(workspace_ids),
             found=workspaces,
-            gone=gone,
-            problems=problems,
+            proofs=proofs,
+            unread=unread,
         )
-    view = RemoteView(jobs=jobs, workspaces=workspaces, gone=frozenset(gone))
+    view = RemoteView(jobs=jobs, workspaces=workspaces, gone=frozenset(proofs))
     return RefreshResult(
         view=view,
         list_pages_used=listed,
         get_requests=len(missing_jobs) + len(workspace_ids),
-        problems=tuple(problems),
+        problems=tuple(problems + unread),
+        unread=tuple(unread),
+        proofs=dict(sorted(proofs.items())),
+    )
+
+
+def proven_gone(state: StateDocument, result: RefreshResult) -> list[tuple[str, str]]:
+    """(address, proof) of every resource in ``state`` the refresh proved gone, by address."""
+    return [
+        (address, result.proofs[record.remote_id])
+        for address, record in sorted(state.resources.items())
+        if record.remote_id in result.proofs
+    ]
+
+
+def check_mass_removal(state: StateDocument, result: RefreshResult, *, allowed: bool) -> None:
+    """Refuse when more than half of the resources in state were proven gone, unless allowed.
+
+    Genuine 404s for most of the state are likelier a valid token of another account (or an
+    emptied test service) than a real clean-up: forgetting or re-creating them all needs consent.
+    """
+    gone = proven_gone(state, result)
+    total = len(state.resources)
+    if allowed or not gone or len(gone) * 2 <= total:
+        return
+    lines = "\n".join(f"  {address}: {proof}" for address, proof in gone)
+    raise PlanError(
+        f"refresh: {len(gone)} of the {total} resources in state answered 404 (not found), more "
+        f"than half; refusing to remove them from the state or create them again:\n{lines}",
+        hint=f"check the credentials ({CREDENTIALS}) and the endpoint: another account's "
+        f"valid token sees none of these; if they really were deleted, run again with "
+        f"{MASS_REMOVAL_FLAG}",
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from rmapply.apply.recording import job_record, observed, with_history_state
 from rmapply.client import RealityModelingClient
 from rmapply.errors import ApiError, NotFoundError
+from rmapply.refresh import NOT_FOUND_CODES, not_the_api, proof_of_absence
 from rmapply.state import PendingOperation, ReplacedId, ResourceRecord, StateDocument, StateSession
 from rmapply.wire import Job
 
@@ -263,7 +264,8 @@ def _submit(
     record = document.resources.get(address)
     try:
         job = client.get_job(job_id)
-    except NotFoundError:
+    except NotFoundError as exc:
+        _require_proof(client, exc, "job")
         return Resolution(address, "submit", Outcome.NOT_DONE, f"job {job_id} no longer exists")
     except ApiError as exc:
         return Resolution(
@@ -285,6 +287,13 @@ def _submit(
     )
 
 
+def _require_proof(client: RealityModelingClient, exc: NotFoundError, kind: str) -> None:
+    """Only the API's own not-found answer settles a lost request; a proxy's 404 stops here."""
+    kind = "workspace" if kind == "workspace" else "job"
+    if proof_of_absence(exc, kind) is None:
+        raise not_the_api(client.base_url, exc, NOT_FOUND_CODES[kind]) from exc
+
+
 def _delete(
     operation: PendingOperation,
     document: StateDocument,
@@ -298,7 +307,8 @@ def _delete(
             client.get_workspace(remote_id)
         else:
             client.get_job(remote_id)
-    except NotFoundError:
+    except NotFoundError as exc:
+        _require_proof(client, exc, kind)
         record = document.resources.get(address)
         if action == "retire-delete":
             kept = with_history_state(record, remote_id, "deleted") if record else None

@@ -25,7 +25,7 @@ from rmapply.apply.events import (
     WaitStopped,
     discard,
 )
-from rmapply.errors import ApiError, NotFoundError
+from rmapply.errors import ApiError, AuthenticationError, NotFoundError
 from rmapply.wire import Job, JobProgress, JobState, ProgressState
 
 # A poll that keeps failing (after the client's own retries) gives up on that job only.
@@ -90,6 +90,7 @@ class JobWaiter:
         self._now = now
         self._monotonic = monotonic
         self._stop = threading.Event()
+        self._abort: str | None = None  # why waiting stopped early on an error, if it did
 
     def stop(self) -> None:
         """Ask a running ``wait`` to return soon (jobs keep running on the service)."""
@@ -153,9 +154,14 @@ class JobWaiter:
             if t.address not in outcome.settled and t.address not in outcome.failed
         )
         if outcome.running:
-            reason = "interrupted" if outcome.interrupted or self._stop.is_set() else "timeout"
-            self._emit(WaitStopped(self._now(), tuple(outcome.running), reason))
+            self._emit(WaitStopped(self._now(), tuple(outcome.running), self._reason(outcome)))
         return outcome
+
+    def _reason(self, outcome: WaitOutcome) -> str:
+        """Why waiting stopped before every job settled."""
+        if self._abort is not None:
+            return self._abort
+        return "interrupted" if outcome.interrupted or self._stop.is_set() else "timeout"
 
     def _poll(self, watch: _Watch) -> _Poll:
         job_id = watch.target.job_id
@@ -174,8 +180,17 @@ class JobWaiter:
         target = watch.target
         try:
             poll = future.result() if block else future.result(timeout=0)
+        except AuthenticationError as exc:
+            # no poll of any job can succeed with these credentials: stop waiting at once
+            self._fail(target, exc, outcome)
+            self._abort = f"the service answered {exc.status}"
+            self._stop.set()
+            return None
         except NotFoundError as exc:
             self._fail(target, exc, outcome)
+            if exc.code != "JobNotFound":  # not the API's 404: the endpoint is wrong
+                self._abort = "the endpoint answered 404 without the API's JobNotFound"
+                self._stop.set()
             return None
         except ApiError as exc:
             watch.failures += 1

@@ -16,7 +16,14 @@ from rmapply.apply.events import EventSink, discard
 from rmapply.apply.recording import Recorder, observed
 from rmapply.apply.waiting import JobWaiter, WaitOutcome, WaitTarget
 from rmapply.client import RealityModelingClient
-from rmapply.errors import ApiError, StateError, StateLockedError
+from rmapply.errors import (
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    StateError,
+    StateLockedError,
+)
+from rmapply.refresh import not_the_api, proof_of_absence, refused_credentials
 from rmapply.state import ResourceRecord, StateDocument, StateStore
 from rmapply.wire import Job, JobProgress
 
@@ -36,6 +43,12 @@ class JobStatus:
     outputs: dict[str, str] | None = None
     error: str | None = None
     recorded_state: str | None = None  # what the state file last saw
+    gone: bool = False  # the error is the API's proof that the job no longer exists
+
+    @property
+    def unread(self) -> bool:
+        """True when the service could not tell this job's state (an error, not a proven 404)."""
+        return self.state is None and not self.gone
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -47,6 +60,7 @@ class JobStatus:
             ("outputs", self.outputs),
             ("error", self.error),
             ("recordedState", self.recorded_state),
+            ("gone", self.gone or None),
         ):
             if value is not None:
                 out[key] = value
@@ -72,7 +86,10 @@ def job_records(document: StateDocument, addresses: Sequence[str] = ()) -> list[
 def collect_status(
     records: Sequence[ResourceRecord], client: RealityModelingClient, *, parallelism: int = 8
 ) -> list[JobStatus]:
-    """Read every job (and the progress of running ones) with bounded parallelism."""
+    """Read every job (and the progress of running ones) with bounded parallelism.
+
+    Refused credentials and a 404 that is not the API's raise: nothing read is worth showing.
+    """
 
     def read(record: ResourceRecord) -> JobStatus:
         try:
@@ -80,6 +97,20 @@ def collect_status(
             progress: JobProgress | None = None
             if job.state.value == RUNNING:
                 progress = client.get_progress(record.remote_id)
+        except AuthenticationError as exc:
+            raise refused_credentials(client.base_url, exc) from exc
+        except NotFoundError as exc:
+            proof = proof_of_absence(exc, "job")
+            if proof is None:
+                raise not_the_api(client.base_url, exc, "JobNotFound") from exc
+            return JobStatus(
+                record.address,
+                record.remote_id,
+                None,
+                error=f"gone: {proof}",
+                recorded_state=record.job_state,
+                gone=True,
+            )
         except ApiError as exc:
             return JobStatus(
                 record.address,

@@ -3,7 +3,6 @@ re-attach to them (see docs/apply.md)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -21,11 +20,12 @@ from rmapply.cli.apply_printer import (
     EventPrinter,
     is_terminal,
     open_printer,
+    print_status,
     report_resolutions,
-    status_line,
 )
 from rmapply.cli.local import LOCAL_SPEED, open_endpoint
 from rmapply.cli.options import (
+    allow_mass_removal_option,
     dir_option,
     endpoint_options,
     ignore_previous_state_option,
@@ -36,7 +36,11 @@ from rmapply.cli.options import (
     var_options,
 )
 from rmapply.cli.plan import print_warnings, render
-from rmapply.errors import ApplyError, ConfigError
+from rmapply.errors import (
+    ApiError,
+    ApplyError,
+    ConfigError,
+)
 from rmapply.output.apply_events import (
     summary_lines,
     wait_lines,
@@ -44,6 +48,7 @@ from rmapply.output.apply_events import (
 from rmapply.output.plan_json import plan_data
 from rmapply.plan import Unresolved, check_saved_plan, load_plan
 from rmapply.project import Endpoint
+from rmapply.refresh import stop_error
 
 EXIT_INTERRUPTED = 130
 NO_TERMINAL = (
@@ -163,6 +168,7 @@ _lock_timeout = lock_timeout_option()
 @_lock_timeout
 @ignore_previous_state_option
 @_json
+@allow_mass_removal_option
 @click.option("--no-color", is_flag=True, help="Print the plan without colour.")
 def apply_command(
     planfile: Path | None,
@@ -184,6 +190,7 @@ def apply_command(
     lock_timeout: float,
     ignore_previous_state: bool,
     json_lines: bool,
+    allow_mass_removal: bool,
     no_color: bool,
 ) -> int:
     """Plan, show the plan, ask, then carry it out; or carry out a saved PLANFILE exactly."""
@@ -230,6 +237,7 @@ def apply_command(
                 now=now,
                 session=session,  # a refresh that reads recorded ids back binds the state
                 parallelism=workers,
+                allow_mass_removal=allow_mass_removal,
             )
             print_warnings(planned)
             plan = planned.plan
@@ -291,24 +299,13 @@ def status_command(
         document = project.store.load()  # after open_endpoint: the state of this endpoint
         records = job_records(document, addresses)
         rows = collect_status(records, client, parallelism=parallelism or 8)
-    if json_lines:
-        for row in rows:
-            click.echo(json.dumps(row.to_json(), separators=(",", ":")))
-        for op in document.pending.values():
-            click.echo(
-                json.dumps(
-                    {"address": op.address, "pending": op.action, "sentAt": op.sent_at.isoformat()}
-                )
-            )
-        return
-    if not rows and not document.pending:
-        click.echo("No jobs in state.")
-    for row in rows:
-        click.echo(status_line(row.to_json()))
-    for op in sorted(document.pending.values(), key=lambda o: o.address):
-        click.echo(
-            f"{op.address}: {op.action} of unknown outcome (sent {op.sent_at.isoformat()}); "
-            "'rmapply plan' shows how to settle it"
+    print_status(rows, document, json_lines=json_lines)
+    unread = [row for row in rows if row.unread]
+    if unread:
+        raise ApiError(
+            f"status: {len(unread)} of {len(rows)} job(s) could not be read from {chosen.url}: "
+            + ", ".join(row.address for row in unread),
+            hint="check the endpoint and the network, and run 'rmapply status' again",
         )
 
 
@@ -361,6 +358,9 @@ def wait_command(
         for address in not_running:
             if not json_lines:
                 printer.echo(f"{address}: not running (see 'rmapply status')")
+        stopped = stop_error(list(outcome.failed.values()), chosen.url)
+        if stopped is not None:
+            raise stopped
         summary = ApplySummary(
             job_states={a: j.state.value for a, j in outcome.settled.items()},
             still_running=tuple(outcome.running),

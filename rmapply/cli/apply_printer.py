@@ -9,14 +9,18 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+import click
+
 from rmapply.apply.events import ApplyEvent, OutcomeResolved, ProgressReported
 from rmapply.apply.recovery import Resolution
+from rmapply.apply.watch import JobStatus
 from rmapply.output.apply_events import EventLines, ProgressBoard, json_line
+from rmapply.state import StateDocument
 
 
 class EventPrinter:
@@ -134,7 +138,7 @@ def report_resolutions(
 
 def status_line(row: dict[str, Any]) -> str:
     """One line of ``rmapply status`` from a JobStatus as JSON."""
-    state = row.get("state") or "unreadable"
+    state = row.get("state") or ("gone" if row.get("gone") else "unreadable")
     parts = [f"{row['address']}: {state}"]
     if row.get("percentage") is not None and state == "active":
         parts.append(f"{row['percentage']:.0f}%")
@@ -146,3 +150,26 @@ def status_line(row: dict[str, Any]) -> str:
     if row.get("error"):
         parts.append(f"({row['error']})")
     return " ".join(parts)
+
+
+def print_status(rows: Sequence[JobStatus], document: StateDocument, *, json_lines: bool) -> None:
+    """``rmapply status``: one line (or JSON object) per job, then the pending operations."""
+    if json_lines:
+        for row in rows:
+            click.echo(json.dumps(row.to_json(), separators=(",", ":")))
+        for op in document.pending.values():
+            click.echo(
+                json.dumps(
+                    {"address": op.address, "pending": op.action, "sentAt": op.sent_at.isoformat()}
+                )
+            )
+        return
+    if not rows and not document.pending:
+        click.echo("No jobs in state.")
+    for row in rows:
+        click.echo(status_line(row.to_json()))
+    for op in sorted(document.pending.values(), key=lambda o: o.address):
+        click.echo(
+            f"{op.address}: {op.action} of unknown outcome (sent {op.sent_at.isoformat()}); "
+            "'rmapply plan' shows how to settle it"
+        )

@@ -134,3 +134,12 @@ def load_project(directory: Path, ignore_previous_state: bool = False) -> Projec
                 color=use_color(False, sys.stderr),
             )
     return project
+
+
+def allow_mass_removal_option(func: F) -> F:
+    """``--allow-mass-removal``: consent when a refresh proves most of the state gone."""
+    return click.option(
+        "--allow-mass-removal",
+        is_flag=True,
+        help="Go on when over half of the state answered 404 (not found).",
+    )(func)

@@ -12,6 +12,7 @@ import click
 from rmapply.cli.group import EXIT_CHANGES, EXIT_OK
 from rmapply.cli.local import open_endpoint
 from rmapply.cli.options import (
+    allow_mass_removal_option,
     color_option,
     dir_option,
     endpoint_options,
@@ -22,6 +23,7 @@ from rmapply.cli.options import (
     use_color,
     var_options,
 )
+from rmapply.errors import PlanError
 from rmapply.output.plan_json import render_plan_json
 from rmapply.output.plan_markdown import render_plan_markdown
 from rmapply.output.plan_text import render_plan_text
@@ -30,6 +32,10 @@ from rmapply.plan.planfile import saved_plan
 from rmapply.project import Planned
 
 FORMATS = ("text", "json", "markdown")
+NO_REFRESH_NOTE = (
+    "note: --no-refresh: nothing was read from the service; this plan compares the manifests "
+    "with the state only"
+)
 
 
 def render(plan: Plan, fmt: str, *, color: bool) -> str:
@@ -104,6 +110,7 @@ def print_warnings(planned: Planned, *, color: bool | None = None) -> None:
 )
 @lock_timeout_option("With --out: wait up to SECONDS for another rmapply holding the state lock.")
 @ignore_previous_state_option
+@allow_mass_removal_option
 @color_option
 def plan_command(
     directory: Path,
@@ -123,6 +130,7 @@ def plan_command(
     parallelism: int | None,
     lock_timeout: float,
     ignore_previous_state: bool,
+    allow_mass_removal: bool,
     no_color: bool,
 ) -> int:
     """Show what apply would create, update, replace, submit or remove, and what it costs."""
@@ -158,8 +166,11 @@ def plan_command(
             parallelism=parallelism,
             settle=True,
             session=session,
+            allow_mass_removal=allow_mass_removal,
         )
         print_warnings(planned, color=use_color(no_color, sys.stderr))
+        if not reads_remote:
+            click.echo(NO_REFRESH_NOTE, err=True)
         click.echo(render(planned.plan, fmt, color=use_color(no_color)), nl=False)
         if out is not None:
             save_plan(
@@ -178,9 +189,31 @@ def plan_command(
                 f"'rmapply apply -C {directory} {out}'.",
                 err=fmt != "text",
             )
-    if detailed_exitcode and planned.plan.has_changes:
-        return EXIT_CHANGES
-    return EXIT_OK
+    if not detailed_exitcode:
+        return EXIT_OK
+    check_complete(planned)
+    return EXIT_CHANGES if planned.plan.has_changes else EXIT_OK
+
+
+def check_complete(planned: Planned) -> None:
+    """``--detailed-exitcode``: PlanError (exit 1, over 2) naming every resource that could not
+    be read and every request of unknown outcome that blocks part of the plan."""
+    lines: list[str] = []
+    if planned.refreshed is not None:
+        lines += [f"  could not be read: {problem}" for problem in planned.refreshed.unread]
+    lines += [
+        f"  {item.address}: blocked behind the unresolved {item.operation} sent at "
+        f"{item.sent_at.isoformat()}"
+        for item in planned.plan.unresolved
+    ]
+    if not lines:
+        return
+    raise PlanError(
+        "plan --detailed-exitcode: the plan is not complete, so neither 'no changes' (0) nor "
+        "'changes' (2) can be said:\n" + "\n".join(lines),
+        hint="settle each unresolved request with a command the plan shows, and plan again "
+        "when the service answers for every resource",
+    )
 
 
 @click.command("show")

@@ -15,6 +15,7 @@ from rmapply.apply.recovery import resolve_pending
 from rmapply.cli.apply_printer import EventPrinter, report_resolutions
 from rmapply.cli.local import open_endpoint
 from rmapply.cli.options import (
+    allow_mass_removal_option,
     dir_option,
     endpoint_options,
     ignore_previous_state_option,
@@ -24,11 +25,16 @@ from rmapply.cli.options import (
     use_color,
     var_options,
 )
-from rmapply.errors import ConfigError, NotFoundError, PlanError
+from rmapply.errors import ApiError, ConfigError, NotFoundError, PlanError
 from rmapply.model import Address, DesiredState, DesiredWorkspace, ResourceKind
 from rmapply.plan import ChangeCategory
 from rmapply.plan.adopt import adopt_job, adopt_workspace
-from rmapply.refresh import accept_remote_changes, refresh, remote_changes
+from rmapply.refresh import (
+    accept_remote_changes,
+    check_mass_removal,
+    refresh,
+    remote_changes,
+)
 from rmapply.state import ResourceRecord
 from rmapply.wire import Job, Workspace
 
@@ -44,6 +50,7 @@ from rmapply.wire import Job, Workspace
     help="Concurrent API calls (default: [apply] parallelism).",
 )
 @ignore_previous_state_option
+@allow_mass_removal_option
 def refresh_command(
     directory: Path,
     endpoint: str | None,
@@ -51,8 +58,13 @@ def refresh_command(
     lock_timeout: float,
     parallelism: int | None,
     ignore_previous_state: bool,
+    allow_mass_removal: bool,
 ) -> None:
-    """Update the state from the API only: job states, outputs, and what no longer exists."""
+    """Update the state from the API only: job states, outputs, and what no longer exists.
+
+    A resource leaves the state only when a GET of its own id answered 404 with the API's
+    not-found code; what could not be read is left as it was (exit 1).
+    """
     project = load_project(directory, ignore_previous_state)
     with (
         open_endpoint(project, endpoint, local) as chosen,
@@ -72,12 +84,17 @@ def refresh_command(
             itwin_id=project.config.itwin_id,
             parallelism=parallelism or project.config.apply.parallelism,
         )
+        check_mass_removal(document, seen, allowed=allow_mass_removal)
         project.bind_read_back(session, seen)  # an unbound state whose ids were read back
         document = session.document
         changes = remote_changes(document, seen.view)
         for change in changes:
-            marker = "-" if change.category is ChangeCategory.GONE else "~"
-            click.echo(f"{marker} {change.address} ({change.remote_id}): {change.message}")
+            if change.category is ChangeCategory.GONE:
+                proof = seen.proofs[change.remote_id]
+                where = f"{change.address} ({change.remote_id})"
+                click.echo(f"- {where}: {change.message}; proof: {proof}")
+            else:
+                click.echo(f"~ {change.address} ({change.remote_id}): {change.message}")
         for problem in seen.problems:
             click.secho(
                 f"warning: {problem}", err=True, fg="yellow", color=use_color(False, sys.stderr)
@@ -86,6 +103,12 @@ def refresh_command(
             session.save(accept_remote_changes(document, changes, now=now))
         noun = "change" if len(changes) == 1 else "changes"
         click.echo(f"Refresh: {len(changes)} remote {noun} accepted into state.")
+        if seen.unread:
+            raise ApiError(
+                f"refresh: {len(seen.unread)} resource(s) could not be read; their records were "
+                "left as they were:\n" + "\n".join(f"  {problem}" for problem in seen.unread),
+                hint="run 'rmapply refresh' again when the service answers",
+            )
 
 
 @click.command("import")

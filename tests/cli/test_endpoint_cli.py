@@ -26,7 +26,9 @@ def three(emulator_factory: Callable[..., Emulator]) -> tuple[Emulator, Emulator
 
 def _planned_against(folder: Path, env: dict[str, str], *extra: str) -> str:
     planfile = folder / "plan.json"
-    code, _, err = run("plan", "-C", str(folder), "--out", str(planfile), *extra, env=env)
+    # the other emulators hold none of the jobs: genuine 404s, accepted for this test
+    flags = ("--out", str(planfile), "--allow-mass-removal", *extra)
+    code, _, err = run("plan", "-C", str(folder), *flags, env=env)
     assert code == 0, err
     endpoint: str = json.loads(planfile.read_text("utf-8"))["endpoint"]
     return endpoint
@@ -80,7 +82,10 @@ def test_local_keeps_its_jobs_under_dot_rmapply_between_invocations(
     assert (code, out) == (0, f"jobs.site-a: unsubmitted [id={job}] estimated cost 3\n")
     # the job exists only there: an emulator without that data sees it gone and re-creates it
     (tmp_path / ".rmapply" / "emulator.sqlite3").unlink()
-    code, out, _ = run("plan", "-C", str(tmp_path), "--local", env=env)
+    code, out, err = run("plan", "-C", str(tmp_path), "--local", env=env)
+    assert (code, out) == (1, "")  # every resource gone at once: refused without consent
+    assert f"  jobs.site-a: GET /jobs/{job} answered 404 JobNotFound\n" in err
+    code, out, _ = run("plan", "-C", str(tmp_path), "--local", "--allow-mass-removal", env=env)
     assert f"  jobs.site-a (job {job}): no longer exists remotely (404)" in out
     assert "Plan: 3 to create, 0 to update, 0 to replace, 0 to delete; estimated cost 3." in out
     assert state_of(tmp_path, local=True)["resources"]["jobs.site-a"]["remote_id"] == job

@@ -13,6 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from rmapply.cli import cli
+from rmapply.cli.plan import NO_REFRESH_NOTE
 from rmapply.manifests import load_manifests
 from tests.reference import REPO
 
@@ -210,7 +211,7 @@ def test_init_keeps_an_existing_gitignore(tmp_path: Path) -> None:
 def test_init_project_plans_without_network(tmp_path: Path) -> None:
     assert run("init", str(tmp_path / "p"))[0] == 0
     code, out, err = run("plan", "-C", str(tmp_path / "p"), "--no-refresh")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, NO_REFRESH_NOTE + "\n")
     assert "Plan: 2 to create, 0 to update, 0 to replace, 0 to delete" in out
 
 

@@ -158,7 +158,9 @@ def test_plan_shows_an_ambiguous_lost_create_as_unresolved_with_the_commands(
     _lose_create(project, itwin_id, sent_at=datetime.now(UTC) - timedelta(seconds=5))
     ids = sorted(_job_b(client, project).id for _ in range(2))
     code, out, err = run("plan", "-C", str(project), "--detailed-exitcode", env=env)
-    assert code == 0, err
+    # blocked behind an unresolved request: neither "no changes" nor "changes" is true
+    assert code == 1, err
+    assert "  jobs.site-b: blocked behind the unresolved create sent at " in err
     head = out.split("\n\n")[0].splitlines()
     assert head[0] == "Unresolved operations (settle them first; nothing is planned for them):"
     assert head[1].startswith("  ! jobs.site-b: 2 jobs match the lost create (")
