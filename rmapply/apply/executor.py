@@ -44,7 +44,7 @@ from rmapply.plan.actions import (
     SubmitJob,
 )
 from rmapply.plan.drift import ChangeCategory
-from rmapply.plan.pending import unresolved
+from rmapply.plan.pending import DEFAULT_IN_FLIGHT_MARGIN, unresolved
 from rmapply.plan.result import Plan
 from rmapply.state import StateSession
 from rmapply.wire import Job
@@ -63,6 +63,8 @@ class ApplyOptions:
     wait_timeout: float | None = None
     itwin_id: str | None = None  # the project's iTwin (recovery filters)
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW
+    # seconds after the read timeout during which a lost create may still land (docs/apply.md)
+    in_flight_margin: float = DEFAULT_IN_FLIGHT_MARGIN
     checkpoint_every: float = CHECKPOINT_EVERY_SECONDS
     # record the jobs' normal progress the plan's refresh saw (active -> success...), so the state
     # stays true even where nothing is changed; off for a saved plan, whose sightings are old
@@ -86,7 +88,14 @@ def execute_plan(
     options = options or ApplyOptions()
     clock = now or _utcnow
     recorder = Recorder(session, now=clock, checkpoint_every=options.checkpoint_every)
-    ctx = StepContext(client, recorder, on_event, options.itwin_id, options.clock_skew)
+    ctx = StepContext(
+        client,
+        recorder,
+        on_event,
+        options.itwin_id,
+        options.clock_skew,
+        in_flight_margin=options.in_flight_margin,
+    )
     run = _PlanRun(plan, ctx, options, on_event, clock)
     try:
         summary = run.execute()

@@ -125,6 +125,20 @@ class Recorder:
         self.session.journal.resolve(address, upsert=upsert, remove=remove, now=self.now())
         self._note_change(upsert, remove)
 
+    def adopt(self, address: str, record: ResourceRecord) -> bool:
+        """Settle the lost create at ``address`` with ``record``, unless another address holds
+        its remote id already (then False, and nothing is written): one job, one address."""
+        with self._document_lock:
+            for other in self.session.document.resources.values():
+                if other.address == address:
+                    continue
+                if other.remote_id == record.remote_id or any(
+                    h.id == record.remote_id for h in other.history
+                ):
+                    return False
+            self.resolve(address, upsert=record)
+        return True
+
     def observe(self, address: str, job: Job) -> None:
         """Record a job as just read (status, wait): state, execution information, outputs."""
         record = self.record(address)

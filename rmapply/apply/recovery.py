@@ -10,7 +10,7 @@ waits for the user. Submits, deletes and cancels are verified with a GET.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -19,6 +19,13 @@ from typing import Any
 from rmapply.apply.recording import job_record, observed, with_history_state
 from rmapply.client import RealityModelingClient
 from rmapply.errors import ApiError, NotFoundError
+from rmapply.plan.pending import (
+    DEFAULT_IN_FLIGHT_MARGIN,
+    IN_FLIGHT_COMMANDS,
+    in_flight_message,
+    in_flight_until,
+    may_still_land,
+)
 from rmapply.state import PendingOperation, ReplacedId, ResourceRecord, StateDocument, StateSession
 from rmapply.wire import Job
 
@@ -49,6 +56,8 @@ class Resolution:
     remove: bool = False  # the resource is gone (a delete that happened)
     candidates: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
+    # a create that may still be in flight: our time after which the next apply settles it
+    settles_after: datetime | None = None
 
 
 def resolve_pending(
@@ -57,21 +66,35 @@ def resolve_pending(
     now: datetime,
     *,
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    margin: float = DEFAULT_IN_FLIGHT_MARGIN,
 ) -> list[Resolution]:
     """Try to settle every pending operation; with a session the verdicts are journalled.
 
-    With a bare StateDocument nothing is written (a read-only plan can still show them).
+    With a bare StateDocument nothing is written (a read-only plan can still show them). A lost
+    workspace create is left to the plan, which creates the workspace again (it costs nothing).
     """
     if isinstance(session_or_doc, StateDocument):
         document, session = session_or_doc, None
     else:
         document, session = session_or_doc.document, session_or_doc
     resolutions = []
+    adopted: set[str] = set()  # ids adopted by this call: never by a second address
     for address in sorted(document.pending):
+        operation = document.pending[address]
+        if is_workspace_create(operation):
+            continue
         resolution = resolve_operation(
-            document.pending[address], document, client, now, clock_skew=clock_skew
+            operation,
+            document,
+            client,
+            now,
+            clock_skew=clock_skew,
+            margin=margin,
+            taken=frozenset(adopted),
         )
         resolutions.append(resolution)
+        if resolution.outcome is Outcome.ADOPTED and resolution.remote_id:
+            adopted.add(resolution.remote_id)
         if session is not None and resolution.outcome is not Outcome.UNRESOLVED:
             session.journal.resolve(
                 address,
@@ -82,6 +105,18 @@ def resolve_pending(
     return resolutions
 
 
+def is_workspace_create(operation: PendingOperation) -> bool:
+    """True for a lost workspace create (settled by creating the workspace again)."""
+    return operation.action == "create" and _kind(operation) == "workspace"
+
+
+def _kind(operation: PendingOperation) -> str:
+    return str(
+        operation.details.get("kind")
+        or ("workspace" if operation.address.startswith("workspaces.") else "job")
+    )
+
+
 def resolve_operation(
     operation: PendingOperation,
     document: StateDocument,
@@ -89,15 +124,22 @@ def resolve_operation(
     now: datetime,
     *,
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    margin: float = DEFAULT_IN_FLIGHT_MARGIN,
+    latest: Callable[[], StateDocument] | None = None,
+    taken: frozenset[str] = frozenset(),
 ) -> Resolution:
-    """The verdict on one pending operation (reads the service; writes nothing)."""
-    kind = operation.details.get("kind") or (
-        "workspace" if operation.address.startswith("workspaces.") else "job"
-    )
+    """The verdict on one pending operation (reads the service; writes nothing).
+
+    ``latest`` gives the state as of the moment it is called (apply's other workers keep
+    recording): which ids other addresses hold is read from it only once the list returned.
+    ``taken`` are ids already adopted elsewhere and never adopted again.
+    """
+    kind = _kind(operation)
     if operation.action == "create":
         if kind == "workspace":
             return _workspace_create(operation)
-        return _job_create(operation, document, client, now, clock_skew)
+        current = latest or (lambda: document)
+        return _job_create(_JobLookup(operation, client, now, clock_skew, margin, current, taken))
     if operation.action == "submit":
         return _submit(operation, document, client, now)
     if operation.action in ("delete", "retire-delete"):
@@ -112,16 +154,25 @@ def resolve_operation(
     )
 
 
-def job_filter(operation: PendingOperation, clock_skew: timedelta) -> str:
-    """The ``$filter`` that finds the job a lost create may have made."""
+def job_filter(
+    operation: PendingOperation, clock_skew: timedelta, itwin_id: str | None = None
+) -> str:
+    """The ``$filter`` that finds the job a lost create may have made (in ``itwin_id``, else
+    the iTwin the intent recorded)."""
     name = str(operation.details.get("name") or "")
-    since = (operation.sent_at - clock_skew).astimezone(UTC)
     parts = [f"name eq '{name.replace(chr(39), chr(39) * 2)}'"]
-    itwin = operation.details.get("iTwinId")
+    itwin = itwin_id or operation.details.get("iTwinId")
     if itwin:
         parts.insert(0, f"iTwinId eq {itwin}")
-    parts.append(f"createdDateTime ge {since.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+    parts.append(
+        f"createdDateTime ge {_since(operation, clock_skew).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    )
     return " and ".join(parts)
+
+
+def _since(operation: PendingOperation, clock_skew: timedelta) -> datetime:
+    """The earliest creation time a job of this create can have (whole seconds, as sent)."""
+    return (operation.sent_at - clock_skew).astimezone(UTC).replace(microsecond=0)
 
 
 def _commands(address: str, placeholder: str, candidates: Sequence[str] = ()) -> tuple[str, ...]:
@@ -166,7 +217,13 @@ def _rivals(operation: PendingOperation, document: StateDocument) -> list[str]:
     )
 
 
-def _matches(job: Job, details: dict[str, Any]) -> bool:
+def _matches(job: Job, details: dict[str, Any], since: datetime) -> bool:
+    """Whether ``job`` is what the lost create would have made; the name and the creation time
+    are checked here too, never left to the service's ``$filter`` alone."""
+    if job.name != details.get("name"):
+        return False
+    if job.created_date_time.astimezone(UTC) < since:
+        return False
     if details.get("workspaceId") and job.workspace_id != details["workspaceId"]:
         return False
     if details.get("type") and job.type.value != details["type"]:
@@ -175,45 +232,97 @@ def _matches(job: Job, details: dict[str, Any]) -> bool:
     return inputs is None or sorted(i.id for i in job.inputs) == sorted(inputs)
 
 
-def _job_create(
-    operation: PendingOperation,
-    document: StateDocument,
-    client: RealityModelingClient,
-    now: datetime,
-    clock_skew: timedelta,
-) -> Resolution:
-    address, details = operation.address, operation.details
-    query = job_filter(operation, clock_skew)
-    try:
-        found = list(client.list_jobs(query, top=LIST_PAGE))
-    except ApiError as exc:
+@dataclass(frozen=True)
+class _JobLookup:
+    """What the lookup of one lost job create works with."""
+
+    operation: PendingOperation
+    client: RealityModelingClient
+    now: datetime
+    clock_skew: timedelta
+    margin: float
+    current: Callable[[], StateDocument]
+    taken: frozenset[str]
+
+    @property
+    def address(self) -> str:
+        return self.operation.address
+
+    def unresolved(self, message: str, candidates: tuple[str, ...] = ()) -> Resolution:
         return Resolution(
-            address,
+            self.address,
             "create",
             Outcome.UNRESOLVED,
-            f"the create of job {details.get('name')!r} was sent at "
-            f"{operation.sent_at.isoformat()} but its answer was lost, and listing jobs to find "
-            f"it failed ({exc.message})",
-            commands=_commands(address, "JOB_ID"),
+            message,
+            candidates=candidates,
+            commands=_commands(self.address, "JOB_ID", candidates),
         )
-    known = _known_ids(document)
-    candidates = [j for j in found if j.id not in known and _matches(j, details)]
+
+
+def _workspace_itwin(lookup: _JobLookup) -> tuple[str | None, str]:
+    """The iTwin of the workspace the lost create targeted, and a problem ("" when none).
+
+    A workspace in state says it; any other (a literal ``workspaceId``, maybe of another iTwin)
+    is read from the service, never assumed to be in the project's iTwin.
+    """
+    details = lookup.operation.details
+    workspace_id = details.get("workspaceId")
+    if not workspace_id:
+        itwin = details.get("iTwinId")
+        return (str(itwin) if itwin else None), ""
+    for record in lookup.current().resources.values():
+        if record.kind == "workspace" and record.remote_id == workspace_id:
+            itwin = (record.remote or {}).get("iTwinId") or record.spec.get("iTwinId")
+            if itwin:
+                return str(itwin), ""
+    try:
+        workspace = lookup.client.get_workspace(str(workspace_id))
+    except ApiError as exc:
+        return None, f"reading workspace {workspace_id} to learn its iTwin failed ({exc.message})"
+    return workspace.i_twin_id, ""
+
+
+def _job_create(lookup: _JobLookup) -> Resolution:
+    operation, address, details = lookup.operation, lookup.address, lookup.operation.details
+    lost = (
+        f"the create of job {details.get('name')!r} was sent at {operation.sent_at.isoformat()}"
+        " but its answer was lost"
+    )
+    itwin, problem = _workspace_itwin(lookup)
+    if problem:
+        return lookup.unresolved(f"{lost}, and {problem}")
+    query = job_filter(operation, lookup.clock_skew, itwin)
+    try:
+        found = list(lookup.client.list_jobs(query, top=LIST_PAGE))
+    except ApiError as exc:
+        return lookup.unresolved(f"{lost}, and listing jobs to find it failed ({exc.message})")
+    # only now, after the list returned: a sibling's create recorded meanwhile is known
+    document = lookup.current()
+    known = _known_ids(document) | lookup.taken
+    since = _since(operation, lookup.clock_skew)
+    candidates = [j for j in found if j.id not in known and _matches(j, details, since)]
     rivals = _rivals(operation, document)
     if candidates and rivals:
         # another create just like this one is unsettled too: a match may be the other's job
         ids = tuple(sorted(j.id for j in candidates))
-        return Resolution(
-            address,
-            "create",
-            Outcome.UNRESOLVED,
+        return lookup.unresolved(
             f"{len(ids)} job(s) match the lost create ({query!r}): {', '.join(ids)}, but "
             f"{', '.join(rivals)} also sent a create of a job named {details.get('name')!r} in "
             "the same workspace whose outcome is unknown; import each job into the address it "
             "belongs to",
-            candidates=ids,
-            commands=_commands(address, "JOB_ID", ids),
+            ids,
         )
     if not candidates:
+        service_now = lookup.client.service_clock.now()
+        if may_still_land(operation, lookup.now, margin=lookup.margin, service_now=service_now):
+            return Resolution(
+                address,
+                "create",
+                Outcome.UNRESOLVED,
+                in_flight_message(operation, lookup.margin),
+                commands=IN_FLIGHT_COMMANDS,
+                settles_after=in_flight_until(operation, lookup.margin),
+            )
         return Resolution(
             address,
             "create",
@@ -222,14 +331,10 @@ def _job_create(
         )
     if len(candidates) > 1:
         ids = tuple(sorted(j.id for j in candidates))
-        return Resolution(
-            address,
-            "create",
-            Outcome.UNRESOLVED,
+        return lookup.unresolved(
             f"{len(ids)} jobs match the lost create ({query!r}): {', '.join(ids)}; import the "
             "one that belongs to this address",
-            candidates=ids,
-            commands=_commands(address, "JOB_ID", ids),
+            ids,
         )
     job = candidates[0]
     retired = details.get("replaces")
@@ -238,7 +343,7 @@ def _job_create(
         job,
         spec=details.get("spec") or {},
         spec_digest=str(details.get("specDigest") or ""),
-        now=now,
+        now=lookup.now,
         previous=document.resources.get(address),
         retired=ReplacedId.model_validate(retired) if retired else None,
     )

@@ -13,6 +13,7 @@ from rmapply.apply.recording import Recorder
 from rmapply.client import RealityModelingClient
 from rmapply.errors import ApiError, OutcomeUnknownError, ServerError, StalePlanError
 from rmapply.plan.actions import Action
+from rmapply.plan.pending import DEFAULT_IN_FLIGHT_MARGIN
 from rmapply.state import ResourceRecord
 
 T = TypeVar("T")
@@ -51,6 +52,8 @@ class StepContext:
     emit: EventSink
     itwin_id: str | None = None
     clock_skew: timedelta = timedelta(minutes=5)
+    # seconds after the read timeout during which a lost create may still land
+    in_flight_margin: float = DEFAULT_IN_FLIGHT_MARGIN
     # the exact commands that settle a lost request left unresolved, by address (each worker
     # writes only its own address, so a plain dict is safe)
     settle_commands: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -115,6 +115,7 @@ def create_job(ctx: StepContext, action: CreateJob | ReplaceJob) -> StepResult:
         "inputIds": [i.id for i in body.inputs],
         "spec": action.after,
         "specDigest": action.after_digest,
+        **in_flight_details(ctx),
     }
     now = ctx.recorder.now()
     retired = None
@@ -165,6 +166,8 @@ def _settle_lost_create(ctx: StepContext, address: str, exc: ApiError) -> StepRe
         ctx.client,
         ctx.recorder.now(),
         clock_skew=ctx.clock_skew,
+        margin=ctx.in_flight_margin,
+        latest=ctx.recorder.snapshot,  # read once the list returned, not before
     )
     ctx.emit(
         OutcomeResolved(
@@ -179,8 +182,11 @@ def _settle_lost_create(ctx: StepContext, address: str, exc: ApiError) -> StepRe
     )
     if resolution.commands:
         ctx.settle_commands[address] = resolution.commands
-    if resolution.outcome is Outcome.ADOPTED and resolution.record is not None:
-        ctx.recorder.resolve(address, upsert=resolution.record)
+    if (
+        resolution.outcome is Outcome.ADOPTED
+        and resolution.record is not None
+        and ctx.recorder.adopt(address, resolution.record)
+    ):
         return StepResult.of(
             resolution.record, "its answer was lost; the job was found and adopted"
         )
@@ -322,6 +328,16 @@ def record_only(ctx: StepContext, action: Record) -> StepResult:
     )
     ctx.recorder.done(seq, upsert=updated)
     return StepResult.of(updated)
+
+
+def in_flight_details(ctx: StepContext) -> dict[str, Any]:
+    """What judges later whether a create whose answer is lost may still be in flight: the
+    read timeout it is sent with, and how far the service's clock is ahead of ours."""
+    details: dict[str, Any] = {"readTimeout": ctx.client.timeout.read}
+    offset = ctx.client.service_clock.offset()
+    if offset is not None:
+        details["serviceClockOffset"] = round(offset.total_seconds(), 3)
+    return details
 
 
 def _itwin_of(ctx: StepContext, workspace_id: str) -> str | None:

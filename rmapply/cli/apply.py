@@ -220,7 +220,8 @@ def apply_command(
                 session.document.lineage = saved.lineage  # the plan promised this lineage
             plan = saved.plan
         else:
-            report_resolutions(printer, resolve_pending(session, client, now), now)
+            margin = project.config.api.in_flight_margin
+            report_resolutions(printer, resolve_pending(session, client, now, margin=margin), now)
             options = project.plan_options(
                 targets=targets,
                 cancel_replaced=cancel_replaced,
@@ -254,6 +255,7 @@ def apply_command(
                 poll_schedule=_schedule(poll_scale, chosen),
                 wait_timeout=wait_timeout,
                 itwin_id=project.config.itwin_id,
+                in_flight_margin=project.config.api.in_flight_margin,
                 record_progress=saved is None,
             ),
             on_event=printer,

@@ -123,7 +123,7 @@ def _build_plan(
         actions=cast("tuple[AnyAction, ...]", tuple(actions)),
         remote_changes=changes,
         warnings=tuple(ctx.warnings),
-        unresolved=tuple(unresolved(pending[a]) for a in sorted(pending)),
+        unresolved=tuple(unresolved(pending[a], now) for a in sorted(pending)),
         summary=summary,
     )
 

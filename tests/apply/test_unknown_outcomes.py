@@ -48,10 +48,16 @@ def test_a_5xx_to_a_create_is_an_unknown_outcome_and_none_found_means_not_create
     emulator.fail_next(1, 503, "POST", "/contextcapture/jobs")
     desired = desired_state(itwin_id, {"a": job_spec("A")})
     summary = run_apply(desired, store, client)
-    failed = summary.with_status(OutcomeStatus.FAILED)
-    assert [(o.address, o.action) for o in failed] == [("jobs.a", "create")]
-    assert failed[0].message.endswith("no matching job was found, so it was not created")
+    (unknown,) = summary.with_status(OutcomeStatus.UNKNOWN)
+    assert (unknown.address, unknown.action) == ("jobs.a", "create")
+    assert unknown.commands == ("rmapply apply",)  # it may still land: wait, then apply
     assert emulator.request_count("POST", "/contextcapture/jobs") == 1  # not re-sent
+    assert set(store.load().pending) == {"jobs.a"}
+    # once the request cannot be in flight any more, none found means it was not created
+    later = datetime.now(UTC) + timedelta(minutes=3)
+    with store.lock("apply") as session:
+        (resolution,) = resolve_pending(session, client, later)
+    assert resolution.outcome is Outcome.NOT_DONE
     assert store.load().pending == {}
     # the next apply plans the create again
     assert run_apply(desired, store, client).ok
@@ -173,8 +179,9 @@ def test_resolve_pending_with_no_match_drops_the_intent_so_the_job_is_planned_ag
     emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
 ) -> None:
     _lost_create(store, client, itwin_id, "Site A")
+    after_the_window = datetime.now(UTC) + timedelta(minutes=3)
     with store.lock("plan") as session:
-        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+        (resolution,) = resolve_pending(session, client, after_the_window)
     assert resolution.outcome is Outcome.NOT_DONE
     assert store.load().pending == {}
 
@@ -210,7 +217,8 @@ def test_resolution_ignores_jobs_already_recorded_for_another_address(
                 "workspaceId": workspace_id,
             },
         )
-    (resolution,) = resolve_pending(store.load(), client, datetime.now(UTC))
+    after_the_window = datetime.now(UTC) + timedelta(minutes=3)
+    (resolution,) = resolve_pending(store.load(), client, after_the_window)
     assert resolution.outcome is Outcome.NOT_DONE
 
 
@@ -298,8 +306,9 @@ def test_a_same_named_job_created_long_before_the_intent_is_not_adopted(
         store, client, itwin_id, "Site A", sent_at=service_now + timedelta(hours=1)
     )
     _create(client, "Site A", workspace_id)  # an older job of the same name: not this create
+    after_the_window = service_now + timedelta(hours=1, minutes=3)
     with store.lock("plan") as session:
-        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+        (resolution,) = resolve_pending(session, client, after_the_window)
     assert resolution.outcome is Outcome.NOT_DONE
     assert "jobs.a" not in store.load().resources
     assert store.load().pending == {}
