@@ -41,6 +41,7 @@ from rmapply.output.apply_events import (
 )
 from rmapply.output.plan_json import plan_data
 from rmapply.plan import Unresolved, check_fresh, load_plan
+from rmapply.plan.pending import IN_FLIGHT_COMMANDS
 from rmapply.plan.planfile import public_endpoint
 from rmapply.project import Endpoint, Project
 
@@ -94,11 +95,17 @@ def _unresolved_error(unresolved: Sequence[Unresolved]) -> ApplyError:
     for item in unresolved:
         lines.append(f"  {item.address}: {item.message}")
         lines.extend(f"    {command}" for command in item.commands)
-    return ApplyError(
-        "\n".join(lines),
-        hint="settle each with one of the commands shown, then run 'rmapply apply' again "
-        "(see docs/apply.md, 'Unknown outcomes')",
-    )
+    if all(item.commands == IN_FLIGHT_COMMANDS for item in unresolved):
+        hint = (
+            "nothing to do by hand: run 'rmapply apply' again after the time shown; it settles"
+            " these by itself (see docs/apply.md, 'Unknown outcomes')"
+        )
+    else:
+        hint = (
+            "settle each with one of the commands shown, then run 'rmapply apply' again "
+            "(see docs/apply.md, 'Unknown outcomes')"
+        )
+    return ApplyError("\n".join(lines), hint=hint)
 
 
 # -- options shared by apply and wait -------------------------------------------------------
