@@ -82,16 +82,25 @@ def resolve_pending(
     for address in sorted(document.pending):
         operation = document.pending[address]
         if is_workspace_create(operation):
-            continue
-        resolution = resolve_operation(
-            operation,
-            document,
-            client,
-            now,
-            clock_skew=clock_skew,
-            margin=margin,
-            taken=frozenset(adopted),
-        )
+            if not _recorded_as_lost(operation, document):
+                continue  # the plan creates the workspace again and records this request
+            resolution = Resolution(
+                address,
+                "create",
+                Outcome.DONE,
+                "the workspace was created again; this lost request is recorded as possibly"
+                " orphaned",
+            )
+        else:
+            resolution = resolve_operation(
+                operation,
+                document,
+                client,
+                now,
+                clock_skew=clock_skew,
+                margin=margin,
+                taken=frozenset(adopted),
+            )
         resolutions.append(resolution)
         if resolution.outcome is Outcome.ADOPTED and resolution.remote_id:
             adopted.add(resolution.remote_id)
@@ -103,6 +112,15 @@ def resolve_pending(
                 now=now,
             )
     return resolutions
+
+
+def _recorded_as_lost(operation: PendingOperation, document: StateDocument) -> bool:
+    """True when the record at the address already keeps this lost create (a crash came
+    between recording the workspace made again and dropping the pending operation)."""
+    record = document.resources.get(operation.address)
+    return record is not None and any(
+        lost.sent_at == operation.sent_at for lost in record.lost_requests
+    )
 
 
 def is_workspace_create(operation: PendingOperation) -> bool:

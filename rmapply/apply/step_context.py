@@ -64,12 +64,16 @@ def may_have_happened(exc: ApiError, *, creates: bool) -> bool:
     return isinstance(exc, OutcomeUnknownError) or (creates and isinstance(exc, ServerError))
 
 
-def check_precondition(action: Action, recorder: Recorder) -> None:
-    """Raise StalePlanError unless the state still is what the action was planned against."""
+def check_precondition(action: Action, recorder: Recorder, *, recreates: bool = False) -> None:
+    """Raise StalePlanError unless the state still is what the action was planned against.
+
+    ``recreates``: a pending create at the address is what this action settles (a workspace
+    created again after a lost answer), not a reason to stop.
+    """
     address = str(action.address)
     expected = action.precondition
     pending = recorder.pending(address)
-    if pending is not None:
+    if pending is not None and not (recreates and pending.action == "create"):
         raise StalePlanError(
             f"{address}: a {pending.action} of unknown outcome is pending for it (sent at "
             f"{pending.sent_at.isoformat()}); nothing was sent",

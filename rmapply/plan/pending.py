@@ -46,6 +46,25 @@ def may_still_land(
     return service_now < deadline + timedelta(seconds=float(offset))
 
 
+def recreated_workspace(operation: PendingOperation, desired: DesiredState) -> bool:
+    """True for a lost create of a workspace the manifests still want: it is created again."""
+    if operation.action != "create":
+        return False
+    address = Address.parse(operation.address)
+    return address.kind is ResourceKind.WORKSPACE and address in desired.workspaces
+
+
+def lost_create_note(operation: PendingOperation) -> str:
+    """What the plan and the summary say about a workspace create whose answer was lost."""
+    name = operation.details.get("name")
+    named = f" named {name!r}" if name else ""
+    return (
+        f"the create sent at {operation.sent_at.isoformat(timespec='seconds')} lost its answer:"
+        f" it is created again (workspaces cost nothing and cannot be listed); a workspace{named}"
+        " may exist unused"
+    )
+
+
 def blocked_addresses(
     desired: DesiredState,
     pending: dict[Address, PendingOperation],

@@ -2,6 +2,7 @@
 
 from rmapply.state.document import (
     STATE_FORMAT_VERSION,
+    LostRequest,
     PendingOperation,
     ReplacedId,
     ResourceRecord,
@@ -35,6 +36,7 @@ __all__ = [
     "LocalStateSession",
     "LocalStateStore",
     "LockHolder",
+    "LostRequest",
     "Outcome",
     "PendingOperation",
     "ReplacedId",

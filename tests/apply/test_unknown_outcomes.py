@@ -9,6 +9,7 @@ import pytest
 from rmapply.apply.events import OutcomeResolved
 from rmapply.apply.recovery import Outcome, job_filter, resolve_pending
 from rmapply.apply.summary import OutcomeStatus
+from rmapply.output.apply_events import summary_lines
 from rmapply.client import RealityModelingClient
 from rmapply.emulator import Emulator
 from rmapply.errors import StateLockedError
@@ -64,37 +65,60 @@ def test_a_5xx_to_a_create_is_an_unknown_outcome_and_none_found_means_not_create
     assert _names(emulator) == ["A"]
 
 
-def test_a_lost_workspace_create_stays_pending_and_its_jobs_wait(
+def test_a_lost_workspace_create_is_created_again_and_the_lost_request_is_kept_and_named(
     emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
 ) -> None:
     emulator.drop_next(1, "POST", "/contextcapture/workspaces")
     desired = desired_state(itwin_id, {"a": job_spec("A")})
-    summary = run_apply(desired, store, client)
-    statuses = {(o.address, o.action): o.status for o in summary.outcomes}
-    assert statuses[("workspaces.main", "create")] is OutcomeStatus.UNKNOWN
-    assert statuses[("jobs.a", "create")] is OutcomeStatus.SKIPPED
+    events: list = []
+    summary = run_apply(desired, store, client, events=events)
+    assert summary.ok, summary.error()
+    (made,) = [o for o in summary.outcomes if o.address == "workspaces.main"]
+    assert made.message == (
+        "created again; the first request's answer was lost, a workspace named 'ws main' may"
+        " exist unused"
+    )
+    assert emulator.request_count("POST", "/contextcapture/workspaces") == 2
+    assert len(emulator.workspaces()) == 2  # the first one did land: it is the orphan
+    assert _names(emulator) == ["A"]
     state = store.load()
-    assert set(state.pending) == {"workspaces.main"}
-    assert state.pending["workspaces.main"].details["name"] == "ws main"
-    error = summary.error()
-    assert error is not None
-    lines = error.message.splitlines()
-    settle = lines.index("    settle with: rmapply import workspaces.main WORKSPACE_ID")
-    assert lines[settle - 1].startswith("  workspaces.main: create unknown: POST /workspaces: ")
-    assert lines[settle + 1] == "    settle with: rmapply state forget-intent workspaces.main"
-    assert emulator.jobs() == []
-    # every later plan shows it, with the commands that settle it
-    plan = plan_for(desired, store)
-    assert [u.commands for u in plan.unresolved] == [
-        (
-            "rmapply import workspaces.main WORKSPACE_ID",
-            "rmapply state forget-intent workspaces.main",
+    assert state.pending == {}
+    record = state.resources["workspaces.main"]
+    assert record.remote_id == emulator.workspaces()[1].id
+    (lost,) = record.lost_requests
+    assert (lost.action, lost.name) == ("create", "ws main")
+    assert lost.request_digest.startswith("sha256:")
+    assert state.resources["jobs.a"].workspace_id == record.remote_id
+    assert (
+        "  workspaces.main: created again; the first request's answer was lost, a workspace"
+        " named 'ws main' may exist unused"
+    ) in summary_lines(summary)
+
+
+def test_a_workspace_create_left_pending_by_a_crash_is_created_again_by_the_next_apply(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    desired = desired_state(itwin_id, {"a": job_spec("A")})
+    with store.lock("apply") as session:  # killed right after sending the create
+        session.journal.intent(
+            "workspaces.main",
+            "create",
+            request_digest="sha256:lost",
+            details={"kind": "workspace", "name": "ws main", "iTwinId": itwin_id},
         )
-    ]
-    resolutions = resolve_pending(store.load(), client, datetime.now(UTC))
-    assert [(r.address, r.outcome) for r in resolutions] == [
-        ("workspaces.main", Outcome.UNRESOLVED)
-    ]
+    plan = plan_for(desired, store)
+    assert plan.unresolved == ()
+    (create,) = [a for a in plan.changes if str(a.address) == "workspaces.main"]
+    assert "lost its answer: it is created again" in create.reasons[-1]
+    with store.lock("apply") as session:
+        assert resolve_pending(session, client, datetime.now(UTC)) == []
+    summary = run_apply(desired, store, client)
+    assert summary.ok, summary.error()
+    state = store.load()
+    assert state.pending == {}
+    (lost,) = state.resources["workspaces.main"].lost_requests
+    assert (lost.name, lost.request_digest) == ("ws main", "sha256:lost")
+    assert _names(emulator) == ["A"]
 
 
 def test_a_lost_submit_answer_is_verified_with_a_get_and_never_repeated(
