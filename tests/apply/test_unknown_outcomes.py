@@ -9,10 +9,10 @@ import pytest
 from rmapply.apply.events import OutcomeResolved
 from rmapply.apply.recovery import Outcome, job_filter, resolve_pending
 from rmapply.apply.summary import OutcomeStatus
-from rmapply.output.apply_events import summary_lines
 from rmapply.client import RealityModelingClient
 from rmapply.emulator import Emulator
 from rmapply.errors import StateLockedError
+from rmapply.output.apply_events import summary_lines
 from rmapply.plan.planner import build_plan
 from rmapply.state import LocalStateStore, PendingOperation
 from rmapply.wire import JobCreation, WorkspaceCreation
