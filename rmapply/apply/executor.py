@@ -10,6 +10,7 @@ every submitted job is then polled until it settles.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from rmapply.apply.events import (
     discard,
 )
 from rmapply.apply.graph import bind, dependencies, step_for, submits
-from rmapply.apply.recording import CHECKPOINT_EVERY_SECONDS, Recorder
+from rmapply.apply.recording import CHECKPOINT_EVERY_SECONDS, Recorder, requested_cancels
 from rmapply.apply.recovery import DEFAULT_CLOCK_SKEW
 from rmapply.apply.schedule import Task, TaskReport, TaskResult, TaskStatus, run_tasks
 from rmapply.apply.step_context import StepContext, StepResult, check_precondition
@@ -66,6 +67,9 @@ class ApplyOptions:
     # seconds after the read timeout during which a lost create may still land (docs/apply.md)
     in_flight_margin: float = DEFAULT_IN_FLIGHT_MARGIN
     checkpoint_every: float = CHECKPOINT_EVERY_SECONDS
+    # carry out the cancels of replaced jobs that an earlier apply asked for and could not do
+    # (off for a saved plan, which is applied exactly)
+    recorded_cancels: bool = True
     # record the jobs' normal progress the plan's refresh saw (active -> success...), so the state
     # stays true even where nothing is changed; off for a saved plan, whose sightings are old
     record_progress: bool = True
@@ -243,6 +247,28 @@ class _PlanRun:
                         after,
                     )
                 )
+        if self.options.recorded_cancels:
+            tasks.extend(self._recorded_cancels(submitting))
+        return tasks
+
+    def _recorded_cancels(self, submitting: set[str]) -> list[Task]:
+        """Cancels of replaced jobs asked for by an earlier apply (--cancel-replaced), each
+        once its replacement is submitted: after this apply's submit, or at once."""
+        tasks = []
+        recorder = self.ctx.recorder
+        for address, old_id in requested_cancels(recorder.snapshot()):
+            action = self.by_key.get(address)
+            if isinstance(action, ReplaceJob) and action.old_remote_id == old_id:
+                continue  # this apply's own cancel task does it
+            record = recorder.record(address)
+            if address in submitting:
+                after = frozenset({f"submit:{address}"})
+            elif record is not None and record.job_state not in (None, "unsubmitted"):
+                after = frozenset()
+            else:
+                continue  # its replacement is not submitted yet: the cancel waits for it
+            run = functools.partial(steps.cancel_old_job, self.ctx, address, old_id)
+            tasks.append(Task(f"cancel:{address}:{old_id}", address, "cancel", run, after))
         return tasks
 
     def _submit(self, action: Action) -> Callable[[], StepResult]:

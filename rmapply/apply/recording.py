@@ -268,10 +268,23 @@ def retired_id(
     return ReplacedId(id=remote_id, replaced_at=now, reason=reason, last_state=last_state)
 
 
-def with_history_state(record: ResourceRecord, remote_id: str, last_state: str) -> ResourceRecord:
-    """``record`` with the history entry of ``remote_id`` saying how it was let go."""
-    history = [
-        h.model_copy(update={"last_state": last_state}) if h.id == remote_id else h
-        for h in record.history
-    ]
+def with_history_state(
+    record: ResourceRecord, remote_id: str, last_state: str, *, cancelled: bool = False
+) -> ResourceRecord:
+    """``record`` with the history entry of ``remote_id`` saying how it was let go (and, with
+    ``cancelled``, that the cancel asked for it was carried out)."""
+    update: dict[str, Any] = {"last_state": last_state}
+    if cancelled:
+        update["cancel"] = "done"
+    history = [h.model_copy(update=update) if h.id == remote_id else h for h in record.history]
     return record.model_copy(update={"history": history})
+
+
+def requested_cancels(document: StateDocument) -> list[tuple[str, str]]:
+    """(address, old job id) of every replaced job whose cancel was asked for and not done."""
+    return sorted(
+        (record.address, entry.id)
+        for record in document.resources.values()
+        for entry in record.history
+        if entry.cancel == "requested"
+    )

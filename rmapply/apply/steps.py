@@ -178,6 +178,9 @@ def create_job(ctx: StepContext, action: CreateJob | ReplaceJob) -> StepResult:
     retired = None
     if isinstance(action, ReplaceJob):
         retired = retired_id(action.old_remote_id, now, "replaced", action.old_state)
+        if action.retire is Retire.CANCEL:
+            # recorded with the new job: a later apply carries it out if this one cannot
+            retired = retired.model_copy(update={"cancel": "requested"})
         details["replaces"] = retired.model_dump(mode="json")
     elif action.previous_id:
         retired = retired_id(action.previous_id, now, "gone", GONE)
@@ -336,19 +339,28 @@ def delete_job(ctx: StepContext, action: DeleteJob) -> StepResult:
 
 def cancel_replaced(ctx: StepContext, action: ReplaceJob) -> StepResult:
     """PATCH {"state": "Cancelled"} on the job this one replaced (--cancel-replaced)."""
-    address = str(action.address)
-    old_id = action.old_remote_id
+    return cancel_old_job(ctx, str(action.address), action.old_remote_id)
+
+
+def cancel_old_job(ctx: StepContext, address: str, old_id: str) -> StepResult:
+    """Cancel the replaced job ``old_id`` of ``address`` (now, or as an earlier apply asked)
+    and record in its history entry that the cancel is done."""
     seq = ctx.recorder.intent(address, "retire-cancel", CANCEL_BODY, {"remoteId": old_id})
     try:
         job = journalled_call(ctx, seq, lambda: ctx.client.cancel_job(old_id))
+    except NotFoundError:
+        job = None  # journalled as failed: it is gone, nothing is left to cancel
+        seq = ctx.recorder.intent(address, "observe", None, {"remoteId": old_id})
     except InvalidChangeError as exc:
         job = _read_after_refusal(ctx, old_id, exc, lambda j: j.state.is_terminal)
         seq = ctx.recorder.intent(address, "observe", None, {"remoteId": old_id})
+    state = job.state.value if job is not None else GONE
     record = ctx.recorder.record(address)
     ctx.recorder.done(
-        seq, upsert=with_history_state(record, old_id, job.state.value) if record else None
+        seq,
+        upsert=with_history_state(record, old_id, state, cancelled=True) if record else None,
     )
-    return StepResult(remote_id=old_id, job_state=job.state.value, note="replaced job cancelled")
+    return StepResult(remote_id=old_id, job_state=state, note="replaced job cancelled")
 
 
 def forget(ctx: StepContext, action: Forget) -> StepResult:

@@ -264,6 +264,7 @@ def apply_command(
                 itwin_id=project.config.itwin_id,
                 in_flight_margin=project.config.api.in_flight_margin,
                 record_progress=saved is None,
+                recorded_cancels=saved is None,
             ),
             on_event=printer,
         )

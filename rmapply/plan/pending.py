@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from rmapply.model import Address, DesiredState, ResourceKind
 from rmapply.plan.result import Unresolved
-from rmapply.state.document import PendingOperation
+from rmapply.state.document import PendingOperation, StateDocument
 
 # the client's default read timeout, for an intent that did not record the one it was sent with
 DEFAULT_READ_TIMEOUT = 60.0
@@ -63,6 +63,22 @@ def lost_create_note(operation: PendingOperation) -> str:
         f" it is created again (workspaces cost nothing and cannot be listed); a workspace{named}"
         " may exist unused"
     )
+
+
+def requested_cancel_notes(state: StateDocument) -> list[str]:
+    """One line per replaced job whose cancel (--cancel-replaced) an earlier apply asked for
+    and did not carry out: apply does it, once the replacement is submitted."""
+    notes = []
+    for address in sorted(state.resources):
+        record = state.resources[address]
+        for entry in record.history:
+            if entry.cancel == "requested":
+                notes.append(
+                    f"{address}: replaced job {entry.id} is still to be cancelled"
+                    " (--cancel-replaced of an earlier apply); apply cancels it once job"
+                    f" {record.remote_id} is submitted"
+                )
+    return notes
 
 
 def blocked_addresses(

@@ -24,7 +24,12 @@ from rmapply.plan.cost import check_budget, total_cost
 from rmapply.plan.drift import ChangeCategory, remote_change
 from rmapply.plan.jobs import plan_job
 from rmapply.plan.ordering import closure, matching, order_actions
-from rmapply.plan.pending import blocked_addresses, recreated_workspace, unresolved
+from rmapply.plan.pending import (
+    blocked_addresses,
+    recreated_workspace,
+    requested_cancel_notes,
+    unresolved,
+)
 from rmapply.plan.remote import RemoteView, Seen
 from rmapply.plan.result import AnyAction, CostSummary, Plan, Summary
 from rmapply.plan.workspaces import plan_workspace, plan_workspace_removal
@@ -92,6 +97,7 @@ def _build_plan(
         )
     blocked = blocked_addresses(desired, pending, selected, ctx.warnings)
     _check_project(desired, state, ctx.warnings)
+    ctx.warnings.extend(requested_cancel_notes(state))
     _remote_changes(ctx, selected)
     actions: list[Action] = []
     if not options.refresh_only:
