@@ -158,6 +158,7 @@ class Project:
             max_cost=max_cost if max_cost is not None else self.config.budget.max_cost,
             max_cost_source="--max-cost" if max_cost is not None else "[budget] maxCost",
             cost_model=self.cost_model(),
+            in_flight_margin=self.config.api.in_flight_margin,
         )
 
     def plan(

@@ -135,7 +135,9 @@ def _build_plan(
         actions=cast("tuple[AnyAction, ...]", tuple(actions)),
         remote_changes=changes,
         warnings=tuple(ctx.warnings),
-        unresolved=tuple(unresolved(pending[a], now) for a in sorted(pending)),
+        unresolved=tuple(
+            unresolved(pending[a], now, margin=options.in_flight_margin) for a in sorted(pending)
+        ),
         summary=summary,
     )
 
