@@ -36,28 +36,27 @@ def test_apply_killed_while_a_create_is_in_flight_and_run_again_at_once_makes_no
         stderr=subprocess.DEVNULL,
     )
     try:
-        _until(
-            lambda: (
-                journal.exists() and b'"address":"jobs.a","action":"create"' in journal.read_bytes()
-            ),
-            "the create intent",
-        )
+        # killed once the create is journalled and on the wire (the service holds it)
+        _until(lambda: emulator.request_count("POST", JOBS) == 1, "the create request")
+        assert b'"address":"jobs.a","action":"create"' in journal.read_bytes()
         apply.send_signal(signal.SIGKILL)
     finally:
         apply.wait(timeout=TIMEOUT)
     # at once: the job has not appeared yet, and it must not be created a second time
     again = rmapply(env, "apply", "-C", str(project), "--auto-approve")
-    assert again.returncode == 1, again.stderr
-    assert "  jobs.a: the create of job 'Job a' was sent at " in again.stderr
-    assert "may still be in flight until" in again.stderr
-    assert "Hint: nothing to do by hand: run 'rmapply apply' again after the time shown" in (
-        again.stderr
-    )
     assert emulator.request_count("POST", JOBS) == 1
-    # a plan shows it too, and plans no create
-    plan = rmapply(env, "plan", "-C", str(project))
-    assert "may still be in flight" in plan.stdout + plan.stderr
-    assert "+ jobs.a" not in plan.stdout
+    if not emulator.jobs():  # still held (always, unless the machine is very slow)
+        assert again.returncode == 1, again.stderr
+        assert "  jobs.a: the create of job 'Job a' was sent at " in again.stderr
+        assert "may still be in flight until" in again.stderr
+        assert "Hint: nothing to do by hand: run 'rmapply apply' again after the time shown" in (
+            again.stderr
+        )
+        # a plan shows it too, and plans no create
+        plan = rmapply(env, "plan", "-C", str(project))
+        if not emulator.jobs():
+            assert "may still be in flight" in plan.stdout
+            assert "+ jobs.a" not in plan.stdout
     _until(lambda: len(emulator.jobs()) == 1, "the held create")
     settled = rmapply(env, "apply", "-C", str(project), "--auto-approve")
     assert settled.returncode == 0, settled.stderr
