@@ -10,7 +10,6 @@ every submitted job is then polled until it settles.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,8 @@ from rmapply.apply.events import (
     discard,
 )
 from rmapply.apply.graph import bind, dependencies, step_for, submits
-from rmapply.apply.recording import CHECKPOINT_EVERY_SECONDS, Recorder, requested_cancels
+from rmapply.apply.recorded_cancels import recorded_cancel_tasks
+from rmapply.apply.recording import CHECKPOINT_EVERY_SECONDS, Recorder
 from rmapply.apply.recovery import DEFAULT_CLOCK_SKEW
 from rmapply.apply.schedule import Task, TaskReport, TaskResult, TaskStatus, run_tasks
 from rmapply.apply.step_context import StepContext, StepResult, check_precondition
@@ -248,27 +248,7 @@ class _PlanRun:
                     )
                 )
         if self.options.recorded_cancels:
-            tasks.extend(self._recorded_cancels(submitting))
-        return tasks
-
-    def _recorded_cancels(self, submitting: set[str]) -> list[Task]:
-        """Cancels of replaced jobs asked for by an earlier apply (--cancel-replaced), each
-        once its replacement is submitted: after this apply's submit, or at once."""
-        tasks = []
-        recorder = self.ctx.recorder
-        for address, old_id in requested_cancels(recorder.snapshot()):
-            action = self.by_key.get(address)
-            if isinstance(action, ReplaceJob) and action.old_remote_id == old_id:
-                continue  # this apply's own cancel task does it
-            record = recorder.record(address)
-            if address in submitting:
-                after = frozenset({f"submit:{address}"})
-            elif record is not None and record.job_state not in (None, "unsubmitted"):
-                after = frozenset()
-            else:
-                continue  # its replacement is not submitted yet: the cancel waits for it
-            run = functools.partial(steps.cancel_old_job, self.ctx, address, old_id)
-            tasks.append(Task(f"cancel:{address}:{old_id}", address, "cancel", run, after))
+            tasks.extend(recorded_cancel_tasks(self.ctx, self.by_key, submitting))
         return tasks
 
     def _submit(self, action: Action) -> Callable[[], StepResult]:

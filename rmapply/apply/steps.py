@@ -16,7 +16,6 @@ from rmapply.apply.recording import (
     observed,
     retired_id,
     with_history_state,
-    workspace_record,
 )
 from rmapply.apply.recovery import Outcome, resolve_operation
 from rmapply.apply.step_context import (
@@ -26,110 +25,23 @@ from rmapply.apply.step_context import (
     journalled_call,
     may_have_happened,
 )
-from rmapply.apply.summary import RECREATED_NOTE
 from rmapply.errors import ApiError, InvalidChangeError, NotFoundError, RmapplyError, StalePlanError
 from rmapply.model import Address
 from rmapply.plan.actions import (
     GONE,
     CreateJob,
-    CreateWorkspace,
     DeleteJob,
     DeleteWorkspace,
     Forget,
     Record,
     ReplaceJob,
-    ReplaceWorkspace,
     Retire,
     UpdateJob,
 )
-from rmapply.state import LostRequest
 from rmapply.wire import Job, JobPatch, PatchState
 
 SUBMIT_BODY = JobPatch(state=PatchState.ACTIVE).to_wire()
 CANCEL_BODY = JobPatch(state=PatchState.CANCELLED).to_wire()
-
-
-# a workspace create whose answer is lost is sent again at most this often in one apply
-WORKSPACE_CREATE_SENDS = 3
-
-
-def create_workspace(ctx: StepContext, action: CreateWorkspace | ReplaceWorkspace) -> StepResult:
-    """POST /workspaces and record the workspace (the old id, if any, moves to history).
-
-    A lost answer is settled by creating it again: a workspace costs nothing and the API cannot
-    list them. Each lost request is kept in the record (``lost_requests``) and named.
-    """
-    address = str(action.address)
-    check_precondition(action, ctx.recorder, recreates=True)
-    body = action.request
-    lost = lost_workspace_creates(ctx, address)
-    for send in range(1, WORKSPACE_CREATE_SENDS + 1):
-        details: dict[str, Any] = {"kind": "workspace", "name": body.name}
-        details |= {"iTwinId": body.i_twin_id, "spec": action.after}
-        details |= {"specDigest": action.after_digest}
-        if lost:
-            details["lostRequests"] = [x.model_dump(mode="json") for x in lost]
-        seq = ctx.recorder.intent(address, "create", body.to_wire(), details)
-        try:
-            workspace = journalled_call(
-                ctx, seq, lambda: ctx.client.create_workspace(body), creates=True
-            )
-        except ApiError as exc:
-            if not may_have_happened(exc, creates=True) or send == WORKSPACE_CREATE_SENDS:
-                raise
-            lost = lost_workspace_creates(ctx, address)  # this one too, now pending
-            continue
-        break
-    now = ctx.recorder.now()
-    retired = None
-    if isinstance(action, ReplaceWorkspace):
-        retired = retired_id(action.old_remote_id, now, "replaced", None)
-    elif action.previous_id:
-        retired = retired_id(action.previous_id, now, "gone", GONE)
-    previous = ctx.recorder.record(address)
-    record = workspace_record(
-        address,
-        workspace,
-        spec=action.after,
-        spec_digest=action.after_digest,
-        now=now,
-        previous=previous,
-        retired=retired,
-    )
-    known = previous.lost_requests if previous else []
-    record = record.model_copy(update={"lost_requests": [*known, *lost]})
-    ctx.recorder.done(seq, upsert=record)
-    if ctx.recorder.pending(address) is not None:
-        ctx.recorder.resolve(address)  # the lost create is settled: recorded in the record
-    return StepResult.of(record, _recreated_note(lost))
-
-
-def lost_workspace_creates(ctx: StepContext, address: str) -> list[LostRequest]:
-    """The lost creates of the workspace at ``address`` not yet recorded: the pending one and
-    those it was sent after."""
-    pending = ctx.recorder.pending(address)
-    if pending is None or pending.action != "create":
-        return []
-    earlier = [LostRequest.model_validate(x) for x in pending.details.get("lostRequests") or []]
-    name = pending.details.get("name")
-    this = LostRequest(
-        name=str(name) if name else None,
-        sent_at=pending.sent_at,
-        request_digest=pending.request_digest,
-    )
-    return [*earlier, this]
-
-
-def _recreated_note(lost: list[LostRequest]) -> str:
-    if not lost:
-        return ""
-    names = ", ".join(dict.fromkeys(repr(x.name) for x in lost if x.name)) or "(unnamed)"
-    first = (
-        "the first request's answer was lost"
-        if len(lost) == 1
-        else (f"{len(lost)} requests' answers were lost")
-    )
-    return f"{RECREATED_NOTE} {first}, a workspace named {names} may exist unused"
 
 
 def delete_workspace(ctx: StepContext, action: DeleteWorkspace) -> StepResult:
