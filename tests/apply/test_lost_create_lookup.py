@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rmapply.apply.recording import Recorder
 from rmapply.apply.recovery import Outcome, resolve_operation, resolve_pending
+from rmapply.apply.summary import OutcomeStatus
 from rmapply.client import RealityModelingClient, RetryPolicy, StaticToken
 from rmapply.emulator import Emulator
 from rmapply.state import LocalStateStore, PendingOperation, ResourceRecord, StateDocument
@@ -136,3 +137,28 @@ def test_the_emulator_sends_its_own_clock_in_every_date_header(
     after = client.service_clock.now()
     assert after is not None
     assert after - before >= timedelta(minutes=59)
+
+
+def test_a_siblings_job_recorded_while_the_list_was_on_its_way_is_not_adopted_by_both(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    first = desired_state(itwin_id, {"c": job_spec("C", submit=False)})
+    assert run_apply(first, store, client).ok
+    # a's create is refused unprocessed (a POST cannot know: outcome unknown) and the list that
+    # looks for it is slow; meanwhile b (after c's PATCH) creates a job of the same name
+    jobs = {
+        "c": job_spec("C", submit=False, outputs=("LAS",)),
+        "a": job_spec("Twin", submit=False),
+        "b": job_spec("Twin", submit=False, depends_on=["jobs.c"]),
+    }
+    emulator.fail_next(1, 503, "POST", "/contextcapture/jobs")
+    emulator.delay_next(1, 0.5, "PATCH", "/contextcapture/jobs/")
+    emulator.delay_next(1, 2.0, "GET", "/contextcapture/jobs")
+    summary = run_apply(desired_state(itwin_id, jobs), store, client, parallelism=4)
+    state = store.load()
+    (twin,) = [j for j in emulator.jobs() if j.name == "Twin"]
+    assert state.resources["jobs.b"].remote_id == twin.id
+    assert "jobs.a" not in state.resources  # b's job is b's alone
+    assert set(state.pending) == {"jobs.a"}
+    statuses = {(o.address, o.action): o.status for o in summary.outcomes}
+    assert statuses[("jobs.a", "create")] is OutcomeStatus.UNKNOWN
