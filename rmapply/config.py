@@ -50,6 +50,10 @@ class ApiSection(_Section):
 
     endpoint: str = DEFAULT_ENDPOINT
     token_url: str = DEFAULT_TOKEN_URL
+    # seconds the client waits for an answer; a create whose answer was lost is judged "not
+    # created" only once readTimeout + inFlightMargin passed since it was sent (docs/apply.md)
+    read_timeout: float = Field(default=60.0, gt=0, le=3600)
+    in_flight_margin: float = Field(default=60.0, ge=0, le=86400)
 
     @field_validator("endpoint", "token_url")
     @classmethod

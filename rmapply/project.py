@@ -227,6 +227,7 @@ class Project:
             self.auth(endpoint),
             pool_size=max(16, workers * 2),
             on_event=on_event,
+            timeout=(10.0, self.config.api.read_timeout),
         )
 
     def cost_model(self) -> CostModel:
@@ -258,6 +259,7 @@ class Project:
             max_cost=max_cost if max_cost is not None else self.config.budget.max_cost,
             max_cost_source="--max-cost" if max_cost is not None else "[budget] maxCost",
             cost_model=self.cost_model(),
+            in_flight_margin=self.config.api.in_flight_margin,
         )
 
     def plan(
@@ -290,12 +292,13 @@ class Project:
         if settle and client is not None and current.pending:
             from rmapply.apply.recovery import resolve_pending
 
+            margin = self.config.api.in_flight_margin
             if session is not None:
-                resolutions = resolve_pending(session, client, now)
+                resolutions = resolve_pending(session, client, now, margin=margin)
                 session.checkpoint()  # a saved plan names the serial that holds the verdicts
                 current = session.document
             else:
-                resolutions = resolve_pending(current, client, now)
+                resolutions = resolve_pending(current, client, now, margin=margin)
                 current = settled_document(current, resolutions, now)
         refreshed: RefreshResult | None = None
         view: RemoteView | None = None

@@ -28,6 +28,7 @@ from rmapply.apply.events import (
     discard,
 )
 from rmapply.apply.graph import bind, dependencies, step_for, submits
+from rmapply.apply.recorded_cancels import recorded_cancel_tasks
 from rmapply.apply.recording import CHECKPOINT_EVERY_SECONDS, Recorder
 from rmapply.apply.recovery import DEFAULT_CLOCK_SKEW
 from rmapply.apply.schedule import Task, TaskReport, TaskResult, TaskStatus, run_tasks
@@ -44,7 +45,7 @@ from rmapply.plan.actions import (
     SubmitJob,
 )
 from rmapply.plan.drift import ChangeCategory
-from rmapply.plan.pending import unresolved
+from rmapply.plan.pending import DEFAULT_IN_FLIGHT_MARGIN, unresolved
 from rmapply.plan.result import Plan
 from rmapply.state import StateSession
 from rmapply.wire import Job
@@ -63,7 +64,12 @@ class ApplyOptions:
     wait_timeout: float | None = None
     itwin_id: str | None = None  # the project's iTwin (recovery filters)
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW
+    # seconds after the read timeout during which a lost create may still land (docs/apply.md)
+    in_flight_margin: float = DEFAULT_IN_FLIGHT_MARGIN
     checkpoint_every: float = CHECKPOINT_EVERY_SECONDS
+    # carry out the cancels of replaced jobs that an earlier apply asked for and could not do
+    # (off for a saved plan, which is applied exactly)
+    recorded_cancels: bool = True
     # record the jobs' normal progress the plan's refresh saw (active -> success...), so the state
     # stays true even where nothing is changed; off for a saved plan, whose sightings are old
     record_progress: bool = True
@@ -86,7 +92,14 @@ def execute_plan(
     options = options or ApplyOptions()
     clock = now or _utcnow
     recorder = Recorder(session, now=clock, checkpoint_every=options.checkpoint_every)
-    ctx = StepContext(client, recorder, on_event, options.itwin_id, options.clock_skew)
+    ctx = StepContext(
+        client,
+        recorder,
+        on_event,
+        options.itwin_id,
+        options.clock_skew,
+        in_flight_margin=options.in_flight_margin,
+    )
     run = _PlanRun(plan, ctx, options, on_event, clock)
     try:
         summary = run.execute()
@@ -234,6 +247,8 @@ class _PlanRun:
                         after,
                     )
                 )
+        if self.options.recorded_cancels:
+            tasks.extend(recorded_cancel_tasks(self.ctx, self.by_key, submitting))
         return tasks
 
     def _submit(self, action: Action) -> Callable[[], StepResult]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from rmapply.apply import steps
+from rmapply.apply import steps, workspace_steps
 from rmapply.apply.recording import Recorder
 from rmapply.apply.step_context import StepContext, StepResult
 from rmapply.plan.actions import (
@@ -40,7 +40,7 @@ def bind(
 def step_for(ctx: StepContext, action: Action) -> Callable[[], StepResult]:
     """The phase-1 step of ``action``."""
     if isinstance(action, CreateWorkspace | ReplaceWorkspace):
-        return bind(steps.create_workspace, ctx, action)
+        return bind(workspace_steps.create_workspace, ctx, action)
     if isinstance(action, DeleteWorkspace):
         return bind(steps.delete_workspace, ctx, action)
     if isinstance(action, CreateJob | ReplaceJob):

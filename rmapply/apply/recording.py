@@ -125,6 +125,20 @@ class Recorder:
         self.session.journal.resolve(address, upsert=upsert, remove=remove, now=self.now())
         self._note_change(upsert, remove)
 
+    def adopt(self, address: str, record: ResourceRecord) -> bool:
+        """Settle the lost create at ``address`` with ``record``, unless another address holds
+        its remote id already (then False, and nothing is written): one job, one address."""
+        with self._document_lock:
+            for other in self.session.document.resources.values():
+                if other.address == address:
+                    continue
+                if other.remote_id == record.remote_id or any(
+                    h.id == record.remote_id for h in other.history
+                ):
+                    return False
+            self.resolve(address, upsert=record)
+        return True
+
     def observe(self, address: str, job: Job) -> None:
         """Record a job as just read (status, wait): state, execution information, outputs."""
         record = self.record(address)
@@ -254,10 +268,23 @@ def retired_id(
     return ReplacedId(id=remote_id, replaced_at=now, reason=reason, last_state=last_state)
 
 
-def with_history_state(record: ResourceRecord, remote_id: str, last_state: str) -> ResourceRecord:
-    """``record`` with the history entry of ``remote_id`` saying how it was let go."""
-    history = [
-        h.model_copy(update={"last_state": last_state}) if h.id == remote_id else h
-        for h in record.history
-    ]
+def with_history_state(
+    record: ResourceRecord, remote_id: str, last_state: str, *, cancelled: bool = False
+) -> ResourceRecord:
+    """``record`` with the history entry of ``remote_id`` saying how it was let go (and, with
+    ``cancelled``, that the cancel asked for it was carried out)."""
+    update: dict[str, Any] = {"last_state": last_state}
+    if cancelled:
+        update["cancel"] = "done"
+    history = [h.model_copy(update=update) if h.id == remote_id else h for h in record.history]
     return record.model_copy(update={"history": history})
+
+
+def requested_cancels(document: StateDocument) -> list[tuple[str, str]]:
+    """(address, old job id) of every replaced job whose cancel was asked for and not done."""
+    return sorted(
+        (record.address, entry.id)
+        for record in document.resources.values()
+        for entry in record.history
+        if entry.cancel == "requested"
+    )

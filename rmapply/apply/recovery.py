@@ -1,55 +1,40 @@
 """Settle requests whose answer was lost (outcome unknown), from what the service says now.
 
 A create is never sent again blindly. A lost job create is looked up with ``GET /jobs`` and a
-``$filter`` on name, iTwin and creation time (from the moment the intent was journalled, less an
-allowance for clock skew): exactly one match is adopted; none means it was not created and the
-next plan creates it; several, or a list that cannot be read, stay unresolved and every plan shows
-the command that settles them. Workspaces cannot be listed, so a lost workspace create always
-waits for the user. Submits, deletes and cancels are verified with a GET.
+``$filter`` on name, iTwin and creation time (``rmapply.apply.lost_jobs``): exactly one match is
+adopted; none means it was not created once it can no longer be in flight, and the next plan
+creates it; several, or a list that cannot be read, stay unresolved and every plan shows the
+command that settles them. A lost workspace create is made again by the plan (workspaces cost
+nothing and cannot be listed). Submits, deletes and cancels are verified with a GET.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from rmapply.apply.recording import job_record, observed, with_history_state
+from rmapply.apply.lost_jobs import LIST_PAGE, JobLookup, job_filter, lost_job_create
+from rmapply.apply.recording import observed, with_history_state
+from rmapply.apply.verdicts import Outcome, Resolution, settle_commands
 from rmapply.client import RealityModelingClient
 from rmapply.errors import ApiError, NotFoundError
+from rmapply.plan.pending import DEFAULT_IN_FLIGHT_MARGIN
 from rmapply.refresh import NOT_FOUND_CODES, not_the_api, proof_of_absence
-from rmapply.state import PendingOperation, ReplacedId, ResourceRecord, StateDocument, StateSession
-from rmapply.wire import Job
+from rmapply.state import PendingOperation, StateDocument, StateSession
 
 # server clocks and ours differ; a match may have been created a little "before" we sent it
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
-LIST_PAGE = 100
 
-
-class Outcome(StrEnum):
-    """How a pending operation was settled."""
-
-    ADOPTED = "adopted"  # the lost create did happen: the one matching job is now in state
-    DONE = "done"  # the lost submit/delete/cancel did happen: recorded
-    NOT_DONE = "not done"  # it did not happen (or is re-planned safely): dropped
-    UNRESOLVED = "unresolved"  # cannot tell: stays pending, shown with commands by every plan
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """The verdict on one pending operation, and what to write into the state for it."""
-
-    address: str
-    action: str
-    outcome: Outcome
-    message: str
-    remote_id: str | None = None
-    record: ResourceRecord | None = None  # to upsert (adopted / done)
-    remove: bool = False  # the resource is gone (a delete that happened)
-    candidates: tuple[str, ...] = ()
-    commands: tuple[str, ...] = ()
+__all__ = [
+    "DEFAULT_CLOCK_SKEW",
+    "LIST_PAGE",
+    "Outcome",
+    "Resolution",
+    "is_workspace_create",
+    "job_filter",
+    "resolve_operation",
+    "resolve_pending",
+]
 
 
 def resolve_pending(
@@ -58,21 +43,44 @@ def resolve_pending(
     now: datetime,
     *,
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    margin: float = DEFAULT_IN_FLIGHT_MARGIN,
 ) -> list[Resolution]:
     """Try to settle every pending operation; with a session the verdicts are journalled.
 
-    With a bare StateDocument nothing is written (a read-only plan can still show them).
+    With a bare StateDocument nothing is written (a read-only plan can still show them). A lost
+    workspace create is left to the plan, which creates the workspace again (it costs nothing).
     """
     if isinstance(session_or_doc, StateDocument):
         document, session = session_or_doc, None
     else:
         document, session = session_or_doc.document, session_or_doc
     resolutions = []
+    adopted: set[str] = set()  # ids adopted by this call: never by a second address
     for address in sorted(document.pending):
-        resolution = resolve_operation(
-            document.pending[address], document, client, now, clock_skew=clock_skew
-        )
+        operation = document.pending[address]
+        if is_workspace_create(operation):
+            if not _recorded_as_lost(operation, document):
+                continue  # the plan creates the workspace again and records this request
+            resolution = Resolution(
+                address,
+                "create",
+                Outcome.DONE,
+                "the workspace was created again; this lost request is recorded as possibly"
+                " orphaned",
+            )
+        else:
+            resolution = resolve_operation(
+                operation,
+                document,
+                client,
+                now,
+                clock_skew=clock_skew,
+                margin=margin,
+                taken=frozenset(adopted),
+            )
         resolutions.append(resolution)
+        if resolution.outcome is Outcome.ADOPTED and resolution.remote_id:
+            adopted.add(resolution.remote_id)
         if session is not None and resolution.outcome is not Outcome.UNRESOLVED:
             session.journal.resolve(
                 address,
@@ -83,6 +91,27 @@ def resolve_pending(
     return resolutions
 
 
+def _recorded_as_lost(operation: PendingOperation, document: StateDocument) -> bool:
+    """True when the record at the address already keeps this lost create (a crash came
+    between recording the workspace made again and dropping the pending operation)."""
+    record = document.resources.get(operation.address)
+    return record is not None and any(
+        lost.sent_at == operation.sent_at for lost in record.lost_requests
+    )
+
+
+def is_workspace_create(operation: PendingOperation) -> bool:
+    """True for a lost workspace create (settled by creating the workspace again)."""
+    return operation.action == "create" and _kind(operation) == "workspace"
+
+
+def _kind(operation: PendingOperation) -> str:
+    return str(
+        operation.details.get("kind")
+        or ("workspace" if operation.address.startswith("workspaces.") else "job")
+    )
+
+
 def resolve_operation(
     operation: PendingOperation,
     document: StateDocument,
@@ -90,15 +119,24 @@ def resolve_operation(
     now: datetime,
     *,
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    margin: float = DEFAULT_IN_FLIGHT_MARGIN,
+    latest: Callable[[], StateDocument] | None = None,
+    taken: frozenset[str] = frozenset(),
 ) -> Resolution:
-    """The verdict on one pending operation (reads the service; writes nothing)."""
-    kind = operation.details.get("kind") or (
-        "workspace" if operation.address.startswith("workspaces.") else "job"
-    )
+    """The verdict on one pending operation (reads the service; writes nothing).
+
+    ``latest`` gives the state as of the moment it is called (apply's other workers keep
+    recording): which ids other addresses hold is read from it only once the list returned.
+    ``taken`` are ids already adopted elsewhere and never adopted again.
+    """
+    kind = _kind(operation)
     if operation.action == "create":
         if kind == "workspace":
             return _workspace_create(operation)
-        return _job_create(operation, document, client, now, clock_skew)
+        current = latest or (lambda: document)
+        return lost_job_create(
+            JobLookup(operation, client, now, clock_skew, margin, current, taken)
+        )
     if operation.action == "submit":
         return _submit(operation, document, client, now)
     if operation.action in ("delete", "retire-delete"):
@@ -113,25 +151,6 @@ def resolve_operation(
     )
 
 
-def job_filter(operation: PendingOperation, clock_skew: timedelta) -> str:
-    """The ``$filter`` that finds the job a lost create may have made."""
-    name = str(operation.details.get("name") or "")
-    since = (operation.sent_at - clock_skew).astimezone(UTC)
-    parts = [f"name eq '{name.replace(chr(39), chr(39) * 2)}'"]
-    itwin = operation.details.get("iTwinId")
-    if itwin:
-        parts.insert(0, f"iTwinId eq {itwin}")
-    parts.append(f"createdDateTime ge {since.strftime('%Y-%m-%dT%H:%M:%SZ')}")
-    return " and ".join(parts)
-
-
-def _commands(address: str, placeholder: str, candidates: Sequence[str] = ()) -> tuple[str, ...]:
-    imports = [f"rmapply import {address} {c}" for c in candidates] or [
-        f"rmapply import {address} {placeholder}"
-    ]
-    return (*imports, f"rmapply state forget-intent {address}")
-
-
 def _workspace_create(operation: PendingOperation) -> Resolution:
     name = operation.details.get("name")
     return Resolution(
@@ -142,114 +161,7 @@ def _workspace_create(operation: PendingOperation) -> Resolution:
         "answer was lost, and the API cannot list workspaces to find out whether it exists: "
         "import it if you know its id, or forget the intent to create it again (an empty "
         "workspace costs nothing)",
-        commands=_commands(operation.address, "WORKSPACE_ID"),
-    )
-
-
-def _known_ids(document: StateDocument) -> set[str]:
-    ids = set()
-    for record in document.resources.values():
-        ids.add(record.remote_id)
-        ids.update(h.id for h in record.history)
-    return ids
-
-
-def _rivals(operation: PendingOperation, document: StateDocument) -> list[str]:
-    """Other unsettled creates of a job with the same name in the same workspace."""
-    details = operation.details
-    return sorted(
-        other.address
-        for other in document.pending.values()
-        if other.address != operation.address
-        and other.action == "create"
-        and other.details.get("name") == details.get("name")
-        and other.details.get("workspaceId") == details.get("workspaceId")
-    )
-
-
-def _matches(job: Job, details: dict[str, Any]) -> bool:
-    if details.get("workspaceId") and job.workspace_id != details["workspaceId"]:
-        return False
-    if details.get("type") and job.type.value != details["type"]:
-        return False
-    inputs = details.get("inputIds")
-    return inputs is None or sorted(i.id for i in job.inputs) == sorted(inputs)
-
-
-def _job_create(
-    operation: PendingOperation,
-    document: StateDocument,
-    client: RealityModelingClient,
-    now: datetime,
-    clock_skew: timedelta,
-) -> Resolution:
-    address, details = operation.address, operation.details
-    query = job_filter(operation, clock_skew)
-    try:
-        found = list(client.list_jobs(query, top=LIST_PAGE))
-    except ApiError as exc:
-        return Resolution(
-            address,
-            "create",
-            Outcome.UNRESOLVED,
-            f"the create of job {details.get('name')!r} was sent at "
-            f"{operation.sent_at.isoformat()} but its answer was lost, and listing jobs to find "
-            f"it failed ({exc.message})",
-            commands=_commands(address, "JOB_ID"),
-        )
-    known = _known_ids(document)
-    candidates = [j for j in found if j.id not in known and _matches(j, details)]
-    rivals = _rivals(operation, document)
-    if candidates and rivals:
-        # another create just like this one is unsettled too: a match may be the other's job
-        ids = tuple(sorted(j.id for j in candidates))
-        return Resolution(
-            address,
-            "create",
-            Outcome.UNRESOLVED,
-            f"{len(ids)} job(s) match the lost create ({query!r}): {', '.join(ids)}, but "
-            f"{', '.join(rivals)} also sent a create of a job named {details.get('name')!r} in "
-            "the same workspace whose outcome is unknown; import each job into the address it "
-            "belongs to",
-            candidates=ids,
-            commands=_commands(address, "JOB_ID", ids),
-        )
-    if not candidates:
-        return Resolution(
-            address,
-            "create",
-            Outcome.NOT_DONE,
-            f"no job matching {query!r} exists: it was not created and is planned again",
-        )
-    if len(candidates) > 1:
-        ids = tuple(sorted(j.id for j in candidates))
-        return Resolution(
-            address,
-            "create",
-            Outcome.UNRESOLVED,
-            f"{len(ids)} jobs match the lost create ({query!r}): {', '.join(ids)}; import the "
-            "one that belongs to this address",
-            candidates=ids,
-            commands=_commands(address, "JOB_ID", ids),
-        )
-    job = candidates[0]
-    retired = details.get("replaces")
-    record = job_record(
-        address,
-        job,
-        spec=details.get("spec") or {},
-        spec_digest=str(details.get("specDigest") or ""),
-        now=now,
-        previous=document.resources.get(address),
-        retired=ReplacedId.model_validate(retired) if retired else None,
-    )
-    return Resolution(
-        address,
-        "create",
-        Outcome.ADOPTED,
-        f"job {job.id} (created {job.created_date_time.isoformat()}) matches the lost create",
-        remote_id=job.id,
-        record=record,
+        commands=settle_commands(operation.address, "WORKSPACE_ID"),
     )
 
 

@@ -13,6 +13,7 @@ from rmapply.apply.recording import Recorder
 from rmapply.client import RealityModelingClient
 from rmapply.errors import ApiError, OutcomeUnknownError, ServerError, StalePlanError
 from rmapply.plan.actions import Action
+from rmapply.plan.pending import DEFAULT_IN_FLIGHT_MARGIN
 from rmapply.state import ResourceRecord
 
 T = TypeVar("T")
@@ -51,6 +52,8 @@ class StepContext:
     emit: EventSink
     itwin_id: str | None = None
     clock_skew: timedelta = timedelta(minutes=5)
+    # seconds after the read timeout during which a lost create may still land
+    in_flight_margin: float = DEFAULT_IN_FLIGHT_MARGIN
     # the exact commands that settle a lost request left unresolved, by address (each worker
     # writes only its own address, so a plain dict is safe)
     settle_commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -65,12 +68,16 @@ def may_have_happened(exc: ApiError, *, creates: bool) -> bool:
     return isinstance(exc, OutcomeUnknownError) or (creates and isinstance(exc, ServerError))
 
 
-def check_precondition(action: Action, recorder: Recorder) -> None:
-    """Raise StalePlanError unless the state still is what the action was planned against."""
+def check_precondition(action: Action, recorder: Recorder, *, recreates: bool = False) -> None:
+    """Raise StalePlanError unless the state still is what the action was planned against.
+
+    ``recreates``: a pending create at the address is what this action settles (a workspace
+    created again after a lost answer), not a reason to stop.
+    """
     address = str(action.address)
     expected = action.precondition
     pending = recorder.pending(address)
-    if pending is not None:
+    if pending is not None and not (recreates and pending.action == "create"):
         raise StalePlanError(
             f"{address}: a {pending.action} of unknown outcome is pending for it (sent at "
             f"{pending.sent_at.isoformat()}); nothing was sent",

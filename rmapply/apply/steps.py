@@ -16,14 +16,12 @@ from rmapply.apply.recording import (
     observed,
     retired_id,
     with_history_state,
-    workspace_record,
 )
 from rmapply.apply.recovery import Outcome, resolve_operation
 from rmapply.apply.sent_spec import (
     job_spec_as_patched,
     job_spec_as_sent,
     spec_digest,
-    workspace_spec_as_sent,
 )
 from rmapply.apply.step_context import (
     StepContext,
@@ -36,13 +34,11 @@ from rmapply.errors import ApiError, InvalidChangeError, NotFoundError, RmapplyE
 from rmapply.plan.actions import (
     GONE,
     CreateJob,
-    CreateWorkspace,
     DeleteJob,
     DeleteWorkspace,
     Forget,
     Record,
     ReplaceJob,
-    ReplaceWorkspace,
     Retire,
     UpdateJob,
 )
@@ -50,36 +46,6 @@ from rmapply.wire import Job, JobPatch, PatchState
 
 SUBMIT_BODY = JobPatch(state=PatchState.ACTIVE).to_wire()
 CANCEL_BODY = JobPatch(state=PatchState.CANCELLED).to_wire()
-
-
-def create_workspace(ctx: StepContext, action: CreateWorkspace | ReplaceWorkspace) -> StepResult:
-    """POST /workspaces and record the workspace (the old id, if any, moves to history)."""
-    address = str(action.address)
-    check_precondition(action, ctx.recorder)
-    body = action.request
-    spec = workspace_spec_as_sent(action.after or {}, body)
-    details: dict[str, Any] = {"kind": "workspace", "name": body.name, "iTwinId": body.i_twin_id}
-    details |= {"spec": spec, "specDigest": spec_digest(spec)}
-    seq = ctx.recorder.intent(address, "create", body.to_wire(), details)
-    workspace = journalled_call(ctx, seq, lambda: ctx.client.create_workspace(body), creates=True)
-    now = ctx.recorder.now()
-    retired = None
-    if isinstance(action, ReplaceWorkspace):
-        retired = retired_id(action.old_remote_id, now, "replaced", None)
-    elif action.previous_id:
-        retired = retired_id(action.previous_id, now, "gone", GONE)
-    record = workspace_record(
-        address,
-        workspace,
-        spec=spec,
-        spec_digest=details["specDigest"],
-        now=now,
-        previous=ctx.recorder.record(address),
-        retired=retired,
-    )
-    ctx.recorder.done(seq, upsert=record)
-    ctx.created_ids[address] = record.remote_id
-    return StepResult.of(record)
 
 
 def delete_workspace(ctx: StepContext, action: DeleteWorkspace) -> StepResult:
@@ -123,11 +89,15 @@ def create_job(ctx: StepContext, action: CreateJob | ReplaceJob) -> StepResult:
         "inputIds": [i.id for i in body.inputs],
         "spec": spec,
         "specDigest": spec_digest(spec),
+        **in_flight_details(ctx),
     }
     now = ctx.recorder.now()
     retired = None
     if isinstance(action, ReplaceJob):
         retired = retired_id(action.old_remote_id, now, "replaced", action.old_state)
+        if action.retire is Retire.CANCEL:
+            # recorded with the new job: a later apply carries it out if this one cannot
+            retired = retired.model_copy(update={"cancel": "requested"})
         details["replaces"] = retired.model_dump(mode="json")
     elif action.previous_id:
         retired = retired_id(action.previous_id, now, "gone", GONE)
@@ -174,6 +144,8 @@ def _settle_lost_create(ctx: StepContext, address: str, exc: ApiError) -> StepRe
         ctx.client,
         ctx.recorder.now(),
         clock_skew=ctx.clock_skew,
+        margin=ctx.in_flight_margin,
+        latest=ctx.recorder.snapshot,  # read once the list returned, not before
     )
     ctx.emit(
         OutcomeResolved(
@@ -188,8 +160,11 @@ def _settle_lost_create(ctx: StepContext, address: str, exc: ApiError) -> StepRe
     )
     if resolution.commands:
         ctx.settle_commands[address] = resolution.commands
-    if resolution.outcome is Outcome.ADOPTED and resolution.record is not None:
-        ctx.recorder.resolve(address, upsert=resolution.record)
+    if (
+        resolution.outcome is Outcome.ADOPTED
+        and resolution.record is not None
+        and ctx.recorder.adopt(address, resolution.record)
+    ):
         ctx.created_ids[address] = resolution.record.remote_id
         return StepResult.of(
             resolution.record, "its answer was lost; the job was found and adopted"
@@ -280,19 +255,28 @@ def delete_job(ctx: StepContext, action: DeleteJob) -> StepResult:
 
 def cancel_replaced(ctx: StepContext, action: ReplaceJob) -> StepResult:
     """PATCH {"state": "Cancelled"} on the job this one replaced (--cancel-replaced)."""
-    address = str(action.address)
-    old_id = action.old_remote_id
+    return cancel_old_job(ctx, str(action.address), action.old_remote_id)
+
+
+def cancel_old_job(ctx: StepContext, address: str, old_id: str) -> StepResult:
+    """Cancel the replaced job ``old_id`` of ``address`` (now, or as an earlier apply asked)
+    and record in its history entry that the cancel is done."""
     seq = ctx.recorder.intent(address, "retire-cancel", CANCEL_BODY, {"remoteId": old_id})
     try:
         job = journalled_call(ctx, seq, lambda: ctx.client.cancel_job(old_id))
+    except NotFoundError:
+        job = None  # journalled as failed: it is gone, nothing is left to cancel
+        seq = ctx.recorder.intent(address, "observe", None, {"remoteId": old_id})
     except InvalidChangeError as exc:
         job = _read_after_refusal(ctx, old_id, exc, lambda j: j.state.is_terminal)
         seq = ctx.recorder.intent(address, "observe", None, {"remoteId": old_id})
+    state = job.state.value if job is not None else GONE
     record = ctx.recorder.record(address)
     ctx.recorder.done(
-        seq, upsert=with_history_state(record, old_id, job.state.value) if record else None
+        seq,
+        upsert=with_history_state(record, old_id, state, cancelled=True) if record else None,
     )
-    return StepResult(remote_id=old_id, job_state=job.state.value, note="replaced job cancelled")
+    return StepResult(remote_id=old_id, job_state=state, note="replaced job cancelled")
 
 
 def forget(ctx: StepContext, action: Forget) -> StepResult:
@@ -326,6 +310,16 @@ def record_only(ctx: StepContext, action: Record) -> StepResult:
     )
     ctx.recorder.done(seq, upsert=updated)
     return StepResult.of(updated)
+
+
+def in_flight_details(ctx: StepContext) -> dict[str, Any]:
+    """What judges later whether a create whose answer is lost may still be in flight: the
+    read timeout it is sent with, and how far the service's clock is ahead of ours."""
+    details: dict[str, Any] = {"readTimeout": ctx.client.timeout.read}
+    offset = ctx.client.service_clock.offset()
+    if offset is not None:
+        details["serviceClockOffset"] = round(offset.total_seconds(), 3)
+    return details
 
 
 def _itwin_of(ctx: StepContext, workspace_id: str) -> str | None:

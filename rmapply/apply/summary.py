@@ -8,6 +8,9 @@ from typing import Any
 
 from rmapply.errors import ApiError, ApplyError, RmapplyError
 
+# the note of a workspace created again after a lost answer: the closing summary names it
+RECREATED_NOTE = "created again;"
+
 
 class OutcomeStatus(StrEnum):
     """How one planned action ended."""

@@ -47,6 +47,7 @@ from rmapply.output.apply_events import (
 )
 from rmapply.output.plan_json import plan_data
 from rmapply.plan import Unresolved, check_saved_plan, load_plan
+from rmapply.plan.pending import IN_FLIGHT_COMMANDS
 from rmapply.project import Endpoint
 from rmapply.refresh import stop_error
 
@@ -100,11 +101,17 @@ def _unresolved_error(unresolved: Sequence[Unresolved]) -> ApplyError:
     for item in unresolved:
         lines.append(f"  {item.address}: {item.message}")
         lines.extend(f"    {command}" for command in item.commands)
-    return ApplyError(
-        "\n".join(lines),
-        hint="settle each with one of the commands shown, then run 'rmapply apply' again "
-        "(see docs/apply.md, 'Unknown outcomes')",
-    )
+    if all(item.commands == IN_FLIGHT_COMMANDS for item in unresolved):
+        hint = (
+            "nothing to do by hand: run 'rmapply apply' again after the time shown; it settles"
+            " these by itself (see docs/apply.md, 'Unknown outcomes')"
+        )
+    else:
+        hint = (
+            "settle each with one of the commands shown, then run 'rmapply apply' again "
+            "(see docs/apply.md, 'Unknown outcomes')"
+        )
+    return ApplyError("\n".join(lines), hint=hint)
 
 
 # -- options shared by apply and wait -------------------------------------------------------
@@ -223,7 +230,8 @@ def apply_command(
             )
             plan = saved.plan
         else:
-            report_resolutions(printer, resolve_pending(session, client, now), now)
+            margin = project.config.api.in_flight_margin
+            report_resolutions(printer, resolve_pending(session, client, now, margin=margin), now)
             options = project.plan_options(
                 targets=targets,
                 cancel_replaced=cancel_replaced,
@@ -258,7 +266,9 @@ def apply_command(
                 poll_schedule=_schedule(poll_scale, chosen),
                 wait_timeout=wait_timeout,
                 itwin_id=project.config.itwin_id,
+                in_flight_margin=project.config.api.in_flight_margin,
                 record_progress=saved is None,
+                recorded_cancels=saved is None,
             ),
             on_event=printer,
         )

@@ -75,7 +75,7 @@ def refresh_command(
         # requests of unknown outcome from an earlier apply are settled first, as apply does
         report_resolutions(
             EventPrinter(sys.stdout, json_lines=False, live=False),
-            resolve_pending(session, client, now),
+            resolve_pending(session, client, now, margin=project.config.api.in_flight_margin),
         )
         document = session.document
         seen = refresh(

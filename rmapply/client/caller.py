@@ -14,6 +14,7 @@ from rmapply.client.failures import classify
 from rmapply.client.responses import TOKEN_REFUSED_HINT, error_from_response
 from rmapply.client.retrying import CallRetries, RetryPolicy, run_with_retries
 from rmapply.client.secrets import redact
+from rmapply.client.service_clock import ServiceClock
 from rmapply.client.session import HttpAnswer, Transport
 from rmapply.client.throttle import Throttle
 from rmapply.errors import AuthenticationError
@@ -55,6 +56,7 @@ class Caller:
         self.on_event = on_event
         self.transport = transport
         self.throttle = Throttle(sleep=sleep)
+        self.service_clock = ServiceClock()
         self._sleep = sleep
 
     def call(self, call: Call) -> HttpAnswer:
@@ -73,6 +75,7 @@ class Caller:
         self.throttle.wait()
         header = self.auth.authorization()
         response = self._transmit(call, header)
+        self.service_clock.observe(response.headers.get("Date"))
         renewed = False
         if response.status == 401 and self.auth.renew(header):
             # A 401 was not processed, so sending once more with a new token is safe for POST too.

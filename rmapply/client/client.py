@@ -14,6 +14,7 @@ from rmapply.client.caller import Call, Caller
 from rmapply.client.events import EventSink, OutcomeVerified, ignore_event
 from rmapply.client.responses import parse_answer
 from rmapply.client.retrying import RetryPolicy
+from rmapply.client.service_clock import ServiceClock
 from rmapply.client.session import USER_AGENT, Timeout, Transport
 from rmapply.errors import (
     ApiError,
@@ -67,10 +68,11 @@ class RealityModelingClient:
         self.auth = auth if auth is not None else auth_from_env()
         self.retry = retry or RetryPolicy()
         self._on_event = on_event or ignore_event
+        self.timeout = Timeout.of(timeout)
         agent = f"{USER_AGENT} {user_agent}" if user_agent else USER_AGENT
         self._transport = Transport(
             self.base_url,
-            timeout=Timeout.of(timeout),
+            timeout=self.timeout,
             pool_size=pool_size,
             verify=verify,
             headers={"User-Agent": agent},
@@ -82,6 +84,11 @@ class RealityModelingClient:
             transport=self._transport,
             sleep=sleep,
         )
+
+    @property
+    def service_clock(self) -> ServiceClock:
+        """The service's clock as its ``Date`` headers tell it."""
+        return self._caller.service_clock
 
     # -- workspaces -------------------------------------------------------------------------
 

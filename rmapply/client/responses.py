@@ -55,6 +55,13 @@ RATE_LIMITED_HINT = (
     "fewer parallel workers"
 )
 SERVER_HINT = "the service failed; try again later"
+TIMED_OUT_HINT = (
+    "the service (or a gateway before it) gave up waiting, but the request may still have been "
+    "processed, so it was not sent again blindly; read the resource (or list jobs) first"
+)
+# answers that say "timed out", not "refused": the request may be processed all the same
+# (408 Request Timeout, 499 Client Closed Request of nginx-style gateways, 504 Gateway Timeout)
+TIMEOUT_STATUSES = (408, 499, 504)
 SERVER_POST_HINT = (
     "the service failed; the request was not sent again because it creates something and may "
     "have been processed: check whether it exists before creating it again"
@@ -104,6 +111,10 @@ def error_from_response(
     if status == 429:
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         return RateLimitedError(message, hint=RATE_LIMITED_HINT, retry_after=retry_after, **fields)
+    if status in TIMEOUT_STATUSES and (status != 504 or method != "GET"):
+        # a 504 to a GET stays a server error (retried the same way); to a POST or PATCH it
+        # means the outcome is unknown, like a lost answer
+        return OutcomeUnknownError(message, hint=TIMED_OUT_HINT, **fields)
     if status >= 500:
         hint = SERVER_POST_HINT if method == "POST" else SERVER_HINT
         return ServerError(message, hint=hint, **fields)

@@ -53,6 +53,7 @@ class Faults:
         self._drops: list[_Switch] = []
         self._throttles: list[_Switch] = []
         self._failures: list[_Switch] = []
+        self._delays: list[_Switch] = []
         self._buckets: dict[str, _Bucket] = {}
 
     def set(
@@ -96,9 +97,15 @@ class Faults:
         with self._lock:
             self._failures.append(_Switch(n, method, path_prefix, status))
 
+    def delay_next(self, n: int, milliseconds: int, method: str | None, path_prefix: str) -> None:
+        """Hold the next ``n`` matching requests ``milliseconds`` longer before processing them."""
+        with self._lock:
+            self._delays.append(_Switch(n, method, path_prefix, int(milliseconds)))
+
     def clear(self) -> None:
         """Forget every pending exact switch."""
         with self._lock:
+            self._delays.clear()
             self._drops.clear()
             self._throttles.clear()
             self._failures.clear()
@@ -110,6 +117,12 @@ class Faults:
                 return 0.0
             jitter = self._rng.uniform(-self.jitter_ms, self.jitter_ms) if self.jitter_ms else 0.0
             return max(0.0, self.latency_ms + jitter) / 1000
+
+    def take_delay(self, method: str, path: str) -> float:
+        """Extra seconds to hold this request, if an exact delay switch claims it."""
+        with self._lock:
+            extra = _take(self._delays, method, path)
+        return (extra or 0) / 1000
 
     def take_throttle(self, method: str, path: str) -> int | None:
         """Retry-After seconds if an exact throttle switch claims this request."""

@@ -151,8 +151,19 @@ class Emulator:
         """Answer the next ``n`` matching requests with ``status``, before processing them."""
         self._application().faults.fail_next(n, status, method, path_prefix)
 
+    def delay_next(
+        self,
+        n: int = 1,
+        seconds: float = 1.0,
+        method: str | None = "POST",
+        path_prefix: str = "/contextcapture/jobs",
+    ) -> None:
+        """Hold the next ``n`` matching requests ``seconds`` longer before processing them (a
+        create still in flight while other requests are answered)."""
+        self._application().faults.delay_next(n, round(seconds * 1000), method, path_prefix)
+
     def clear_faults(self) -> None:
-        """Forget pending drop/throttle/fail switches (rates are kept; see set_faults)."""
+        """Forget pending delay/drop/throttle/fail switches (rates are kept; see set_faults)."""
         self._application().faults.clear()
 
     # clock -------------------------------------------------------------------------------------

@@ -104,6 +104,10 @@ class Application:
         self._count_lock = threading.Lock()
         self.internal_errors: list[str] = []
 
+    def clock_seconds(self) -> float:
+        """The service's own clock for ``Date`` headers: real time plus every ``advance()``."""
+        return self.backend.clock.platform_now_ms() / 1000
+
     def request_count(self, method: str | None = None, path_prefix: str | None = None) -> int:
         """How many requests arrived, optionally only of one method and under a path prefix."""
         with self._count_lock:
@@ -138,7 +142,7 @@ class Application:
         path = split.path
         with self._count_lock:
             self._counts[(method, path)] += 1
-        delay = self.faults.delay_seconds()
+        delay = self.faults.delay_seconds() + self.faults.take_delay(method, path)
         if delay:
             time.sleep(delay)
         retry_after = self.faults.take_throttle(method, path)

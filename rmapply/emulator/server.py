@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import re
 import socket
@@ -26,6 +27,11 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "rmapply-emulator"
     sys_version = ""
     server: EmulatorHTTPServer
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: the emulator's clock (it moves with ``advance()``), not ours."""
+        moment = self.server.app.clock_seconds() if timestamp is None else timestamp
+        return email.utils.formatdate(moment, usegmt=True)
 
     def _serve(self) -> None:
         body = self._body()

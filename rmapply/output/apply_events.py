@@ -24,7 +24,7 @@ from rmapply.apply.events import (
     RateLimitWait,
     WaitStopped,
 )
-from rmapply.apply.summary import ApplySummary, OutcomeStatus
+from rmapply.apply.summary import RECREATED_NOTE, ApplySummary, OutcomeStatus
 
 # plain (non-terminal) progress lines: one per job when it moves 10 points, or once a minute
 PROGRESS_STEP = 10.0
@@ -235,6 +235,9 @@ def summary_lines(summary: ApplySummary) -> list[str]:
             lines.extend(f"    settle with: {command}" for command in o.commands)
     for o in summary.with_status(OutcomeStatus.SKIPPED):
         lines.append(f"  skipped: {o.address} ({o.action}): {o.message}")
+    for o in summary.with_status(OutcomeStatus.DONE):
+        if o.message.startswith(RECREATED_NOTE):  # a workspace that may exist unused
+            lines.append(f"  {o.address}: {o.message}")
     if summary.budget_message:
         lines.append(f"  budget: {summary.budget_message}")
     for address, state in sorted(summary.job_states.items()):

@@ -37,6 +37,8 @@ class PlanOptions:
     max_cost: float | None = None
     max_cost_source: str = "[budget] maxCost"  # named in the error: where the limit was set
     cost_model: CostModel = field(default_factory=CostModel)
+    # [api] inFlightMargin: how long after its read timeout a lost create may still land
+    in_flight_margin: float = 60.0
 
 
 _JOB = ResourceKind.JOB  # a module constant: enum members looked up on the class are slow

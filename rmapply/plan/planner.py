@@ -24,7 +24,12 @@ from rmapply.plan.cost import check_budget, total_cost
 from rmapply.plan.drift import ChangeCategory, remote_change
 from rmapply.plan.jobs import plan_job
 from rmapply.plan.ordering import closure, matching, order_actions
-from rmapply.plan.pending import blocked_addresses, unresolved
+from rmapply.plan.pending import (
+    blocked_addresses,
+    recreated_workspace,
+    requested_cancel_notes,
+    unresolved,
+)
 from rmapply.plan.remote import RemoteView, Seen
 from rmapply.plan.result import AnyAction, CostSummary, Plan, Summary
 from rmapply.plan.workspaces import plan_workspace, plan_workspace_removal
@@ -74,7 +79,13 @@ def _build_plan(
 ) -> Plan:
     _check_references(desired)
     ctx = PlanContext(desired, state, remote, options, now, RecordIndex(state.resources))
-    pending = {Address.parse(p.address): p for p in state.pending.values()}
+    # a lost workspace create of a desired workspace is settled by creating it again (it costs
+    # nothing and cannot be listed): it neither blocks nor waits for the user
+    pending = {
+        Address.parse(p.address): p
+        for p in state.pending.values()
+        if not recreated_workspace(p, desired)
+    }
     selected: set[Address] | None = None  # None: everything
     if options.targets:
         universe = set(desired.workspaces) | set(desired.jobs) | set(ctx.records.items())
@@ -86,6 +97,7 @@ def _build_plan(
         )
     blocked = blocked_addresses(desired, pending, selected, ctx.warnings)
     _check_project(desired, state, ctx.warnings)
+    ctx.warnings.extend(requested_cancel_notes(state))
     _remote_changes(ctx, selected)
     actions: list[Action] = []
     if not options.refresh_only:
@@ -123,7 +135,9 @@ def _build_plan(
         actions=cast("tuple[AnyAction, ...]", tuple(actions)),
         remote_changes=changes,
         warnings=tuple(ctx.warnings),
-        unresolved=tuple(unresolved(pending[a]) for a in sorted(pending)),
+        unresolved=tuple(
+            unresolved(pending[a], now, margin=options.in_flight_margin) for a in sorted(pending)
+        ),
         summary=summary,
     )
 

@@ -18,6 +18,7 @@ from rmapply.plan.actions import (
 )
 from rmapply.plan.context import PlanContext
 from rmapply.plan.diff import classify_workspace_field, spec_diff
+from rmapply.plan.pending import lost_create_note
 from rmapply.plan.remote import Seen
 from rmapply.state.document import ResourceRecord
 from rmapply.wire import WorkspaceCreation
@@ -48,10 +49,15 @@ def plan_workspace(
     request, after = desired_workspace_spec(desired, ctx.desired.itwin_id)
     after_digest = digest(after)
     common: dict[str, Any] = {"address": address, "after": after, "after_digest": after_digest}
+    lost = ctx.state.pending.get(str(address))
+    again = (lost_create_note(lost),) if lost is not None and lost.action == "create" else ()
     if record is None:
         return CreateWorkspace(
             **common,
-            reasons=(f"{address} is in the manifests but not in the state: it is created",),
+            reasons=(
+                f"{address} is in the manifests but not in the state: it is created",
+                *again,
+            ),
             precondition=ABSENT,
             request=request,
         )
@@ -63,6 +69,7 @@ def plan_workspace(
             reasons=(
                 f"workspace {record.remote_id} no longer exists remotely (404): it is created"
                 " again; the jobs that ran in it are not re-run",
+                *again,
             ),
             request=request,
             previous_id=record.remote_id,
@@ -85,6 +92,7 @@ def plan_workspace(
                 f"{', '.join(rerun)} cannot be changed on an existing workspace: a new workspace"
                 f" is created; workspace {record.remote_id} is kept (its jobs keep their outputs)"
                 " and its id moves to history; the jobs that use it are replaced",
+                *again,
             ),
             request=request,
             old_remote_id=record.remote_id,

@@ -8,6 +8,7 @@ from rmapply.state.binding import (
 )
 from rmapply.state.document import (
     STATE_FORMAT_VERSION,
+    LostRequest,
     PendingOperation,
     ReplacedId,
     ResourceRecord,
@@ -46,6 +47,7 @@ __all__ = [
     "LocalStateSession",
     "LocalStateStore",
     "LockHolder",
+    "LostRequest",
     "Outcome",
     "PendingOperation",
     "ReplacedId",

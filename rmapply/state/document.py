@@ -26,6 +26,19 @@ class ReplacedId(_StateModel):
     replaced_at: datetime
     reason: str = ""
     last_state: str | None = None  # job state when it was let go, e.g. "success"
+    # --cancel-replaced: "requested" until the cancel is carried out (by this apply or a later
+    # one, once the replacement is submitted), then "done"; None when no cancel was asked for
+    cancel: Literal["requested", "done"] | None = None
+
+
+class LostRequest(_StateModel):
+    """A create whose answer was lost and that was sent again: what it may have left behind
+    (a workspace of this name, unused; workspaces cost nothing and cannot be listed)."""
+
+    action: str = "create"
+    name: str | None = None
+    sent_at: datetime
+    request_digest: str = ""
 
 
 class ResourceRecord(_StateModel):
@@ -47,6 +60,8 @@ class ResourceRecord(_StateModel):
     updated_at: datetime
     refreshed_at: datetime | None = None
     history: list[ReplacedId] = Field(default_factory=list)
+    # creates of this address whose answer was lost before it was created again
+    lost_requests: list[LostRequest] = Field(default_factory=list)
 
     @property
     def job_state(self) -> str | None:

@@ -159,3 +159,44 @@ def test_apply_records_the_progress_its_refresh_saw_even_when_nothing_changes(
     assert not plan.has_changes
     assert run_apply(desired, store, client, plan=plan).ok
     assert store.load().resources["jobs.a"].remote["state"] == "success"
+
+
+def test_a_cancel_of_a_replaced_job_held_by_the_budget_is_recorded_and_done_by_a_later_apply(
+    emulator_factory, token: str, store: LocalStateStore, itwin_id: str
+) -> None:
+    from rmapply.client import RetryPolicy, StaticToken
+
+    slow = emulator_factory(speed=1.0)  # the old job keeps running through the test
+    priced = job_spec("A", giga_pixels=5.0)
+    with RealityModelingClient(slow.base_url, StaticToken(token), retry=RetryPolicy.fast()) as c:
+        assert run_apply(desired_state(itwin_id, {"a": priced}), store, c).ok
+        old_id = store.load().resources["jobs.a"].remote_id
+        changed = desired_state(itwin_id, {"a": job_spec("A", giga_pixels=5.0, outputs=("LAS",))})
+        held = run_apply(changed, store, c, plan=_plan(changed, store, cancel_replaced=True),
+                         max_cost=1.0)  # fmt: skip
+        assert [(o.action, o.status) for o in held.outcomes] == [
+            ("replace", OutcomeStatus.DONE),
+            ("submit", OutcomeStatus.HELD),
+            ("cancel", OutcomeStatus.HELD),
+        ]
+        record = store.load().resources["jobs.a"]
+        assert [(h.id, h.cancel) for h in record.history] == [(old_id, "requested")]
+        assert slow.job(old_id).state.value == "active"
+        # the next plan (without the flag) says so; the next apply submits, then cancels
+        plan = _plan(changed, store)
+        assert (
+            f"jobs.a: replaced job {old_id} is still to be cancelled (--cancel-replaced of an"
+            f" earlier apply); apply cancels it once job {record.remote_id} is submitted"
+        ) in plan.warnings
+        later = run_apply(changed, store, c, plan=plan)
+    assert later.ok, later.error()
+    assert [(o.action, o.status) for o in later.outcomes] == [
+        ("submit", OutcomeStatus.DONE),
+        ("cancel", OutcomeStatus.DONE),
+    ]
+    assert slow.job(old_id).state.value == "cancelled"
+    record = store.load().resources["jobs.a"]
+    assert slow.job(record.remote_id).state.value == "active"
+    assert [(h.id, h.last_state, h.cancel) for h in record.history] == [
+        (old_id, "cancelled", "done")
+    ]

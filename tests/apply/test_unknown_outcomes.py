@@ -12,6 +12,7 @@ from rmapply.apply.summary import OutcomeStatus
 from rmapply.client import RealityModelingClient
 from rmapply.emulator import Emulator
 from rmapply.errors import StateLockedError
+from rmapply.output.apply_events import summary_lines
 from rmapply.plan.planner import build_plan
 from rmapply.state import LocalStateStore, PendingOperation
 from rmapply.wire import JobCreation, WorkspaceCreation
@@ -48,47 +49,76 @@ def test_a_5xx_to_a_create_is_an_unknown_outcome_and_none_found_means_not_create
     emulator.fail_next(1, 503, "POST", "/contextcapture/jobs")
     desired = desired_state(itwin_id, {"a": job_spec("A")})
     summary = run_apply(desired, store, client)
-    failed = summary.with_status(OutcomeStatus.FAILED)
-    assert [(o.address, o.action) for o in failed] == [("jobs.a", "create")]
-    assert failed[0].message.endswith("no matching job was found, so it was not created")
+    (unknown,) = summary.with_status(OutcomeStatus.UNKNOWN)
+    assert (unknown.address, unknown.action) == ("jobs.a", "create")
+    assert unknown.commands == ("rmapply apply",)  # it may still land: wait, then apply
     assert emulator.request_count("POST", "/contextcapture/jobs") == 1  # not re-sent
+    assert set(store.load().pending) == {"jobs.a"}
+    # once the request cannot be in flight any more, none found means it was not created
+    later = datetime.now(UTC) + timedelta(minutes=3)
+    with store.lock("apply") as session:
+        (resolution,) = resolve_pending(session, client, later)
+    assert resolution.outcome is Outcome.NOT_DONE
     assert store.load().pending == {}
     # the next apply plans the create again
     assert run_apply(desired, store, client).ok
     assert _names(emulator) == ["A"]
 
 
-def test_a_lost_workspace_create_stays_pending_and_its_jobs_wait(
+def test_a_lost_workspace_create_is_created_again_and_the_lost_request_is_kept_and_named(
     emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
 ) -> None:
     emulator.drop_next(1, "POST", "/contextcapture/workspaces")
     desired = desired_state(itwin_id, {"a": job_spec("A")})
-    summary = run_apply(desired, store, client)
-    statuses = {(o.address, o.action): o.status for o in summary.outcomes}
-    assert statuses[("workspaces.main", "create")] is OutcomeStatus.UNKNOWN
-    assert statuses[("jobs.a", "create")] is OutcomeStatus.SKIPPED
+    events: list = []
+    summary = run_apply(desired, store, client, events=events)
+    assert summary.ok, summary.error()
+    (made,) = [o for o in summary.outcomes if o.address == "workspaces.main"]
+    assert made.message == (
+        "created again; the first request's answer was lost, a workspace named 'ws main' may"
+        " exist unused"
+    )
+    assert emulator.request_count("POST", "/contextcapture/workspaces") == 2
+    assert len(emulator.workspaces()) == 2  # the first one did land: it is the orphan
+    assert _names(emulator) == ["A"]
     state = store.load()
-    assert set(state.pending) == {"workspaces.main"}
-    assert state.pending["workspaces.main"].details["name"] == "ws main"
-    error = summary.error()
-    assert error is not None
-    lines = error.message.splitlines()
-    settle = lines.index("    settle with: rmapply import workspaces.main WORKSPACE_ID")
-    assert lines[settle - 1].startswith("  workspaces.main: create unknown: POST /workspaces: ")
-    assert lines[settle + 1] == "    settle with: rmapply state forget-intent workspaces.main"
-    assert emulator.jobs() == []
-    # every later plan shows it, with the commands that settle it
-    plan = plan_for(desired, store)
-    assert [u.commands for u in plan.unresolved] == [
-        (
-            "rmapply import workspaces.main WORKSPACE_ID",
-            "rmapply state forget-intent workspaces.main",
+    assert state.pending == {}
+    record = state.resources["workspaces.main"]
+    assert record.remote_id == emulator.workspaces()[1].id
+    (lost,) = record.lost_requests
+    assert (lost.action, lost.name) == ("create", "ws main")
+    assert lost.request_digest.startswith("sha256:")
+    assert state.resources["jobs.a"].workspace_id == record.remote_id
+    assert (
+        "  workspaces.main: created again; the first request's answer was lost, a workspace"
+        " named 'ws main' may exist unused"
+    ) in summary_lines(summary)
+
+
+def test_a_workspace_create_left_pending_by_a_crash_is_created_again_by_the_next_apply(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    desired = desired_state(itwin_id, {"a": job_spec("A")})
+    with store.lock("apply") as session:  # killed right after sending the create
+        session.journal.intent(
+            "workspaces.main",
+            "create",
+            request_digest="sha256:lost",
+            details={"kind": "workspace", "name": "ws main", "iTwinId": itwin_id},
         )
-    ]
-    resolutions = resolve_pending(store.load(), client, datetime.now(UTC))
-    assert [(r.address, r.outcome) for r in resolutions] == [
-        ("workspaces.main", Outcome.UNRESOLVED)
-    ]
+    plan = plan_for(desired, store)
+    assert plan.unresolved == ()
+    (create,) = [a for a in plan.changes if str(a.address) == "workspaces.main"]
+    assert "lost its answer: it is created again" in create.reasons[-1]
+    with store.lock("apply") as session:
+        assert resolve_pending(session, client, datetime.now(UTC)) == []
+    summary = run_apply(desired, store, client)
+    assert summary.ok, summary.error()
+    state = store.load()
+    assert state.pending == {}
+    (lost,) = state.resources["workspaces.main"].lost_requests
+    assert (lost.name, lost.request_digest) == ("ws main", "sha256:lost")
+    assert _names(emulator) == ["A"]
 
 
 def test_a_lost_submit_answer_is_verified_with_a_get_and_never_repeated(
@@ -173,8 +203,9 @@ def test_resolve_pending_with_no_match_drops_the_intent_so_the_job_is_planned_ag
     emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
 ) -> None:
     _lost_create(store, client, itwin_id, "Site A")
+    after_the_window = datetime.now(UTC) + timedelta(minutes=3)
     with store.lock("plan") as session:
-        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+        (resolution,) = resolve_pending(session, client, after_the_window)
     assert resolution.outcome is Outcome.NOT_DONE
     assert store.load().pending == {}
 
@@ -210,7 +241,8 @@ def test_resolution_ignores_jobs_already_recorded_for_another_address(
                 "workspaceId": workspace_id,
             },
         )
-    (resolution,) = resolve_pending(store.load(), client, datetime.now(UTC))
+    after_the_window = datetime.now(UTC) + timedelta(minutes=3)
+    (resolution,) = resolve_pending(store.load(), client, after_the_window)
     assert resolution.outcome is Outcome.NOT_DONE
 
 
@@ -298,8 +330,9 @@ def test_a_same_named_job_created_long_before_the_intent_is_not_adopted(
         store, client, itwin_id, "Site A", sent_at=service_now + timedelta(hours=1)
     )
     _create(client, "Site A", workspace_id)  # an older job of the same name: not this create
+    after_the_window = service_now + timedelta(hours=1, minutes=3)
     with store.lock("plan") as session:
-        (resolution,) = resolve_pending(session, client, datetime.now(UTC))
+        (resolution,) = resolve_pending(session, client, after_the_window)
     assert resolution.outcome is Outcome.NOT_DONE
     assert "jobs.a" not in store.load().resources
     assert store.load().pending == {}

@@ -137,10 +137,24 @@ def client_jobs(client: RealityModelingClient, itwin_id: str) -> list[wire.Job]:
     return list(client.list_jobs(f"iTwinId eq {itwin_id}"))
 
 
-def test_plan_shows_a_lost_create_that_did_not_happen_as_planned_again(
+def test_plan_shows_a_young_lost_create_not_found_as_in_flight_and_plans_no_create(
     project: Path, itwin_id: str, env: dict[str, str]
 ) -> None:
     _lose_create(project, itwin_id, sent_at=datetime.now(UTC) - timedelta(seconds=5))
+    code, out, err = run("plan", "-C", str(project), "--detailed-exitcode", env=env)
+    # nothing can be said of jobs.site-b yet: neither "no changes" (0) nor "changes" (2)
+    assert code == 1, out
+    assert "  jobs.site-b: blocked behind the unresolved create sent at" in err
+    assert "may still be in flight until" in out
+    assert "+ jobs.site-b" not in out
+    assert "jobs.site-b" in state_of(project)["pending"]
+
+
+def test_plan_shows_a_lost_create_that_did_not_happen_as_planned_again(
+    project: Path, itwin_id: str, env: dict[str, str]
+) -> None:
+    # sent longer ago than the read timeout (60 s) plus the in-flight margin (60 s)
+    _lose_create(project, itwin_id, sent_at=datetime.now(UTC) - timedelta(minutes=3))
     code, out, err = run("plan", "-C", str(project), "--detailed-exitcode", env=env)
     assert (code, err) == (2, ""), out
     lines = out.splitlines()

@@ -56,17 +56,28 @@ def test_planner_plans_nothing_for_a_job_whose_submit_is_unresolved() -> None:
     assert plan.unresolved[0].commands == ("rmapply state forget-intent jobs.site-a",)
 
 
-def test_planner_does_not_plan_jobs_that_need_a_workspace_whose_create_is_unresolved() -> None:
+def test_planner_creates_again_a_workspace_whose_create_lost_its_answer_and_plans_its_jobs() -> (
+    None
+):
     state = make_state(pending=[make_pending("workspaces.main", name="Main")])
     plan = plan_for(make_desired({"site-a": make_job_spec(), "site-b": make_job_spec()}), state)
-    assert plan.actions == ()
-    assert plan.unresolved[0].commands[0] == "rmapply import workspaces.main WORKSPACE_ID"
-    assert plan.warnings == (
-        "jobs.site-a is not planned: it needs workspaces.main, which waits for an unresolved"
-        " operation",
-        "jobs.site-b is not planned: it needs workspaces.main, which waits for an unresolved"
-        " operation",
+    assert [(str(a.address), a.action.value) for a in plan.changes] == [
+        ("workspaces.main", "create"),
+        ("jobs.site-a", "create"),
+        ("jobs.site-b", "create"),
+    ]
+    assert plan.unresolved == ()
+    reasons = plan.action_for("workspaces.main").reasons  # type: ignore[union-attr]
+    assert reasons[-1].endswith(
+        "lost its answer: it is created again (workspaces cost nothing and cannot be listed); a"
+        " workspace named 'Main' may exist unused"
     )
+
+
+def test_planner_still_shows_a_lost_create_of_a_workspace_no_longer_in_the_manifests() -> None:
+    state = make_state(pending=[make_pending("workspaces.main", name="Main")])
+    plan = plan_for(make_desired({}, {}), state)
+    assert plan.unresolved[0].commands[0] == "rmapply import workspaces.main WORKSPACE_ID"
 
 
 def _three_sites():  # type: ignore[no-untyped-def]
