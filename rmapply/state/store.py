@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -193,7 +193,7 @@ class LocalStateStore:
         state_lock = StateLock(self.path)
         state_lock.acquire(command, timeout=timeout, now=now)
         try:
-            session = LocalStateSession(self)
+            session = LocalStateSession(self, guard=state_lock.check_held)
             try:
                 yield session
             except BaseException as exc:
@@ -210,8 +210,9 @@ class LocalStateStore:
 class LocalStateSession:
     """The writer's session on a LocalStateStore (made by ``LocalStateStore.lock``)."""
 
-    def __init__(self, store: LocalStateStore) -> None:
+    def __init__(self, store: LocalStateStore, *, guard: Callable[[], None] | None = None) -> None:
         self._store = store
+        self._guard = guard  # raises when the lock file was deleted or replaced under us
         remove_leftovers(store.path)
         document = read_state(store.path)
         self._signature = _signature(store.path)
@@ -219,7 +220,7 @@ class LocalStateSession:
         replayed = contents is not None and contents.header is not None and contents.entries
         if contents is not None and contents.header is not None:
             document = _fold(store.path, document, contents)
-        self._journal = Journal(store.journal_path, document or StateDocument())
+        self._journal = Journal(store.journal_path, document or StateDocument(), guard=guard)
         self._dirty = False
         if replayed:
             self._dirty = True
@@ -268,6 +269,8 @@ class LocalStateSession:
 
     def _write(self) -> None:
         path = self._store.path
+        if self._guard is not None:
+            self._guard()  # a writer that lost its lock leaves the state file to the new holder
         if _signature(path) != self._signature:
             raise StateError(
                 f"state file {path} was changed by another program during this command; "
