@@ -13,9 +13,11 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from rmapply.client import RealityModelingClient, StaticToken
+from rmapply.config import ApiSection
 from rmapply.state import IntentRecord, LocalStateStore, ResultRecord
 from rmapply.state.journal import read_journal
 
@@ -23,6 +25,10 @@ TOKEN = "crash-token"
 RMAPPLY = [sys.executable, "-c", "from rmapply.cli import main; main()"]
 RUN_TIMEOUT = 120
 STATE = "rmapply.state.json"
+# a lost create is judged "not created" only after these (seconds): together longer than the
+# slow service's POSTs (at most 3 s), and short enough that converging waits only seconds
+READ_TIMEOUT = 2.5
+IN_FLIGHT_MARGIN = 2.0
 
 
 def free_port() -> int:
@@ -72,12 +78,21 @@ def job_name(n: int) -> str:
     return f"Crash job {n}"
 
 
+def _short_in_flight_window() -> str:
+    """``[api]`` settings that keep the in-flight window of a lost create a few seconds long
+    (readTimeout + inFlightMargin, both 60 s by default), where this rmapply has them."""
+    if "in_flight_margin" not in ApiSection.model_fields:
+        return ""  # an rmapply without the window (before the recover branch) judges at once
+    return f"[api]\nreadTimeout = {READ_TIMEOUT}\ninFlightMargin = {IN_FLIGHT_MARGIN}\n\n"
+
+
 def write_project(root: Path, itwin_id: str, *, parallelism: int = 4) -> Path:
     """A manifests directory with one workspace and no jobs yet."""
     root.mkdir(parents=True)
     (root / "rmapply.toml").write_text(
         f'[project]\niTwinId = "{itwin_id}"\nname = "crash"\n\n'
-        f'[state]\npath = "{STATE}"\n\n[apply]\nparallelism = {parallelism}\n'
+        + _short_in_flight_window()
+        + f'[state]\npath = "{STATE}"\n\n[apply]\nparallelism = {parallelism}\n'
     )
     (root / "workspaces.toml").write_text('[workspaces.main]\nname = "Crash test"\n')
     (root / "jobs").mkdir()
@@ -133,12 +148,13 @@ class Journalled:
 
     records: int
     open_intents: tuple[IntentRecord, ...]
+    started: datetime | None = None  # its header's time: a new journal has another one
 
 
 def journalled(project: Path) -> Journalled:
     """The journal of ``project`` as it is now (empty when there is none)."""
     contents = read_journal(project / f"{STATE}.journal")
-    if contents is None:
+    if contents is None or contents.header is None:
         return Journalled(0, ())
     intents: dict[int, IntentRecord] = {}
     for entry in contents.entries:
@@ -146,19 +162,25 @@ def journalled(project: Path) -> Journalled:
             intents[entry.seq] = entry
         elif isinstance(entry, ResultRecord):
             intents.pop(entry.seq, None)
-    return Journalled(len(contents.entries), tuple(intents.values()))
+    return Journalled(len(contents.entries), tuple(intents.values()), contents.header.created_at)
 
 
 def wait_for_journal(
-    project: Path, process: subprocess.Popen[str], records: int, *, creates_in_flight: bool
+    project: Path,
+    process: subprocess.Popen[str],
+    records: int,
+    *,
+    creates_in_flight: bool = False,
+    not_started: datetime | None = None,
 ) -> None:
-    """Return once the journal holds ``records`` records (and, if asked, a create in flight),
-    or once ``process`` ended."""
+    """Return once the journal holds ``records`` records (and, if asked, a create in flight;
+    and, if given, is not the journal started at ``not_started``), or once ``process`` ended."""
     deadline = time.monotonic() + RUN_TIMEOUT
     while process.poll() is None and time.monotonic() < deadline:
         now = journalled(project)
         in_flight = any(i.action == "create" for i in now.open_intents)
-        if now.records >= records and (in_flight or not creates_in_flight):
+        new = not_started is None or (now.started is not None and now.started != not_started)
+        if now.records >= records and new and (in_flight or not creates_in_flight):
             return
         time.sleep(0.002)
 
