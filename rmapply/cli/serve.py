@@ -61,6 +61,12 @@ def _client(value: str) -> tuple[str, str]:
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key.")
 @click.option("--latency-ms", default=0.0, type=float, help="Delay before every answer.")
 @click.option("--jitter-ms", default=0.0, type=float, help="Random +/- spread of the delay.")
+@click.option(
+    "--post-latency-ms", default=0.0, type=float, help="Extra delay before handling a POST."
+)
+@click.option(
+    "--post-jitter-ms", default=0.0, type=float, help="Random +/- spread of the POST delay."
+)
 @click.option("--rate-limit", default=None, type=int, help="Requests per minute per token.")
 @click.option("--fail-rate", default=0.0, type=float, help="Fraction answered 503 unprocessed.")
 @click.option(
@@ -80,6 +86,8 @@ def serve(
     tls_key: str | None,
     latency_ms: float,
     jitter_ms: float,
+    post_latency_ms: float,
+    post_jitter_ms: float,
     rate_limit: int | None,
     fail_rate: float,
     drop_rate: float,
@@ -96,6 +104,8 @@ def serve(
         clients=dict(_client(c) for c in clients),
         latency_ms=latency_ms,
         jitter_ms=jitter_ms,
+        post_latency_ms=post_latency_ms,
+        post_jitter_ms=post_jitter_ms,
         rate_limit=rate_limit,
         fail_rate=fail_rate,
         drop_rate=drop_rate,

@@ -47,6 +47,8 @@ class Faults:
         self._rng = random.Random(options.seed)
         self.latency_ms = float(options.latency_ms)
         self.jitter_ms = float(options.jitter_ms)
+        self.post_latency_ms = float(options.post_latency_ms)
+        self.post_jitter_ms = float(options.post_jitter_ms)
         self.rate_limit = options.rate_limit
         self.fail_rate = options.fail_rate
         self.drop_rate = options.drop_rate
@@ -61,6 +63,8 @@ class Faults:
         *,
         latency_ms: float | None = None,
         jitter_ms: float | None = None,
+        post_latency_ms: float | None = None,
+        post_jitter_ms: float | None = None,
         rate_limit: int | bool | None = False,
         fail_rate: float | None = None,
         drop_rate: float | None = None,
@@ -72,6 +76,10 @@ class Faults:
                 self.latency_ms = float(latency_ms)
             if jitter_ms is not None:
                 self.jitter_ms = float(jitter_ms)
+            if post_latency_ms is not None:
+                self.post_latency_ms = float(post_latency_ms)
+            if post_jitter_ms is not None:
+                self.post_jitter_ms = float(post_jitter_ms)
             if rate_limit is not False:
                 self.rate_limit = None if rate_limit is None else int(rate_limit)
                 self._buckets.clear()
@@ -123,6 +131,17 @@ class Faults:
         with self._lock:
             extra = _take(self._delays, method, path)
         return (extra or 0) / 1000
+
+    def post_delay_seconds(self, method: str) -> float:
+        """How much longer to wait before handling a POST (a create takes its time)."""
+        if method != "POST":
+            return 0.0
+        with self._lock:
+            if self.post_latency_ms <= 0 and self.post_jitter_ms <= 0:
+                return 0.0
+            spread = self.post_jitter_ms
+            jitter = self._rng.uniform(-spread, spread) if spread else 0.0
+            return max(0.0, self.post_latency_ms + jitter) / 1000
 
     def take_throttle(self, method: str, path: str) -> int | None:
         """Retry-After seconds if an exact throttle switch claims this request."""

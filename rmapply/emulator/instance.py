@@ -122,7 +122,8 @@ class Emulator:
 
     # faults ------------------------------------------------------------------------------------
     def set_faults(self, **settings: Any) -> None:
-        """Change latency_ms, jitter_ms, rate_limit (None = off), fail_rate, drop_rate or seed."""
+        """Change latency_ms, jitter_ms, post_latency_ms, post_jitter_ms, rate_limit (None =
+        off), fail_rate, drop_rate or seed."""
         self._application().faults.set(**settings)
 
     def drop_next(

@@ -30,6 +30,8 @@ class EmulatorOptions:
     clients: Mapping[str, str] = field(default_factory=dict)
     latency_ms: float = 0
     jitter_ms: float = 0
+    post_latency_ms: float = 0  # extra, for POSTs only: creates still on the wire
+    post_jitter_ms: float = 0
     rate_limit: int | None = None
     fail_rate: float = 0.0
     drop_rate: float = 0.0
@@ -53,6 +55,8 @@ class EmulatorOptions:
                 found.append(f"{name} {value} is not between 0 and 1")
         if self.latency_ms < 0 or self.jitter_ms < 0:
             found.append("latency_ms and jitter_ms must not be negative")
+        if self.post_latency_ms < 0 or self.post_jitter_ms < 0:
+            found.append("post_latency_ms and post_jitter_ms must not be negative")
         if self.rate_limit is not None and self.rate_limit < 1:
             found.append(f"rate_limit {self.rate_limit} must be at least 1 request per minute")
         if self.speed < 0:

@@ -145,6 +145,9 @@ class Application:
         delay = self.faults.delay_seconds() + self.faults.take_delay(method, path)
         if delay:
             time.sleep(delay)
+        post_delay = self.faults.post_delay_seconds(method)
+        if post_delay:
+            time.sleep(post_delay)
         retry_after = self.faults.take_throttle(method, path)
         if retry_after is not None:
             return problem_answer(problems.rate_limited(retry_after, _operation(method, path), "-"))

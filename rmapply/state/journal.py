@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from rmapply.state.atomic import (
     write_all,
 )
 from rmapply.state.document import PendingOperation, ResourceRecord, StateDocument
+from rmapply.state.lock import identity_at, identity_of
 from rmapply.state.records import (
     ENTRY_ADAPTER,
     JOURNAL_FORMAT_VERSION,
@@ -115,6 +117,12 @@ def _line(record: JournalHeader | JournalEntry) -> bytes:
     return record.model_dump_json().encode("utf-8") + b"\n"
 
 
+def _same_file(fd: int, path: Path) -> bool:
+    """True when ``path`` names the open file ``fd`` (False once it was deleted or replaced)."""
+    ours = identity_of(fd)
+    return ours is not None and ours == identity_at(path)
+
+
 def _moment(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).astimezone(UTC)
 
@@ -123,13 +131,18 @@ class Journal:
     """The writer's journal: records intents and results and keeps ``document`` up to date.
 
     Thread-safe: apply's workers may record concurrently. A call returns once its line is on
-    disk; that is the moment the record is acknowledged.
+    disk; that is the moment the record is acknowledged. ``guard`` (the state lock's check) is
+    called before and after each line: a writer that lost its lock must not send the call.
     """
 
-    def __init__(self, path: Path, document: StateDocument) -> None:
+    def __init__(
+        self, path: Path, document: StateDocument, guard: Callable[[], None] | None = None
+    ) -> None:
         self.path = path
         self.document = document
         self.lock = threading.RLock()
+        self._guard = guard
+        self._lost: StateError | None = None  # once the file or the lock is lost, for good
         self._fd: int | None = None
         self._size = 0
         self._next_seq = 1
@@ -298,7 +311,28 @@ class Journal:
         if self._closed:
             raise ValueError(f"journal {self.path} is closed: the state session has ended")
 
+    def _check_ours(self) -> None:
+        """Raise (now and for good) unless we still hold the lock and the journal at the path
+        is the file we have open: never write into a file someone deleted or replaced."""
+        if self._lost is not None:
+            raise self._lost
+        try:
+            if self._guard is not None:
+                self._guard()
+            if self._fd is not None and not _same_file(self._fd, self.path):
+                raise StateError(
+                    f"journal {self.path} was deleted or replaced by another program while "
+                    "this command was writing it; stopped before sending anything more",
+                    hint="never delete or move the journal while rmapply runs (it holds the "
+                    "calls not yet in the state file); let any other rmapply on this state "
+                    "finish, then run the command again (docs/state.md#journal)",
+                )
+        except StateError as exc:
+            self._lost = exc
+            raise
+
     def _append(self, record: JournalEntry) -> None:
+        self._check_ours()
         line = _line(record)
         try:
             fd = self._fd if self._fd is not None else self._start(record.at)
@@ -317,3 +351,6 @@ class Journal:
             ) from exc
         self._size += len(line)
         self._written += 1
+        # again once the line is on disk: whoever took the lock after this check reads the
+        # journal after it too, so it sees this line; whoever took it before is caught here
+        self._check_ours()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -292,7 +292,7 @@ class LocalStateStore:
         try:
             if self._starts_empty():
                 set_traces_aside(self.path, now=now or datetime.now(UTC), keep=self.keep_versions)
-            session = LocalStateSession(self)
+            session = LocalStateSession(self, guard=state_lock.check_held)
             try:
                 yield session
             except BaseException as exc:
@@ -309,8 +309,9 @@ class LocalStateStore:
 class LocalStateSession:
     """The writer's session on a LocalStateStore (made by ``LocalStateStore.lock``)."""
 
-    def __init__(self, store: LocalStateStore) -> None:
+    def __init__(self, store: LocalStateStore, *, guard: Callable[[], None] | None = None) -> None:
         self._store = store
+        self._guard = guard  # raises when the lock file was deleted or replaced under us
         remove_leftovers(store.path)
         document = read_state(store.path)
         self._file_serial = document.serial if document is not None else 0
@@ -319,7 +320,7 @@ class LocalStateSession:
         replayed = contents is not None and contents.header is not None and contents.entries
         if contents is not None and contents.header is not None:
             document = _fold(store.path, document, contents)
-        self._journal = Journal(store.journal_path, document or StateDocument())
+        self._journal = Journal(store.journal_path, document or StateDocument(), guard=guard)
         self._dirty = False
         if replayed:
             self._dirty = True
@@ -368,6 +369,8 @@ class LocalStateSession:
 
     def _write(self) -> None:
         path = self._store.path
+        if self._guard is not None:
+            self._guard()  # a writer that lost its lock leaves the state file to the new holder
         if _signature(path) != self._signature:
             raise StateError(
                 f"state file {path} was changed by another program during this command; "

@@ -147,6 +147,20 @@ def test_latency_and_jitter_are_seeded(emulator: Emulator, api: Api) -> None:
     emulator.set_faults(latency_ms=0, jitter_ms=0)
 
 
+def test_post_latency_delays_posts_only_and_is_seeded() -> None:
+    options = EmulatorOptions(latency_ms=5, post_latency_ms=1500, post_jitter_ms=1500, seed=3)
+    runs = [Faults(options, SimClock(1.0)) for _ in range(2)]
+    delays = [[f.post_delay_seconds("POST") for _ in range(20)] for f in runs]
+    assert delays[0] == delays[1]
+    assert all(0.0 <= d <= 3.0 for d in delays[0])
+    assert len(set(delays[0])) == 20  # spread, not one value
+    assert runs[0].post_delay_seconds("GET") == 0.0
+    assert runs[0].post_delay_seconds("PATCH") == 0.0
+    assert EmulatorOptions(post_jitter_ms=-1).problems() == [
+        "post_latency_ms and post_jitter_ms must not be negative"
+    ]
+
+
 def test_request_count_counts_every_request_received(emulator: Emulator, api: Api) -> None:
     emulator.throttle_next(1)
     api.get("/limits/engines")
