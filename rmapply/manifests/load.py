@@ -18,6 +18,7 @@ from rmapply.errors import ManifestError, ManifestProblem
 from rmapply.manifests.cache import ManifestCache, entry_key
 from rmapply.manifests.discover import ManifestFile, discover
 from rmapply.manifests.findings import Finding
+from rmapply.manifests.ids import id_findings
 from rmapply.manifests.limits import MAX_FILE_BYTES
 from rmapply.manifests.locate import position, text_positions
 from rmapply.manifests.parse import Document, parse_manifest
@@ -286,7 +287,7 @@ class _Session:
         workspaces: dict[str, tuple[Resource, WorkspaceSpec]] = {}
         for resource in resources:
             spec, invalid = validate_resource(resource, config)
-            findings += invalid
+            findings += invalid + id_findings(resource)
             if isinstance(spec, JobSpec):
                 jobs[resource.key] = (resource, spec)
             elif isinstance(spec, WorkspaceSpec):
