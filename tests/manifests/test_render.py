@@ -96,9 +96,8 @@ def test_partials_and_hidden_files_are_never_manifests(make_dir: MakeDir) -> Non
         (
             "syntax.yaml.j2",
             "jobs:\n{% for x in y %}\n",
-            "syntax.yaml.j2:2: template syntax error: Unexpected end of template. Jinja was "
-            "looking for the following tags: 'endfor' or 'else'. The innermost block that needs "
-            "to be closed is 'for'.",
+            "syntax.yaml.j2:2: template syntax error: '{% for %}' is never closed (no "
+            "'{% endfor %}' before the end of the file)",
         ),
         (
             "undefined.yaml.j2",
