@@ -26,10 +26,10 @@ def debug_enabled(ctx: click.Context | None = None) -> bool:
     return bool(root and root.obj and root.obj.get("debug"))
 
 
-def print_error(error: RmapplyError) -> None:
+def print_error(error: RmapplyError, *, no_color: bool = False) -> None:
     """Print ``Error: ...`` and ``Hint: ...`` to stderr."""
     # NO_COLOR covers stderr too (click colours a terminal stderr otherwise)
-    color = False if os.environ.get("NO_COLOR", "") != "" else None
+    color = False if no_color or os.environ.get("NO_COLOR", "") != "" else None
     click.secho(f"Error: {error.message}", err=True, fg="red", color=color)
     if error.hint:
         click.echo(f"Hint: {error.hint}", err=True)
@@ -53,7 +53,10 @@ class RmapplyGroup(click.Group):
         if found is not None or cmd_name not in self.lazy_commands:
             return found
         module = importlib.import_module(f"rmapply.cli.{self.lazy_commands[cmd_name]}")
+        from rmapply.cli.conventions import adopt
+
         for command in module.COMMANDS:
+            adopt(command, command.name or "")
             self.add_command(command)
         return super().get_command(ctx, cmd_name)
 
@@ -66,7 +69,9 @@ class RmapplyGroup(click.Group):
         **extra: Any,
     ) -> Any:
         """Run the CLI; exits 0, 1 or (with --detailed-exitcode) 2."""
-        debug = "--debug" in (args if args is not None else sys.argv[1:])
+        given = list(args if args is not None else sys.argv[1:])
+        debug = "--debug" in given
+        no_color = "--no-color" in given  # the error too, printed once click is done
         try:
             result = super().main(
                 args=args,
@@ -80,13 +85,18 @@ class RmapplyGroup(click.Group):
         except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(EXIT_ERROR)
+        except click.NoSuchOption as exc:
+            from rmapply.cli.dash_hints import single_dash_hint
+
+            (single_dash_hint(exc, given) or exc).show()
+            sys.exit(EXIT_ERROR)
         except click.ClickException as exc:
             exc.show()
             sys.exit(EXIT_ERROR)
         except RmapplyError as exc:
             if debug or debug_enabled():
                 raise
-            print_error(exc)
+            print_error(exc, no_color=no_color)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from rmapply import __version__
@@ -24,6 +26,7 @@ COMMAND_MODULES: dict[str, str] = {
     "state": "state",
     "output": "state",
     "serve": "serve",
+    "graph": "graph",
 }
 
 
@@ -36,11 +39,26 @@ COMMAND_MODULES: dict[str, str] = {
 @click.option(
     "--debug", is_flag=True, help="Re-raise errors with their traceback (also RMAPPLY_DEBUG=1)."
 )
+@click.option("--no-color", is_flag=True, help="Print without colour (also NO_COLOR=1).")
+@click.option(
+    "-C",
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The manifests directory, for every command (as if given after it).",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    """Declarative reconciler for Bentley iTwin Reality Modeling jobs."""
+def cli(ctx: click.Context, debug: bool, no_color: bool, directory: Path | None) -> None:
+    """Declarative reconciler for Bentley iTwin Reality Modeling jobs.
+
+    Options before the command work after it too: 'rmapply -C manifests plan' is
+    'rmapply plan -C manifests'.
+    """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    ctx.obj["no_color"] = no_color
+    ctx.obj["directory"] = directory
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from rmapply.config import GUID
 from rmapply.errors import ConfigError
 from rmapply.manifests import LoadResult, load_manifests
 from rmapply.manifests.document import FORMATS, dump, to_document
+from rmapply.manifests.raw import rendered_text
 from rmapply.manifests.scaffold import PLACEHOLDER_ID, scaffold_files
 from rmapply.manifests.schema import manifest_schema
 
@@ -71,16 +72,53 @@ def validate(
     show_default=True,
     help="Output format; the output is itself a valid manifest.",
 )
+@click.option(
+    "--raw",
+    "raw",
+    metavar="FILE",
+    default=None,
+    help="Print the text the template FILE renders to, as it is, even when it does not parse.",
+)
 def render(
     directory: Path,
     var_files: tuple[Path, ...],
     cli_vars: tuple[str, ...],
     no_cache: bool,
     fmt: str,
+    raw: str | None,
 ) -> None:
-    """Print the rendered, normalized desired resources (defaults applied)."""
+    """Print the rendered, normalized desired resources (defaults applied).
+
+    With --raw FILE, print what one template renders to instead, before any parsing (FILE is
+    a path below the manifests directory, or one from the current directory into it).
+    """
+    if raw is not None:
+        text = rendered_text(
+            directory,
+            _template_in(directory, Path(raw)),
+            var_files=var_files,
+            cli_vars=parse_vars(cli_vars),
+            environ=os.environ,
+        )
+        click.echo(text, nl=False)
+        return
     result = _load(directory, var_files, cli_vars, no_cache)
     click.echo(dump(to_document(result.desired), fmt), nl=False)
+
+
+def _template_in(directory: Path, file: Path) -> str:
+    """FILE's name below ``directory``: as given when it is there, else from the current one."""
+    if not file.is_absolute() and (directory / file).is_file():
+        return file.as_posix()
+    if file.is_file():
+        try:
+            return file.resolve().relative_to(directory.resolve()).as_posix()
+        except ValueError:
+            raise ConfigError(
+                f"{file} is not below the manifests directory {directory}",
+                hint="pass -C with the directory that holds it",
+            ) from None
+    return file.as_posix()  # not found: rendered_text says so
 
 
 @click.command("schema")

@@ -16,8 +16,30 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def root_settings(ctx: click.Context | None = None) -> dict[str, Any]:
+    """What the options before the subcommand (``rmapply -C DIR --no-color plan``) set."""
+    ctx = ctx or click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    if root is None:
+        return {}
+    if not isinstance(root.obj, dict):
+        root.obj = {}
+    settings: dict[str, Any] = root.obj
+    return settings
+
+
+def _directory(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    # ``rmapply -C DIR plan`` as ``rmapply plan -C DIR``; a -C after the subcommand wins
+    if param.name and ctx.get_parameter_source(param.name) is click.core.ParameterSource.DEFAULT:
+        chosen = root_settings(ctx).get("directory")
+        if chosen is not None:
+            return Path(chosen)
+    return value
+
+
 def dir_option(func: F) -> F:
-    """``-C/--dir DIR``: the manifests directory (default: the current one)."""
+    """``-C/--dir DIR``: the manifests directory (default: the one given before the subcommand,
+    else the current one)."""
     return click.option(
         "-C",
         "--dir",
@@ -25,6 +47,7 @@ def dir_option(func: F) -> F:
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("."),
         show_default=True,
+        callback=_directory,
         help="The manifests directory (the one holding rmapply.toml).",
     )(func)
 
@@ -79,8 +102,9 @@ def color_option(func: F) -> F:
 
 
 def use_color(no_color: bool, stream: Any = None) -> bool:
-    """Colour on a terminal; none with --no-color, NO_COLOR, or when not a tty."""
-    if no_color or os.environ.get("NO_COLOR", "") != "":
+    """Colour on a terminal; none with --no-color (before or after the subcommand), NO_COLOR,
+    or when not a tty."""
+    if no_color or os.environ.get("NO_COLOR", "") != "" or root_settings().get("no_color"):
         return False
     target = stream if stream is not None else sys.stdout
     isatty = getattr(target, "isatty", None)

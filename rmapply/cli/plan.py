@@ -218,10 +218,15 @@ def check_complete(planned: Planned) -> None:
 
 @click.command("show")
 @click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
+@dir_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @color_option
-def show_command(planfile: Path, fmt: str, no_color: bool) -> None:
-    """Print a plan saved with 'rmapply plan --out FILE'."""
+def show_command(planfile: Path, directory: Path, fmt: str, no_color: bool) -> None:
+    """Print a plan saved with 'rmapply plan --out FILE'.
+
+    PLANFILE is read from where it was named, as 'plan --out' wrote it; -C is accepted like
+    everywhere else (a plan file holds everything it shows).
+    """
     saved = load_plan(planfile)
     if fmt == "text":
         click.echo(

@@ -6,10 +6,12 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 import click
 
+from rmapply.cli.options import dir_option
 from rmapply.emulator import Emulator, EmulatorOptions
 from rmapply.errors import ConfigError, redact_urls
 
@@ -30,6 +32,7 @@ def _client(value: str) -> tuple[str, str]:
 
 
 @click.command("serve")
+@dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0 = a free one).")
 @click.option(
@@ -77,6 +80,7 @@ def _client(value: str) -> tuple[str, str]:
 @click.option("--max-engines", default=25, type=int, show_default=True, help="Engines limit.")
 def serve(
     *,
+    directory: Path,
     host: str,
     port: int,
     data: str | None,
@@ -95,7 +99,11 @@ def serve(
     seed: int | None,
     max_engines: int,
 ) -> None:
-    """Run a local Reality Modeling emulator; the first line printed is its base URL."""
+    """Run a local Reality Modeling emulator; the first line printed is its base URL.
+
+    The emulator reads no manifests: -C is accepted like everywhere else, and --data is
+    relative to the current directory.
+    """
     options = EmulatorOptions(
         host=host,
         port=port,

@@ -17,7 +17,9 @@ from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ManifestError, ManifestProblem
 from rmapply.manifests.cache import ManifestCache, entry_key
 from rmapply.manifests.discover import ManifestFile, discover
+from rmapply.manifests.excerpt import rendered_excerpt
 from rmapply.manifests.findings import Finding
+from rmapply.manifests.ids import id_findings
 from rmapply.manifests.limits import MAX_FILE_BYTES
 from rmapply.manifests.locate import position, text_positions
 from rmapply.manifests.parse import Document, parse_manifest
@@ -189,7 +191,7 @@ class _Session:
         unit.text = text
         unit.rendered_digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         parsed = parse_manifest(text, file.format, file.name)
-        unit.problems = [self._mapped(unit, p) for p in parsed.problems]
+        unit.problems = [self._explained(unit, p) for p in parsed.problems]
         unit.documents = parsed.documents
         for document in parsed.documents:
             for resource, line in document.lines.items():
@@ -224,6 +226,17 @@ class _Session:
         if unit.line_map is not None:
             return unit.line_map.locate(unit.file.name, line, column)
         return unit.file.name, 0, 0
+
+    def _explained(self, unit: _Unit, problem: ManifestProblem) -> ManifestProblem:
+        """A parse problem, with the rendered lines around it when a template wrote them."""
+        mapped = self._mapped(unit, problem)
+        syntax = problem.message.startswith(("invalid TOML", "invalid YAML"))
+        if unit.literal or unit.text is None or not problem.line or not syntax:
+            return mapped
+        origin = unit.line_map.origin if unit.line_map is not None else None
+        source = self.renderer.loader.sources.get(unit.file.name)
+        excerpt = rendered_excerpt(unit.text, problem.line, unit.file.name, origin, source)
+        return replace(mapped, message=f"{mapped.message}\n{excerpt}")
 
     def _mapped(self, unit: _Unit, problem: ManifestProblem) -> ManifestProblem:
         file, line, column = self._locate(unit, problem.line, problem.column)
@@ -286,7 +299,7 @@ class _Session:
         workspaces: dict[str, tuple[Resource, WorkspaceSpec]] = {}
         for resource in resources:
             spec, invalid = validate_resource(resource, config)
-            findings += invalid
+            findings += invalid + id_findings(resource)
             if isinstance(spec, JobSpec):
                 jobs[resource.key] = (resource, spec)
             elif isinstance(spec, WorkspaceSpec):

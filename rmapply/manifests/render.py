@@ -17,6 +17,7 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment, safe_range
 
 from rmapply.errors import ManifestProblem
+from rmapply.manifests.excerpt import syntax_problem
 from rmapply.manifests.limits import (
     MAX_FILE_BYTES,
     MAX_INTEGER_BITS,
@@ -366,9 +367,7 @@ class Renderer:
     def _problem(self, exc: Exception, name: str) -> ManifestProblem:
         if isinstance(exc, jinja2.TemplateSyntaxError):
             where = exc.name or name
-            return ManifestProblem(
-                where, exc.lineno, message=f"template syntax error: {exc.message}"
-            )
+            return syntax_problem(where, exc, self.loader.sources.get(where), self.marking)
         where, line = self._template_frame(exc, name)
         if isinstance(exc, jinja2.TemplateNotFound):
             message = f"template {exc.name!r} not found below the manifests directory"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from rmapply.config import GUID
 from rmapply.manifests.findings import Finding
 from rmapply.manifests.suggest import closest, did_you_mean
 from rmapply.manifests.validate import Resource
@@ -143,16 +142,8 @@ def _check_cache(
         return []
     path = ("settings", "cacheSettings", "useCache")
     target = cache_reference(spec)
-    if target is None:
-        if GUID.match(use):
-            return []
-        return [
-            _at(
-                resource,
-                path,
-                f"{use!r} is neither a job address (jobs.KEY) nor a cache id (a GUID)",
-            )
-        ]
+    if target is None:  # a cache id: checked with the other ids (manifests/ids.py)
+        return []
     if target == key:
         return [_at(resource, path, "a job cannot reuse its own cache")]
     if target not in all_keys["jobs"]:

@@ -28,12 +28,17 @@ def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], clic
     return found
 
 
+def walk_commands() -> list[tuple[list[str], click.Command]]:
+    """Every command path from the root (``["rmapply", "state", "list"]``) with its command."""
+    return _walk(cli, ["rmapply"])
+
+
 def cli_reference() -> str:
     """The Markdown reference of every command and option, as ``--help`` prints it."""
     parts = [HEADER]
     runner = CliRunner()
-    for path, _command in _walk(cli, ["rmapply"]):
-        result = runner.invoke(cli, [*path[1:], "--help"], terminal_width=100)
+    for path, _command in walk_commands():
+        result = runner.invoke(cli, [*path[1:], "--help"], terminal_width=100, prog_name="rmapply")
         assert result.exit_code == 0, (path, result.output)
         title = " ".join(path)
         parts.append(f"\n## `{title}`\n\n```text\n{result.output.rstrip()}\n```\n")

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ JOB = """\
 type = "Full"
 name = "{name}"
 workspace = "main"
-inputs = [{{ id = "photos-{key}", description = "drone photos" }}]
+inputs = [{{ id = "{photos}", description = "drone photos" }}]
 submit = {submit}
 [jobs.{key}.settings]
 quality = "{quality}"
@@ -30,6 +31,11 @@ outputs = ["OBJ", "Cesium 3D Tiles"]
 gigaPixels = 2.0
 megaPoints = 10.0
 """
+
+
+def photos_id(key: str, variant: str = "") -> str:
+    """The reality-data id of job ``key``'s photos: a GUID (ids are GUIDs), the same every run."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"photos-{key}{variant}"))
 
 
 def write_project(
@@ -49,7 +55,13 @@ def write_project(
     for old in jobs_dir.glob("*.toml"):
         old.unlink()
     for key, fields in (jobs if jobs is not None else {"site-a": {}}).items():
-        values = {"key": key, "name": f"Site {key}", "quality": "Medium", "submit": "true"}
+        values = {
+            "key": key,
+            "name": f"Site {key}",
+            "quality": "Medium",
+            "submit": "true",
+            "photos": photos_id(key),
+        }
         values.update(fields)
         (jobs_dir / f"{key}.toml").write_text(JOB.format(**values), encoding="utf-8")
     return folder

@@ -37,6 +37,7 @@ def test_every_command_appears_in_the_readme_or_the_reference() -> None:
         "state",
         "output",
         "serve",
+        "graph",
     ):
         assert f"## `rmapply {command}`" in text, command
 

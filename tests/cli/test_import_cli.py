@@ -12,7 +12,7 @@ import pytest
 from rmapply import wire
 from rmapply.client import RealityModelingClient, StaticToken
 from rmapply.emulator import Emulator
-from tests.cli.project import run, state_of, write_project
+from tests.cli.project import photos_id, run, state_of, write_project
 
 OTHER_ITWIN = "0e4e3c3a-6f0a-4a54-9d1c-5a8b9f0c2d11"
 
@@ -38,7 +38,7 @@ def _job(client: RealityModelingClient, workspace_id: str, **changes: Any) -> wi
         "type": "Full",
         "name": "Site site-a",
         "workspaceId": workspace_id,
-        "inputs": [{"id": "photos-site-a", "description": "drone photos"}],
+        "inputs": [{"id": photos_id("site-a"), "description": "drone photos"}],
         "settings": {"quality": "Medium", "outputs": ["OBJ", "Cesium 3D Tiles"]},
         "costEstimationParameters": {"gigaPixels": 2.0, "megaPoints": 10.0},
     }
@@ -209,14 +209,14 @@ def test_job_reusing_the_cache_of_another_job_is_imported(
         client,
         workspace,
         name="Site base",
-        inputs=[{"id": "photos-base", "description": "drone photos"}],
+        inputs=[{"id": photos_id("base"), "description": "drone photos"}],
         settings={**settings, "cacheSettings": {"createCache": True}},
     )
     reused = _job(
         client,
         workspace,
         name="Site reuse",
-        inputs=[{"id": "photos-reuse", "description": "drone photos"}],
+        inputs=[{"id": photos_id("reuse"), "description": "drone photos"}],
         settings={**settings, "cacheSettings": {"useCache": base.id}},
     )
     assert _import(tmp_path, env, "workspaces.main", workspace)[0] == 0

@@ -41,9 +41,15 @@ def test_validate_reports_every_problem_and_exits_1(tmp_path: Path) -> None:
     (tmp_path / "b.toml").write_text("[jobs\n")
     code, out, err = run("validate", "-C", str(tmp_path), "--no-cache")
     assert (code, out) == (1, "")
+    # every problem of job a together: its type, its ids, its outputs
     assert err == (
-        "Error: 3 problems in the manifests:\n"
+        "Error: 5 problems in the manifests:\n"
         "a.yaml:2:7: jobs.a.type: 'Ful' is not a job type; did you mean 'Full'?\n"
+        "a.yaml:2:27: jobs.a.workspaceId: 'w' is not a workspace id (a GUID like "
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6); a workspace of the manifests is named with "
+        "'workspace = \"KEY\"'\n"
+        "a.yaml:2:53: jobs.a.inputs[0].id: 'x' is not a reality-data id (a GUID like "
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6)\n"
         "a.yaml:3:44: jobs.a.settings.outputs[0]: 'Cesium3DTiles' is not an output format; "
         "did you mean 'Cesium 3D Tiles'?\n"
         "b.toml:1:6: invalid TOML: Expected ']' at the end of a table declaration\n"
@@ -65,7 +71,8 @@ def test_validate_with_a_missing_required_field(tmp_path: Path) -> None:
 
 def test_warnings_are_printed_and_do_not_fail(tmp_path: Path) -> None:
     job = (
-        "{type: Full, name: Same, workspaceId: w, inputs: [{id: x}], "
+        "{type: Full, name: Same, workspaceId: 6881117d-9fd2-4900-870b-9b721dc90f25, "
+        "inputs: [{id: 58e0c0ca-f730-4e5b-808d-1c8cacacb4d4}], "
         "settings: {quality: Draft, outputs: [OBJ]}}"
     )
     (tmp_path / "a.yaml").write_text(f"jobs:\n  a: {job}\n  b: {job}\n")
@@ -74,7 +81,7 @@ def test_warnings_are_printed_and_do_not_fail(tmp_path: Path) -> None:
     assert out == "Valid: 0 workspaces, 2 jobs, 1 warning in 1 file.\n"
     assert err == (
         "a.yaml:3:19: warning: jobs.b.name: job name 'Same' is also used by jobs.a in "
-        "workspaceId w\n"
+        "workspaceId 6881117d-9fd2-4900-870b-9b721dc90f25\n"
     )
 
 

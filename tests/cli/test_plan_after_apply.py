@@ -18,6 +18,7 @@ from rmapply.apply.executor import ApplyOptions, execute_plan
 from rmapply.emulator import Emulator
 from rmapply.plan import Plan
 from rmapply.project import Project
+from tests.cli.project import photos_id
 
 KEYS = ["a", "b", "c", "d"]
 FAST_POLLS = PollSchedule(scale=0.002)
@@ -32,7 +33,7 @@ def job_manifests(draw: st.DrawFn, key: str) -> dict[str, Any]:
         "workspace": draw(st.sampled_from(["main", "other"])),
         "inputs": [
             {
-                "id": draw(st.sampled_from([f"photos-{key}", f"photos-{key}-2"])),
+                "id": draw(st.sampled_from([photos_id(key), photos_id(key, "-2")])),
                 "description": draw(st.sampled_from(["drone photos", "photos"])),
             }
         ],

@@ -14,7 +14,7 @@ from rmapply.client import RealityModelingClient, StaticToken
 from rmapply.emulator import Emulator
 from rmapply.model import digest
 from rmapply.state import LocalStateStore
-from tests.cli.project import apply, remote_id, run, state_of, write_project
+from tests.cli.project import apply, photos_id, remote_id, run, state_of, write_project
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def project(tmp_path: Path, itwin_id: str, env: dict[str, str]) -> Path:
 SPEC_B = {
     "costEstimationParameters": {"gigaPixels": 2.0, "megaPoints": 10.0},
     "dependsOn": [],
-    "inputs": [{"description": "drone photos", "id": "photos-site-b"}],
+    "inputs": [{"description": "drone photos", "id": photos_id("site-b")}],
     "name": "Site site-b",
     "retryFailed": False,
     "settings": {"outputs": ["OBJ", "Cesium 3D Tiles"], "quality": "Medium"},
@@ -67,7 +67,7 @@ def _lose_create(project: Path, itwin_id: str, *, sent_at: datetime) -> None:
                 "iTwinId": itwin_id,
                 "workspaceId": workspace,
                 "type": "Full",
-                "inputIds": ["photos-site-b"],
+                "inputIds": [photos_id("site-b")],
                 "spec": SPEC_B,
                 "specDigest": digest(SPEC_B),
             },
@@ -83,7 +83,7 @@ def _job_b(client: RealityModelingClient, project: Path) -> wire.Job:
                 "type": "Full",
                 "name": "Site site-b",
                 "workspaceId": remote_id(project, "workspaces.main"),
-                "inputs": [{"id": "photos-site-b", "description": "drone photos"}],
+                "inputs": [{"id": photos_id("site-b"), "description": "drone photos"}],
                 "settings": {"quality": "Medium", "outputs": ["OBJ", "Cesium 3D Tiles"]},
                 "costEstimationParameters": {"gigaPixels": 2.0, "megaPoints": 10.0},
             }

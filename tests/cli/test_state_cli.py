@@ -10,7 +10,7 @@ import pytest
 from rmapply import wire
 from rmapply.client import RealityModelingClient, StaticToken
 from rmapply.emulator import Emulator
-from tests.cli.project import run, write_project
+from tests.cli.project import photos_id, run, write_project
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def _existing_job(
                 "type": "Full",
                 "name": "Site site-a",
                 "workspaceId": workspace.id,
-                "inputs": [{"id": "photos-site-a", "description": "drone photos"}],
+                "inputs": [{"id": photos_id("site-a"), "description": "drone photos"}],
                 "settings": {"quality": quality, "outputs": ["OBJ", "Cesium 3D Tiles"]},
                 "costEstimationParameters": {"gigaPixels": 2.0, "megaPoints": 10.0},
             }

@@ -112,6 +112,10 @@ def test_rendered_problems_in_a_template_are_mapped_to_the_template(make_dir: Ma
     text = "{% set x = 1 %}\njobs:\n  a: [\n"
     assert problems(make_dir({"a.yaml.j2": text})) == [
         "a.yaml.j2:4: invalid YAML: did not find expected node content (while parsing a flow node)"
+        "\n  rendered text, numbered by the lines of a.yaml.j2 that wrote it:"
+        "\n    2 | jobs:"
+        "\n    3 |   a: ["
+        "\n  > 4 | "
     ]
 
 

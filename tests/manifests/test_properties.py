@@ -32,6 +32,8 @@ text = st.text(
     st.one_of(st.characters(exclude_categories=("Cs",)), st.sampled_from(list("\x85\u2028\x7f"))),
     max_size=30,
 ).filter(lambda s: not any(m in s for m in ("{{", "{%", "{#")))
+# ids are the API's GUIDs, in either case
+guids = st.uuids().map(str) | st.uuids().map(lambda u: str(u).upper())
 numbers = st.floats(allow_nan=False, allow_infinity=False, min_value=0, max_value=1e9)
 
 
@@ -48,9 +50,7 @@ def jobs(draw: st.DrawFn) -> dict[str, Any]:
         "workspace": "main",
         "inputs": [
             {k: v for k, v in {"id": i, "description": d}.items() if v is not None}
-            for i, d in draw(
-                st.lists(st.tuples(text.filter(bool), optional(text)), min_size=1, max_size=3)
-            )
+            for i, d in draw(st.lists(st.tuples(guids, optional(text)), min_size=1, max_size=3))
         ],
         "settings": {
             "quality": draw(st.sampled_from([q.value for q in Quality])),

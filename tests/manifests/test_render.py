@@ -20,6 +20,8 @@ from tests.manifests.conftest import JOB_YAML, load, problems
 
 MakeDir = Callable[..., Path]
 
+INPUT_ID = "58e0c0ca-f730-4e5b-808d-1c8cacacb4d4"
+
 LOOP = """\
 jobs:
 {% for site in sites %}
@@ -94,9 +96,8 @@ def test_partials_and_hidden_files_are_never_manifests(make_dir: MakeDir) -> Non
         (
             "syntax.yaml.j2",
             "jobs:\n{% for x in y %}\n",
-            "syntax.yaml.j2:2: template syntax error: Unexpected end of template. Jinja was "
-            "looking for the following tags: 'endfor' or 'else'. The innermost block that needs "
-            "to be closed is 'for'.",
+            "syntax.yaml.j2:2: template syntax error: '{% for %}' is never closed (no "
+            "'{% endfor %}' before the end of the file)",
         ),
         (
             "undefined.yaml.j2",
@@ -190,15 +191,16 @@ def test_quoting_filters_keep_hostile_strings_valid(make_dir: MakeDir) -> None:
     hostile = 'He said "hi"\\ # not a comment\n: - [x] {y}'
     yaml_text = JOB_YAML.replace("name: Site A", "name: {{ evil | yaml }}")
     toml_text = (
-        "[jobs.b]\ntype = 'Full'\nname = {{ evil | toml }}\nworkspaceId = {{ evil | tojson }}\n"
-        "inputs = [{ id = 'x' }]\nsettings = { quality = 'Draft', outputs = ['OBJ'] }\n"
+        "[jobs.b]\ntype = 'Full'\nname = {{ evil | toml }}\nworkspace = 'main'\n"
+        f"inputs = [{{ id = '{INPUT_ID}', description = {{{{ evil | tojson }}}} }}]\n"
+        "settings = { quality = 'Draft', outputs = ['OBJ'] }\n"
     )
     result = load(
         make_dir({"a.yaml.j2": yaml_text, "b.toml.j2": toml_text}), cli_vars={"evil": hostile}
     )
     assert result.desired.jobs[Address.job("site-a")].spec.name == hostile
     assert result.desired.jobs[Address.job("b")].spec.name == hostile
-    assert result.desired.jobs[Address.job("b")].spec.workspace_id == hostile
+    assert result.desired.jobs[Address.job("b")].spec.inputs[0].description == hostile
 
 
 def test_toml_and_yaml_filters_write_structures_inline() -> None:
@@ -320,7 +322,7 @@ def test_every_quoting_filter_keeps_any_string_in_yaml_and_toml(
     )
     toml_job = (
         "[jobs.b]\ntype = 'Full'\nname = {{ v | toml }}\nworkspace = 'main'\n"
-        "inputs = [{ id = 'x', description = {{ v | tojson }} }]\n"
+        f"inputs = [{{ id = '{INPUT_ID}', description = {{{{ v | tojson }}}} }}]\n"
         "settings = { quality = 'Draft', outputs = ['OBJ'] }\n"
     )
     result = load(

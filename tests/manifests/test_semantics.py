@@ -40,7 +40,11 @@ def test_workspace_reference_must_resolve(make_dir: MakeDir) -> None:
 
 
 def test_workspace_and_workspace_id_are_exclusive_and_one_is_needed(make_dir: MakeDir) -> None:
-    text = "jobs:\n" + job("a", workspaceId="w-1") + job("b", workspace="-")
+    text = (
+        "jobs:\n"
+        + job("a", workspaceId="6881117d-9fd2-4900-870b-9b721dc90f25")
+        + job("b", workspace="-")
+    )
     assert problems(make_dir({"a.yaml": text})) == [
         f"a.yaml:2:{col(text.splitlines()[1], 'workspaceId')}: jobs.a.workspaceId: set "
         "'workspace' (a workspace key in the manifests) or "

@@ -178,15 +178,16 @@ def test_toml_resources_written_as_dotted_keys_or_inline_tables_have_lines(
         'jobs.a.type = "Full"\n'
         'jobs.a.name = "A"\n'
         'jobs.a.workspace = "main"\n'
-        'jobs.a.inputs = [{ id = "x" }]\n'
+        'jobs.a.inputs = [{ id = "58e0c0ca-f730-4e5b-808d-1c8cacacb4d4" }]\n'
         'jobs.a.settings = { quality = "Draft", outputs = ["OBJ"] }\n'
         "\n"
-        'jobs.b = { type = "Full", name = "B", workspace = "main", inputs = [{ id = "y" }], '
+        'jobs.b = { type = "Full", name = "B", workspace = "main", '
+        'inputs = [{ id = "dc65ce7d-2598-422f-97a5-5ae8eb004b67" }], '
         'settings = { quality = "Draft", outputs = ["LAS", "LAS"] } }\n'
     )
     directory = make_dir({"a.toml": text})
     assert problems(directory) == [
-        "a.toml:8:134: jobs.b.settings.outputs[1]: 'LAS' is listed twice (also outputs[0])"
+        "a.toml:8:169: jobs.b.settings.outputs[1]: 'LAS' is listed twice (also outputs[0])"
     ]
     fixed = load(make_dir({"a.toml": text.replace('"LAS", "LAS"', '"LAS"')})).desired.jobs
     assert {str(a): str(j.source) for a, j in fixed.items()} == {
