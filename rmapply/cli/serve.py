@@ -46,7 +46,19 @@ def _client(value: str) -> tuple[str, str]:
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key.")
 @click.option("--latency-ms", default=0.0, type=float, help="Delay before every answer.")
 @click.option("--jitter-ms", default=0.0, type=float, help="Random +/- spread of the delay.")
-@click.option("--rate-limit", default=None, type=int, help="Requests per minute per token.")
+@click.option(
+    "--rate-limit",
+    default=None,
+    type=int,
+    help="Requests per minute per token: a bucket of that many, refilled evenly.",
+)
+@click.option(
+    "--rate-limit-burst",
+    default=None,
+    type=int,
+    metavar="N",
+    help="Requests the rate limit's bucket holds (default: --rate-limit, a minute's worth).",
+)
 @click.option("--fail-rate", default=0.0, type=float, help="Fraction answered 503 unprocessed.")
 @click.option(
     "--drop-rate", default=0.0, type=float, help="Fraction processed, then left unanswered."
@@ -66,6 +78,7 @@ def serve(
     latency_ms: float,
     jitter_ms: float,
     rate_limit: int | None,
+    rate_limit_burst: int | None,
     fail_rate: float,
     drop_rate: float,
     speed: float,
@@ -82,6 +95,7 @@ def serve(
         latency_ms=latency_ms,
         jitter_ms=jitter_ms,
         rate_limit=rate_limit,
+        rate_limit_burst=rate_limit_burst,
         fail_rate=fail_rate,
         drop_rate=drop_rate,
         speed=speed,
