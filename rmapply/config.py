@@ -17,6 +17,7 @@ from rmapply.wire import DEFAULT_ENDPOINT, CostEstimationParameters, Quality
 CONFIG_FILE = "rmapply.toml"
 DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"
 DEFAULT_STATE_PATH = "rmapply.state.json"
+DEFAULT_RETRY_BUDGET = 900.0  # seconds: 15 minutes of 429s before a request fails
 MAX_CONFIG_BYTES = 1024 * 1024
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -45,10 +46,12 @@ class ProjectSection(_Section):
 
 
 class ApiSection(_Section):
-    """``[api]``: where the Reality Modeling service and the token endpoint are."""
+    """``[api]``: where the Reality Modeling service and the token endpoint are, and how long
+    one request may stay rate limited (seconds) before it fails."""
 
     endpoint: str = DEFAULT_ENDPOINT
     token_url: str = DEFAULT_TOKEN_URL
+    retry_budget: float = Field(default=DEFAULT_RETRY_BUDGET, ge=0)
 
     @field_validator("endpoint", "token_url")
     @classmethod

@@ -30,6 +30,7 @@ from rmapply.cli.options import (
     endpoint_options,
     lock_timeout_option,
     parse_vars,
+    retry_budget_option,
     use_color,
     var_options,
 )
@@ -160,6 +161,7 @@ _lock_timeout = lock_timeout_option()
 @_parallelism
 @_poll_scale
 @_lock_timeout
+@retry_budget_option
 @_json
 @click.option("--no-color", is_flag=True, help="Print the plan without colour.")
 def apply_command(
@@ -180,6 +182,7 @@ def apply_command(
     parallelism: int | None,
     poll_scale: float | None,
     lock_timeout: float,
+    retry_budget: float | None,
     json_lines: bool,
     no_color: bool,
 ) -> int:
@@ -198,7 +201,9 @@ def apply_command(
     with (
         open_printer(json_lines) as printer,
         open_endpoint(project, endpoint, local) as chosen,
-        project.client(chosen, parallelism=workers, on_event=bridge) as client,
+        project.client(
+            chosen, parallelism=workers, on_event=bridge, retry_budget=retry_budget
+        ) as client,
         project.store.lock("apply", lock_timeout) as session,
     ):
         bridge.sink = printer
@@ -278,6 +283,7 @@ def _confirm(auto_approve: bool) -> None:
 @dir_option
 @endpoint_options
 @_parallelism
+@retry_budget_option
 @_json
 def status_command(
     addresses: tuple[str, ...],
@@ -285,13 +291,17 @@ def status_command(
     endpoint: str | None,
     local: bool,
     parallelism: int | None,
+    retry_budget: float | None,
     json_lines: bool,
 ) -> None:
     """Show the live state of the jobs in state (or of ADDRESS...), read from the service."""
     project = Project.load(directory)
     document = project.store.load()
     records = job_records(document, addresses)
-    with open_endpoint(project, endpoint, local) as chosen, project.client(chosen) as client:
+    with (
+        open_endpoint(project, endpoint, local) as chosen,
+        project.client(chosen, retry_budget=retry_budget) as client,
+    ):
         rows = collect_status(records, client, parallelism=parallelism or 8)
     if json_lines:
         for row in rows:
@@ -328,6 +338,7 @@ def status_command(
 @_parallelism
 @_poll_scale
 @_lock_timeout
+@retry_budget_option
 @_json
 def wait_command(
     addresses: tuple[str, ...],
@@ -338,6 +349,7 @@ def wait_command(
     parallelism: int | None,
     poll_scale: float | None,
     lock_timeout: float,
+    retry_budget: float | None,
     json_lines: bool,
 ) -> int:
     """Wait for the running jobs in state (or ADDRESS...) to succeed, fail or be cancelled."""
@@ -345,7 +357,9 @@ def wait_command(
     with (
         open_printer(json_lines) as printer,
         open_endpoint(project, endpoint, local) as chosen,
-        project.client(chosen, on_event=ClientEventBridge(printer)) as client,
+        project.client(
+            chosen, on_event=ClientEventBridge(printer), retry_budget=retry_budget
+        ) as client,
     ):
         outcome, not_running = wait_from_store(
             project.store,

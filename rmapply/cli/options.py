@@ -99,3 +99,20 @@ def lock_timeout_option(
         show_default=show_default,
         help=help_text,
     )
+
+
+RETRY_BUDGET_HELP = (
+    "Give up on a request the service keeps rate limiting (429) after SECONDS of waiting "
+    "(default: [api] retryBudget, else 900 = 15 min)."
+)
+
+
+def retry_budget_option(func: F) -> F:
+    """``--retry-budget SECONDS``: how long one request may stay rate limited (None: config)."""
+    return click.option(
+        "--retry-budget",
+        type=click.FloatRange(min=0),
+        default=None,
+        metavar="SECONDS",
+        help=RETRY_BUDGET_HELP,
+    )(func)

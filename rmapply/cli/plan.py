@@ -17,6 +17,7 @@ from rmapply.cli.options import (
     endpoint_options,
     lock_timeout_option,
     parse_vars,
+    retry_budget_option,
     use_color,
     var_options,
 )
@@ -101,6 +102,7 @@ def print_warnings(planned: Planned, *, color: bool | None = None) -> None:
     help="Concurrent API calls for the refresh (default: [apply] parallelism).",
 )
 @lock_timeout_option("With --out: wait up to SECONDS for another rmapply holding the state lock.")
+@retry_budget_option
 @color_option
 def plan_command(
     directory: Path,
@@ -119,6 +121,7 @@ def plan_command(
     detailed_exitcode: bool,
     parallelism: int | None,
     lock_timeout: float,
+    retry_budget: float | None,
     no_color: bool,
 ) -> int:
     """Show what apply would create, update, replace, submit or remove, and what it costs."""
@@ -135,7 +138,9 @@ def plan_command(
     with contextlib.ExitStack() as stack:
         chosen = stack.enter_context(open_endpoint(project, endpoint, local))
         client = (
-            stack.enter_context(project.client(chosen, parallelism=parallelism))
+            stack.enter_context(
+                project.client(chosen, parallelism=parallelism, retry_budget=retry_budget)
+            )
             if reads_remote
             else None
         )

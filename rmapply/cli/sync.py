@@ -19,6 +19,7 @@ from rmapply.cli.options import (
     endpoint_options,
     lock_timeout_option,
     parse_vars,
+    retry_budget_option,
     use_color,
     var_options,
 )
@@ -42,18 +43,20 @@ from rmapply.wire import Job, Workspace
     default=None,
     help="Concurrent API calls (default: [apply] parallelism).",
 )
+@retry_budget_option
 def refresh_command(
     directory: Path,
     endpoint: str | None,
     local: bool,
     lock_timeout: float,
     parallelism: int | None,
+    retry_budget: float | None,
 ) -> None:
     """Update the state from the API only: job states, outputs, and what no longer exists."""
     project = Project.load(directory)
     with (
         open_endpoint(project, endpoint, local) as chosen,
-        project.client(chosen, parallelism=parallelism) as client,
+        project.client(chosen, parallelism=parallelism, retry_budget=retry_budget) as client,
         project.store.lock("refresh", lock_timeout) as session,
     ):
         now = datetime.now(UTC)
@@ -88,6 +91,7 @@ def refresh_command(
 @var_options
 @endpoint_options
 @lock_timeout_option()
+@retry_budget_option
 @click.argument("address")
 @click.argument("remote_id")
 def import_command(
@@ -97,6 +101,7 @@ def import_command(
     endpoint: str | None,
     local: bool,
     lock_timeout: float,
+    retry_budget: float | None,
     address: str,
     remote_id: str,
 ) -> None:
@@ -113,7 +118,7 @@ def import_command(
     now = datetime.now(UTC)
     with (
         open_endpoint(project, endpoint, local) as chosen,
-        project.client(chosen) as client,
+        project.client(chosen, retry_budget=retry_budget) as client,
         project.store.lock("import", lock_timeout) as session,
     ):
         document = session.document
