@@ -205,7 +205,8 @@ def run_with_retries(
             exc.message += (
                 f" (rate limited for {duration(retries.budget_spent)} over {retries.sends} "
                 f"attempts; waiting longer would pass the retry budget of "
-                f"{duration(retries.policy.retry_budget)})"
+                f"{duration(retries.policy.retry_budget)}: run again later, or allow a longer "
+                "wait with --retry-budget)"
             )
             exc.hint = RETRY_BUDGET_HINT
         elif retries.sends > 1:

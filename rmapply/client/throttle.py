@@ -18,7 +18,7 @@ from dataclasses import dataclass
 # The pacing rules (docs/client.md, "Rate limits"). A rate is in requests per second.
 MIN_RATE = 0.1  # never slower than one request per 10 s (Retry-After still sets pauses)
 MAX_RATE = 1000.0  # a rate that climbs back here stops pacing altogether
-INCREASE = 0.05  # per second of good answers, the rate gains 5% of the rate set at the last 429
+INCREASE = 0.02  # per second of good answers, the rate gains 2% of the rate set at the last 429
 BURST_SECONDS = 1.0  # the bucket holds at most a second's worth of tokens (at least one)
 # a 429 between 1 and 10 s after the previous one caps the rate at what the service admitted
 # in between (sooner, too few answers to tell; later, the measure says more about demand)

@@ -257,7 +257,8 @@ def test_a_rate_limit_outlasting_the_retry_budget_fails_saying_how_long_and_what
     )
     assert caught.value.message == (
         f"GET /limits/engines: 429 RateLimitExceeded: {RATE_LIMIT_MESSAGE} (rate limited for "
-        "1 s over 2 attempts; waiting longer would pass the retry budget of 1.5 s)"
+        "1 s over 2 attempts; waiting longer would pass the retry budget of 1.5 s: run again "
+        "later, or allow a longer wait with --retry-budget)"
     )
     assert caught.value.hint == RETRY_BUDGET_HINT
     assert "--retry-budget" in caught.value.hint and "changed nothing" in caught.value.hint
@@ -274,7 +275,7 @@ def test_a_retry_after_beyond_the_retry_budget_gives_up_at_once(
     assert caught.value.retry_after == 120.0
     assert caught.value.message.endswith(
         "(rate limited for 0 s over 1 attempts; waiting longer would pass the retry budget of "
-        "1 min)"
+        "1 min: run again later, or allow a longer wait with --retry-budget)"
     )
     assert emulator.request_count("GET") == 1
 

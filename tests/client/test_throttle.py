@@ -108,7 +108,8 @@ def test_a_rate_that_climbs_back_to_its_maximum_stops_pacing() -> None:
     assert pacer.rate_limited(epoch, 1.0) is not None
     assert (pacer.paced, pacer.rate) == (True, pytest.approx(20.0, rel=0.01))
     clock.now += 1.0
-    send_for(pacer, clock, 10.0)  # 2 requests/s more every second: 30 within 10 s
+    climb = (30.0 - 20.0) / (INCREASE * 2 * 20.0)  # seconds of good answers to get back to 30
+    send_for(pacer, clock, climb + 2.0)
     assert (pacer.paced, pacer.rate) == (False, 30.0)
 
 
