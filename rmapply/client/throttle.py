@@ -10,6 +10,7 @@ pause: they make it no shorter and do not halve the rate again.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,8 @@ BURST_SECONDS = 1.0  # the bucket holds at most a second's worth of tokens (at l
 # in between (sooner, too few answers to tell; later, the measure says more about demand)
 MEASURE_MIN = 1.0
 MEASURE_WINDOW = 10.0
-SEND_WINDOW = 1.0  # before any 429: the send rate is measured over windows of this length
+SEND_WINDOW = 1.0  # before any 429: the send rate is measured over windows of at least 1 s,
+CHECK_EVERY = 32  # closed (the clock read) every 32 sends
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Throttle:
         self._epoch = 0  # the number of pauses so far; a request carries the epoch it was sent in
         self._generation = 0  # bumped by every pause or extension: reservations made before it
         self._last_good = now
+        self._last_sent = -math.inf  # the latest slot a paced send went out in
         self._pause_started = now  # start of the latest pause
         self._admitted = 0  # good answers since the latest pause started
         self._window_start = now
@@ -109,32 +112,41 @@ class Throttle:
 
     def acquire(self) -> int:
         """Block until this thread may send (paced, after any pause); the epoch to send in."""
+        # Fast path without the lock while nothing is paced: the epoch is read before the flag,
+        # and a 429 sets the flag before the epoch, so a send that sees no pacing carries the
+        # epoch from before any pause that began meanwhile (it counts as one of that burst).
+        epoch = self._epoch
+        if not self._paced:
+            self._count_send()
+            return epoch
         while True:
             with self._lock:
                 now = self._clock()
                 if not self._paced:
-                    self._count_send(now)
                     return self._epoch
                 self._refill(now)
                 self._tokens -= 1.0
                 slot = self._updated_at + max(0.0, -self._tokens) / self._rate
                 generation, epoch = self._generation, self._epoch
-            wait = slot - now
-            if wait <= 0:
-                return epoch
-            self._sleep(wait)
+                if slot <= now:
+                    self._last_sent = max(self._last_sent, now)
+                    return epoch
+            self._sleep(slot - now)
             with self._lock:
                 if self._generation == generation:
+                    self._last_sent = max(self._last_sent, slot)
                     return epoch
             # a pause began while this thread waited for its slot: queue again behind it
 
     def answered(self) -> None:
         """A good answer (anything but a 429): the service is keeping up, so speed up a little."""
+        if not self._paced:
+            self._admitted += 1  # unlocked: a lost count only blurs a measure
+            return
         with self._lock:
             now = self._clock()
             self._admitted += 1
             if not self._paced:
-                self._last_good = now
                 return
             # idle time proves nothing: count at most two intervals of the current pace
             elapsed = min(max(0.0, now - self._last_good), 2.0 / self._rate)
@@ -157,8 +169,8 @@ class Throttle:
                     self._hold(now + seconds)
                 return None
             rate = self._decreased_rate(now)
+            self._paced = True  # before the epoch: see acquire()
             self._epoch += 1
-            self._paced = True
             self._step = self._increase * 2.0 * rate
             self._set_rate(rate, now)
             self._pause_started = now
@@ -185,13 +197,18 @@ class Throttle:
         current = self._window_sends / elapsed if elapsed > 0 else 0.0
         return max(current, self._send_rate)
 
-    def _count_send(self, now: float) -> None:
+    def _count_send(self) -> None:
+        # unlocked (the fast path): a race loses a count or a window, which only blurs a measure;
+        # the clock is read once every CHECK_EVERY sends, so counting costs next to nothing
+        self._window_sends += 1
+        if self._window_sends % CHECK_EVERY:
+            return
+        now = self._clock()
         elapsed = now - self._window_start
         if elapsed >= SEND_WINDOW:
             self._send_rate = self._window_sends / elapsed
             self._window_start = now
             self._window_sends = 0
-        self._window_sends += 1
 
     def _set_rate(self, rate: float, now: float) -> None:
         self._refill(now)
@@ -205,8 +222,10 @@ class Throttle:
             self._updated_at = now
 
     def _hold(self, until: float) -> None:
-        """Nobody sends before ``until``; then one token, and the rest at the paced rate."""
+        """Nobody sends before ``until``, nor sooner than one interval after the latest send;
+        then the rest at the paced rate."""
         self._resume_at = until
         self._updated_at = until
-        self._tokens = 1.0
+        # a pause lengthened just after a send must not let the next one out right behind it
+        self._tokens = min(1.0, max(0.0, (until - self._last_sent) * self._rate))
         self._generation += 1

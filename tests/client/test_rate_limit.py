@@ -183,9 +183,10 @@ def test_429s_to_requests_in_flight_together_make_one_pause_then_a_paced_release
     assert [pause_of(e) for e in pauses] == [(1.0, "GET", "/limits/engines")]
     assert server.seen == 5 + 2 * workers
     # nobody was sent again before Retry-After had passed since the first 429 reached it, and
-    # then one at a time: the k-th not before k intervals of the new pace
+    # then one at a time: the k-th not before k intervals of the new pace (less 10%: each good
+    # answer raises the pace a little)
     interval = 1 / (pauses[0].rate or 1)
     assert interval >= 0.02
     resumed = min(server.limited_at) + 1.0
     for k, arrived in enumerate(sorted(server.arrived_after)):
-        assert arrived >= resumed + k * interval - 0.001
+        assert arrived >= resumed + k * interval * 0.9
