@@ -19,7 +19,7 @@ from dataclasses import dataclass
 # The pacing rules (docs/client.md, "Rate limits"). A rate is in requests per second.
 MIN_RATE = 0.1  # never slower than one request per 10 s (Retry-After still sets pauses)
 MAX_RATE = 1000.0  # a rate that climbs back here stops pacing altogether
-INCREASE = 0.02  # per second of good answers, the rate gains 2% of the rate set at the last 429
+INCREASE = 0.02  # per second of good answers, the rate gains 2% of the rate the last 429 halved
 BURST_SECONDS = 1.0  # the bucket holds at most a second's worth of tokens (at least one)
 # a 429 between 1 and 10 s after the previous one caps the rate at what the service admitted
 # in between (sooner, too few answers to tell; later, the measure says more about demand)
@@ -141,8 +141,7 @@ class Throttle:
     def answered(self) -> None:
         """A good answer (anything but a 429): the service is keeping up, so speed up a little."""
         if not self._paced:
-            self._admitted += 1  # unlocked: a lost count only blurs a measure
-            return
+            return  # nothing to raise; what was admitted counts only between pauses
         with self._lock:
             now = self._clock()
             self._admitted += 1
@@ -171,7 +170,7 @@ class Throttle:
             rate = self._decreased_rate(now)
             self._paced = True  # before the epoch: see acquire()
             self._epoch += 1
-            self._step = self._increase * 2.0 * rate
+            self._step = self._increase * 2.0 * rate  # twice the new rate: the level it fell from
             self._set_rate(rate, now)
             self._pause_started = now
             self._admitted = 0
