@@ -152,7 +152,8 @@ class CallRetries:
             rate = round(pause.rate, 3)
             self.on_event(RateLimitWait(seconds_paused, self.method, self.path, rate))
         limited = now - self.limited_since
-        if limited + max(seconds, self.throttle.remaining()) > self.policy.retry_budget:
+        budget = self.policy.retry_budget
+        if budget <= 0 or limited + max(seconds, self.throttle.remaining()) > budget:
             self._give_up = True
             self.budget_spent = limited
 
