@@ -284,7 +284,7 @@ def test_without_a_retry_budget_a_429_surfaces_at_once(
     emulator: Emulator, make_client: MakeClient, itwin_id: str
 ) -> None:
     client = make_client(emulator, retry=RetryPolicy.none())
-    emulator.throttle_next(1, retry_after=1)
+    emulator.throttle_next(2, retry_after=0)  # even a 429 that asks for no wait at all
     with pytest.raises(RateLimitedError) as caught:
         client.engines_limit(itwin_id)
     assert (
