@@ -113,3 +113,21 @@ def test_an_apply_against_a_small_fast_refilling_bucket_succeeds_with_few_429s()
     assert (figures["exit_code"], figures["failed_actions"], figures["done_actions"]) == (0, 0, 121)
     # without pacing, 8 workers released at once after every pause got a 429 in about 3 of 10
     assert figures["answered_429"] <= 0.15 * figures["requests"], figures
+
+
+@pytest.mark.parametrize("command", ["plan", "status", "refresh"])
+def test_every_command_that_reads_the_service_takes_the_retry_budget(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str, command: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    assert run(env, "apply", "-C", str(project), "--auto-approve")[0] == 0
+    # with no budget the first 429 reaches the user (each command reports a read it could not
+    # make in its own way); with a budget it is waited out and nobody hears of it
+    emulator.throttle_next(1, retry_after=1, method="GET")
+    _, out, err = run(env, command, "-C", str(project), "--retry-budget", "0")
+    assert "429 RateLimitExceeded" in out + err
+    emulator.throttle_next(1, retry_after=1, method="GET")
+    code, out, err = run(env, command, "-C", str(project), "--retry-budget", "30")
+    assert (code, err) == (0, "")
+    assert "429" not in out
+    assert emulator.rate_limited_count() == 2
