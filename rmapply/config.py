@@ -18,6 +18,7 @@ CONFIG_FILE = "rmapply.toml"
 DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"
 DEFAULT_STATE_PATH = "rmapply.state.json"
 DEFAULT_KEPT_VERSIONS = 5
+DEFAULT_RETRY_BUDGET = 900.0  # seconds: 15 minutes of 429s before a request fails
 MAX_CONFIG_BYTES = 1024 * 1024
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -46,7 +47,8 @@ class ProjectSection(_Section):
 
 
 class ApiSection(_Section):
-    """``[api]``: where the Reality Modeling service and the token endpoint are."""
+    """``[api]``: where the Reality Modeling service and the token endpoint are, and how long
+    one request may stay rate limited (seconds) before it fails."""
 
     endpoint: str = DEFAULT_ENDPOINT
     token_url: str = DEFAULT_TOKEN_URL
@@ -54,6 +56,7 @@ class ApiSection(_Section):
     # created" only once readTimeout + inFlightMargin passed since it was sent (docs/apply.md)
     read_timeout: float = Field(default=60.0, gt=0, le=3600)
     in_flight_margin: float = Field(default=60.0, ge=0, le=86400)
+    retry_budget: float = Field(default=DEFAULT_RETRY_BUDGET, ge=0)
 
     @field_validator("endpoint", "token_url")
     @classmethod

@@ -217,17 +217,21 @@ class Project:
         *,
         parallelism: int | None = None,
         on_event: EventSink | None = None,
+        retry_budget: float | None = None,
     ) -> RealityModelingClient:
-        """A client of ``endpoint`` with a connection pool sized for ``parallelism`` workers."""
-        from rmapply.client import RealityModelingClient
+        """A client of ``endpoint`` with a connection pool sized for ``parallelism`` workers and
+        ``retry_budget`` seconds (else ``[api] retryBudget``) for a request to stay rate limited."""
+        from rmapply.client import RealityModelingClient, RetryPolicy
 
         workers = parallelism or self.config.apply.parallelism
+        budget = self.config.api.retry_budget if retry_budget is None else retry_budget
         return RealityModelingClient(
             endpoint.url,
             self.auth(endpoint),
             pool_size=max(16, workers * 2),
             on_event=on_event,
             timeout=(10.0, self.config.api.read_timeout),
+            retry=RetryPolicy(retry_budget=budget),
         )
 
     def cost_model(self) -> CostModel:

@@ -1,4 +1,4 @@
-"""The bridge from the client's own events (429 pauses) to apply events.
+"""The bridge from the client's own events (rate-limit pauses) to apply events.
 
 Kept apart from rmapply.apply.events so that the renderers in rmapply.output, which read those
 events, never import the client.
@@ -28,7 +28,8 @@ class ClientEventBridge:
                 RateLimitWait(
                     self._now(),
                     event.seconds,
-                    f"429 on {event.method} {event.path}; Retry-After honoured by every worker",
+                    f"429 on {event.method} {event.path}",
+                    event.rate,
                 )
             )
 

@@ -133,11 +133,13 @@ class WaitStopped(ApplyEvent):
 
 @dataclass(frozen=True)
 class RateLimitWait(ApplyEvent):
-    """The service asked every request to pause (429 Retry-After); all workers wait."""
+    """A 429 began a pause of every worker (at least its Retry-After), after which requests go
+    out one by one at ``requests_per_second``; one event per pause, not one per 429."""
 
     kind: ClassVar[str] = "rate_limit_wait"
     seconds: float
     message: str = ""
+    requests_per_second: float | None = None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from rmapply.cli.options import (
     load_project,
     lock_timeout_option,
     parse_vars,
+    retry_budget_option,
     use_color,
     var_options,
 )
@@ -174,6 +175,7 @@ _lock_timeout = lock_timeout_option()
 @_poll_scale
 @_lock_timeout
 @ignore_previous_state_option
+@retry_budget_option
 @_json
 @allow_mass_removal_option
 @click.option("--no-color", is_flag=True, help="Print the plan without colour.")
@@ -196,6 +198,7 @@ def apply_command(
     poll_scale: float | None,
     lock_timeout: float,
     ignore_previous_state: bool,
+    retry_budget: float | None,
     json_lines: bool,
     allow_mass_removal: bool,
     no_color: bool,
@@ -215,7 +218,9 @@ def apply_command(
     with (
         open_printer(json_lines) as printer,
         open_endpoint(project, endpoint, local) as chosen,
-        project.client(chosen, parallelism=workers, on_event=bridge) as client,
+        project.client(
+            chosen, parallelism=workers, on_event=bridge, retry_budget=retry_budget
+        ) as client,
         project.store.lock("apply", lock_timeout) as session,
     ):
         bridge.sink = printer
@@ -293,6 +298,7 @@ def _confirm(auto_approve: bool) -> None:
 @endpoint_options
 @_parallelism
 @ignore_previous_state_option
+@retry_budget_option
 @_json
 def status_command(
     addresses: tuple[str, ...],
@@ -301,11 +307,15 @@ def status_command(
     local: bool,
     parallelism: int | None,
     ignore_previous_state: bool,
+    retry_budget: float | None,
     json_lines: bool,
 ) -> None:
     """Show the live state of the jobs in state (or of ADDRESS...), read from the service."""
     project = load_project(directory, ignore_previous_state)
-    with open_endpoint(project, endpoint, local) as chosen, project.client(chosen) as client:
+    with (
+        open_endpoint(project, endpoint, local) as chosen,
+        project.client(chosen, retry_budget=retry_budget) as client,
+    ):
         document = project.store.load()  # after open_endpoint: the state of this endpoint
         records = job_records(document, addresses)
         rows = collect_status(records, client, parallelism=parallelism or 8)
@@ -334,6 +344,7 @@ def status_command(
 @_poll_scale
 @_lock_timeout
 @ignore_previous_state_option
+@retry_budget_option
 @_json
 def wait_command(
     addresses: tuple[str, ...],
@@ -345,6 +356,7 @@ def wait_command(
     poll_scale: float | None,
     lock_timeout: float,
     ignore_previous_state: bool,
+    retry_budget: float | None,
     json_lines: bool,
 ) -> int:
     """Wait for the running jobs in state (or ADDRESS...) to succeed, fail or be cancelled."""
@@ -352,7 +364,9 @@ def wait_command(
     with (
         open_printer(json_lines) as printer,
         open_endpoint(project, endpoint, local) as chosen,
-        project.client(chosen, on_event=ClientEventBridge(printer)) as client,
+        project.client(
+            chosen, on_event=ClientEventBridge(printer), retry_budget=retry_budget
+        ) as client,
     ):
         outcome, not_running = wait_from_store(
             project.store,

@@ -167,3 +167,20 @@ def allow_mass_removal_option(func: F) -> F:
         is_flag=True,
         help="Go on when over half of the state answered 404 (not found).",
     )(func)
+
+
+RETRY_BUDGET_HELP = (
+    "Give up on a request the service keeps rate limiting (429) after SECONDS of waiting "
+    "(default: [api] retryBudget, else 900 = 15 min)."
+)
+
+
+def retry_budget_option(func: F) -> F:
+    """``--retry-budget SECONDS``: how long one request may stay rate limited (None: config)."""
+    return click.option(
+        "--retry-budget",
+        type=click.FloatRange(min=0),
+        default=None,
+        metavar="SECONDS",
+        help=RETRY_BUDGET_HELP,
+    )(func)

@@ -20,6 +20,7 @@ from rmapply.cli.options import (
     load_project,
     lock_timeout_option,
     parse_vars,
+    retry_budget_option,
     use_color,
     var_options,
 )
@@ -111,6 +112,7 @@ def print_warnings(planned: Planned, *, color: bool | None = None) -> None:
 @lock_timeout_option("With --out: wait up to SECONDS for another rmapply holding the state lock.")
 @ignore_previous_state_option
 @allow_mass_removal_option
+@retry_budget_option
 @color_option
 def plan_command(
     directory: Path,
@@ -131,6 +133,7 @@ def plan_command(
     lock_timeout: float,
     ignore_previous_state: bool,
     allow_mass_removal: bool,
+    retry_budget: float | None,
     no_color: bool,
 ) -> int:
     """Show what apply would create, update, replace, submit or remove, and what it costs."""
@@ -147,7 +150,9 @@ def plan_command(
     with contextlib.ExitStack() as stack:
         chosen = stack.enter_context(open_endpoint(project, endpoint, local))
         client = (
-            stack.enter_context(project.client(chosen, parallelism=parallelism))
+            stack.enter_context(
+                project.client(chosen, parallelism=parallelism, retry_budget=retry_budget)
+            )
             if reads_remote
             else None
         )

@@ -70,7 +70,19 @@ def _client(value: str) -> tuple[str, str]:
 @click.option(
     "--post-jitter-ms", default=0.0, type=float, help="Random +/- spread of the POST delay."
 )
-@click.option("--rate-limit", default=None, type=int, help="Requests per minute per token.")
+@click.option(
+    "--rate-limit",
+    default=None,
+    type=int,
+    help="Requests per minute per token: a bucket of that many, refilled evenly.",
+)
+@click.option(
+    "--rate-limit-burst",
+    default=None,
+    type=int,
+    metavar="N",
+    help="Requests the rate limit's bucket holds (default: --rate-limit, a minute's worth).",
+)
 @click.option("--fail-rate", default=0.0, type=float, help="Fraction answered 503 unprocessed.")
 @click.option(
     "--drop-rate", default=0.0, type=float, help="Fraction processed, then left unanswered."
@@ -93,6 +105,7 @@ def serve(
     post_latency_ms: float,
     post_jitter_ms: float,
     rate_limit: int | None,
+    rate_limit_burst: int | None,
     fail_rate: float,
     drop_rate: float,
     speed: float,
@@ -115,6 +128,7 @@ def serve(
         post_latency_ms=post_latency_ms,
         post_jitter_ms=post_jitter_ms,
         rate_limit=rate_limit,
+        rate_limit_burst=rate_limit_burst,
         fail_rate=fail_rate,
         drop_rate=drop_rate,
         speed=speed,

@@ -22,6 +22,7 @@ from rmapply.cli.options import (
     load_project,
     lock_timeout_option,
     parse_vars,
+    retry_budget_option,
     use_color,
     var_options,
 )
@@ -51,6 +52,7 @@ from rmapply.wire import Job, Workspace
 )
 @ignore_previous_state_option
 @allow_mass_removal_option
+@retry_budget_option
 def refresh_command(
     directory: Path,
     endpoint: str | None,
@@ -59,6 +61,7 @@ def refresh_command(
     parallelism: int | None,
     ignore_previous_state: bool,
     allow_mass_removal: bool,
+    retry_budget: float | None,
 ) -> None:
     """Update the state from the API only: job states, outputs, and what no longer exists.
 
@@ -68,7 +71,7 @@ def refresh_command(
     project = load_project(directory, ignore_previous_state)
     with (
         open_endpoint(project, endpoint, local) as chosen,
-        project.client(chosen, parallelism=parallelism) as client,
+        project.client(chosen, parallelism=parallelism, retry_budget=retry_budget) as client,
         project.store.lock("refresh", lock_timeout) as session,
     ):
         now = datetime.now(UTC)
@@ -117,6 +120,7 @@ def refresh_command(
 @endpoint_options
 @lock_timeout_option()
 @ignore_previous_state_option
+@retry_budget_option
 @click.argument("address")
 @click.argument("remote_id")
 def import_command(
@@ -127,6 +131,7 @@ def import_command(
     local: bool,
     lock_timeout: float,
     ignore_previous_state: bool,
+    retry_budget: float | None,
     address: str,
     remote_id: str,
 ) -> None:
@@ -143,7 +148,7 @@ def import_command(
     now = datetime.now(UTC)
     with (
         open_endpoint(project, endpoint, local) as chosen,
-        project.client(chosen) as client,
+        project.client(chosen, retry_budget=retry_budget) as client,
         project.store.lock("import", lock_timeout) as session,
     ):
         document = session.document

@@ -201,6 +201,7 @@ class ClientCredentials:
             "Accept": "application/json",
             "Content-Type": "application/x-www-form-urlencoded",
         }
+        retries.epoch = retries.throttle.acquire()  # after a 429, wait out its pause
         try:
             response = self._transport.send(
                 "POST", self.token_url, body=urlencode(form).encode(), headers=headers

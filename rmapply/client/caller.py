@@ -1,4 +1,4 @@
-"""One API call end to end: throttle, token, send, 401 renewal, error translation, retries."""
+"""One API call end to end: pacing, token, send, 401 renewal, error translation, retries."""
 
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ class Caller:
         return run_with_retries(lambda r: self._attempt(call, r), retries, sleep=self._sleep)
 
     def _attempt(self, call: Call, retries: CallRetries) -> HttpAnswer:
-        self.throttle.wait()
         header = self.auth.authorization()
+        retries.epoch = self.throttle.acquire()
         response = self._transmit(call, header)
         self.service_clock.observe(response.headers.get("Date"))
         renewed = False
@@ -81,7 +81,11 @@ class Caller:
             # A 401 was not processed, so sending once more with a new token is safe for POST too.
             renewed = True
             self.on_event(TokenRefreshed(call.method, call.path))
+            self.throttle.answered()
+            retries.epoch = self.throttle.acquire()
             response = self._transmit(call, self.auth.authorization())
+        if response.status != 429:
+            self.throttle.answered()
         status = response.status
         if 200 <= status < 300:
             return response

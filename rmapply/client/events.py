@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RateLimitWait:
-    """A 429 arrived: every thread of this client pauses ``seconds`` before sending again."""
+    """A 429 began a pause: every thread of this client waits ``seconds``, then sends at ``rate``
+    requests per second (one event per pause, however many threads got a 429 meanwhile)."""
 
     seconds: float
     method: str
     path: str
+    rate: float | None = None
 
 
 @dataclass(frozen=True)

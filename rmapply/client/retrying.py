@@ -24,6 +24,13 @@ from rmapply.errors import (
 
 T = TypeVar("T")
 
+DEFAULT_RETRY_BUDGET = 900.0  # 15 minutes
+RETRY_BUDGET_HINT = (
+    "a 429 is refused before it is processed, so this request changed nothing; wait a few "
+    "minutes and run the command again, or allow a longer wait with --retry-budget SECONDS "
+    "(or [api] retryBudget in rmapply.toml)"
+)
+
 
 class RetryRule(StrEnum):
     """Why a call is sent again (docs/client.md lists when each rule applies)."""
@@ -41,16 +48,14 @@ class RetryPolicy:
     attempts: int = 4  # sends per call for not-sent / server-error / no-answer, first included
     backoff_initial: float = 0.5  # seconds before the 2nd send; doubles each time
     backoff_max: float = 8.0  # cap of one backoff wait
-    rate_limit_max_wait: float = 60.0  # longest Retry-After honoured; a longer one gives up
-    rate_limit_budget: float = 300.0  # total seconds one call may wait on 429s
-    rate_limit_retries: int = 20  # 429s one call may see before giving up
+    retry_budget: float = DEFAULT_RETRY_BUDGET  # seconds one call may stay rate limited (429)
     rate_limit_default_wait: float = 5.0  # when a 429 carries no readable Retry-After
     verify_attempts: int = 3  # submit/cancel sends, each after a GET showed it did not happen
 
     @classmethod
     def none(cls) -> RetryPolicy:
         """Send once; a 429 or any failure surfaces at once."""
-        return cls(attempts=1, rate_limit_retries=0, verify_attempts=1)
+        return cls(attempts=1, retry_budget=0.0, verify_attempts=1)
 
     @classmethod
     def fast(cls) -> RetryPolicy:
@@ -94,6 +99,7 @@ class CallRetries:
         idempotent: bool,
         throttle: Throttle,
         on_event: EventSink,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.policy = policy
         self.method = method
@@ -101,13 +107,15 @@ class CallRetries:
         self.idempotent = idempotent
         self.throttle = throttle
         self.on_event = on_event
+        self._clock = clock or throttle.now
         self.sends = 0
+        self.epoch = 0  # the throttle's epoch the latest send went out in
         self.failures = 0  # failures under the not-sent / server-error / no-answer rules
         self.ambiguous_failures = 0  # failures after which the request may have been processed
-        self.rate_limited = 0
-        self.rate_limit_waited = 0.0
+        self.rate_limited = 0  # 429s this call got
+        self.limited_since: float | None = None  # clock of this call's first 429
+        self.budget_spent: float | None = None  # seconds rate limited, once the budget gave up
         self._give_up = False
-        self._pause = 0.0
 
     def retry(self, state: tenacity.RetryCallState) -> bool:
         """tenacity ``retry``: does a rule allow sending again?"""
@@ -122,36 +130,41 @@ class CallRetries:
         """tenacity ``wait``: backoff for failures; 429s wait in the client-wide throttle."""
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimitedError):
-            self.rate_limited += 1
-            asked = exc.retry_after
-            seconds = self.policy.rate_limit_default_wait if asked is None else asked
-            # Every thread holds back, even when this call gives up.
-            self._pause = self.throttle.pause(min(seconds, self.policy.rate_limit_max_wait))
-            if (
-                seconds > self.policy.rate_limit_max_wait
-                or self.rate_limit_waited + seconds > self.policy.rate_limit_budget
-                or self.rate_limited > self.policy.rate_limit_retries
-            ):
-                self._give_up = True
-            self.rate_limit_waited += seconds
-            return 0.0
+            self._rate_limited(exc)
+            return 0.0  # the next send waits in throttle.acquire(), paced with every thread
         self.failures += 1
         if self.failures >= self.policy.attempts:
             self._give_up = True
             return 0.0
         return self.policy.backoff(self.failures)
 
+    def _rate_limited(self, exc: RateLimitedError) -> None:
+        self.rate_limited += 1
+        now = self._clock()
+        if self.limited_since is None:
+            self.limited_since = now
+        asked = exc.retry_after
+        seconds = self.policy.rate_limit_default_wait if asked is None else asked
+        # Every thread holds back, even when this call gives up; one report per pause.
+        pause = self.throttle.rate_limited(self.epoch, seconds)
+        if pause is not None:
+            seconds_paused = round(pause.seconds, 3)
+            rate = round(pause.rate, 3)
+            self.on_event(RateLimitWait(seconds_paused, self.method, self.path, rate))
+        limited = now - self.limited_since
+        budget = self.policy.retry_budget
+        if budget <= 0 or limited + max(seconds, self.throttle.remaining()) > budget:
+            self._give_up = True
+            self.budget_spent = limited
+
     def stop(self, state: tenacity.RetryCallState) -> bool:
         """tenacity ``stop``: a bound was reached."""
         return self._give_up
 
     def before_sleep(self, state: tenacity.RetryCallState) -> None:
-        """tenacity ``before_sleep``: report the wait to the caller."""
+        """tenacity ``before_sleep``: report a backoff wait to the caller (pauses report above)."""
         exc = state.outcome.exception() if state.outcome else None
-        if exc is None:
-            return
-        if isinstance(exc, RateLimitedError):
-            self.on_event(RateLimitWait(round(self._pause, 3), self.method, self.path))
+        if exc is None or isinstance(exc, RateLimitedError):
             return
         rule = rule_for(exc, idempotent=self.idempotent)
         self.on_event(
@@ -187,8 +200,35 @@ def run_with_retries(
 
     try:
         return retrying(counted, retries)
+    except RateLimitedError as exc:
+        if retries.budget_spent is not None and retries.policy.retry_budget > 0:
+            # Say what, how long and what next: a budget, not an attempt count, ended it.
+            exc.message += (
+                f" (rate limited for {duration(retries.budget_spent)} over {retries.sends} "
+                f"attempts; waiting longer would pass the retry budget of "
+                f"{duration(retries.policy.retry_budget)}: run again later, or allow a longer "
+                "wait with --retry-budget)"
+            )
+            exc.hint = RETRY_BUDGET_HINT
+        elif retries.sends > 1:
+            exc.message += f" (after {retries.sends} attempts)"
+        raise
     except ApiError as exc:
         if retries.sends > 1:
             # Say how hard we tried, so nobody re-runs in a loop hoping for a different result.
             exc.message += f" (after {retries.sends} attempts)"
         raise
+
+
+def duration(seconds: float) -> str:
+    """``1.5 s``, ``4 min 12 s``, ``15 min``, ``1 h 5 min``: a wait as a person reads it."""
+    if seconds < 10:
+        return f"{max(0.0, seconds):.1f}".removesuffix(".0") + " s"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"

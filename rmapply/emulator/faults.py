@@ -50,6 +50,8 @@ class Faults:
         self.post_latency_ms = float(options.post_latency_ms)
         self.post_jitter_ms = float(options.post_jitter_ms)
         self.rate_limit = options.rate_limit
+        self.rate_limit_burst = options.rate_limit_burst
+        self.rate_limited = 0  # requests answered 429 (rate limit or throttle switch)
         self.fail_rate = options.fail_rate
         self.drop_rate = options.drop_rate
         self._drops: list[_Switch] = []
@@ -66,11 +68,13 @@ class Faults:
         post_latency_ms: float | None = None,
         post_jitter_ms: float | None = None,
         rate_limit: int | bool | None = False,
+        rate_limit_burst: int | bool | None = False,
         fail_rate: float | None = None,
         drop_rate: float | None = None,
         seed: int | None = None,
     ) -> None:
-        """Change some settings; ``rate_limit=None`` switches the limit off (False keeps it)."""
+        """Change some settings; ``rate_limit=None`` switches the limit off (False keeps it);
+        ``rate_limit_burst=None`` makes the bucket hold a minute's worth again."""
         with self._lock:
             if latency_ms is not None:
                 self.latency_ms = float(latency_ms)
@@ -82,6 +86,9 @@ class Faults:
                 self.post_jitter_ms = float(post_jitter_ms)
             if rate_limit is not False:
                 self.rate_limit = None if rate_limit is None else int(rate_limit)
+                self._buckets.clear()
+            if rate_limit_burst is not False:
+                self.rate_limit_burst = None if rate_limit_burst is None else int(rate_limit_burst)
                 self._buckets.clear()
             if fail_rate is not None:
                 self.fail_rate = _fraction("fail_rate", fail_rate)
@@ -146,7 +153,10 @@ class Faults:
     def take_throttle(self, method: str, path: str) -> int | None:
         """Retry-After seconds if an exact throttle switch claims this request."""
         with self._lock:
-            return _take(self._throttles, method, path)
+            retry_after = _take(self._throttles, method, path)
+            if retry_after is not None:
+                self.rate_limited += 1
+            return retry_after
 
     def take_failure(self, method: str, path: str) -> int | None:
         """An HTTP status if an exact failure switch claims this request."""
@@ -174,21 +184,28 @@ class Faults:
             )
 
     def rate_check(self, key: str) -> int | None:
-        """None if ``key`` may send a request now, else the Retry-After in whole seconds."""
+        """None if ``key`` may send a request now, else the Retry-After in whole seconds.
+
+        One token bucket per key: it holds ``rate_limit_burst`` requests (default ``rate_limit``,
+        a minute's worth) and refills ``rate_limit`` per minute, evenly: ``--rate-limit 120``
+        holds 120 requests and refills 2 per second.
+        """
         with self._lock:
             limit = self.rate_limit
             if limit is None:
                 return None
+            capacity = float(self.rate_limit_burst or limit)
             now = self._clock.platform_now_ms()
             per_ms = limit / 60_000
             bucket = self._buckets.get(key)
             if bucket is None:
-                bucket = self._buckets[key] = _Bucket(float(limit), now)
-            bucket.tokens = min(float(limit), bucket.tokens + (now - bucket.at_ms) * per_ms)
+                bucket = self._buckets[key] = _Bucket(capacity, now)
+            bucket.tokens = min(capacity, bucket.tokens + (now - bucket.at_ms) * per_ms)
             bucket.at_ms = now
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0
                 return None
+            self.rate_limited += 1
             return max(1, math.ceil((1.0 - bucket.tokens) / per_ms / 1000))
 
 

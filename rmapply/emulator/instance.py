@@ -123,7 +123,7 @@ class Emulator:
     # faults ------------------------------------------------------------------------------------
     def set_faults(self, **settings: Any) -> None:
         """Change latency_ms, jitter_ms, post_latency_ms, post_jitter_ms, rate_limit (None =
-        off), fail_rate, drop_rate or seed."""
+        off), rate_limit_burst, fail_rate, drop_rate or seed."""
         self._application().faults.set(**settings)
 
     def drop_next(
@@ -198,6 +198,10 @@ class Emulator:
     def request_count(self, method: str | None = None, path_prefix: str | None = None) -> int:
         """Requests received (answered or not), optionally of one method under a path prefix."""
         return self._application().request_count(method, path_prefix)
+
+    def rate_limited_count(self) -> int:
+        """Requests answered 429, by the rate limit or by ``throttle_next``."""
+        return self._application().faults.rate_limited
 
     def fail_job(self, job_id: str, message: str = "Processing failed (injected).") -> None:
         """Make the job end ``failed`` with ``message`` when it runs."""

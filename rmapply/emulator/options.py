@@ -33,6 +33,7 @@ class EmulatorOptions:
     post_latency_ms: float = 0  # extra, for POSTs only: creates still on the wire
     post_jitter_ms: float = 0
     rate_limit: int | None = None
+    rate_limit_burst: int | None = None  # requests the bucket holds; None: rate_limit (a minute's)
     fail_rate: float = 0.0
     drop_rate: float = 0.0
     speed: float = 1.0
@@ -59,6 +60,8 @@ class EmulatorOptions:
             found.append("post_latency_ms and post_jitter_ms must not be negative")
         if self.rate_limit is not None and self.rate_limit < 1:
             found.append(f"rate_limit {self.rate_limit} must be at least 1 request per minute")
+        if self.rate_limit_burst is not None and self.rate_limit_burst < 1:
+            found.append(f"rate_limit_burst {self.rate_limit_burst} must be at least 1 request")
         if self.speed < 0:
             found.append(f"speed {self.speed} must not be negative (0 freezes the clock)")
         if (self.tls_cert is None) != (self.tls_key is None):

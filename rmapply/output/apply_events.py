@@ -29,8 +29,6 @@ from rmapply.apply.summary import RECREATED_NOTE, ApplySummary, OutcomeStatus
 # plain (non-terminal) progress lines: one per job when it moves 10 points, or once a minute
 PROGRESS_STEP = 10.0
 PROGRESS_EVERY = timedelta(seconds=60)
-# a rate-limit pause shorter than this is absorbed silently; longer ones are always shown
-RATE_LIMIT_SHOWN_FROM = 1.0
 BOARD_ROWS = 10
 
 _VERBS = {
@@ -65,7 +63,6 @@ class EventLines:
 
     show_progress: bool = True
     _last_progress: dict[str, tuple[float, datetime]] = field(default_factory=dict)
-    _quiet_until: datetime | None = None
 
     def lines(self, event: ApplyEvent) -> list[str]:
         """Zero or more lines for ``event``."""
@@ -126,14 +123,22 @@ class EventLines:
         return [f"{event.address}: {event.percentage:.0f}% {event.state}{step}"]
 
     def _rate_limited(self, event: RateLimitWait) -> list[str]:
-        if event.seconds < RATE_LIMIT_SHOWN_FROM:
-            return []
-        # every worker reports the same pause; say it once per pause
-        if self._quiet_until is not None and event.at < self._quiet_until:
-            return []
-        self._quiet_until = event.at + timedelta(seconds=event.seconds)
+        # the client reports each pause once, however many workers got a 429 meanwhile
         why = f" ({event.message})" if event.message else ""
-        return [f"Rate limited by the service: every request waits {event.seconds:g} s{why}"]
+        line = f"Rate limited by the service{why}: pausing {_seconds(event.seconds)}"
+        if event.requests_per_second is not None:
+            line += f", then pacing at {_pace(event.requests_per_second)} requests/s"
+        return [line]
+
+
+def _seconds(seconds: float) -> str:
+    """``4 s``, ``1.5 s``, ``0.05 s``: a pause, whole seconds when it is whole."""
+    return f"{seconds:.2f}".rstrip("0").rstrip(".") + " s"
+
+
+def _pace(rate: float) -> str:
+    """``1.9``, ``12``, ``0.25``: two significant digits below 10, whole numbers above."""
+    return f"{rate:.0f}" if rate >= 10 else f"{rate:.2g}"
 
 
 def _failed(event: ActionFailed) -> str:

@@ -93,14 +93,28 @@ def test_plain_progress_lines_are_periodic_not_one_per_poll() -> None:
     assert at(100, 13) == ["jobs.a: 13% Active (Reconstruction)"]  # a minute passed
 
 
-def test_a_long_rate_limit_pause_is_shown_once_and_short_ones_are_not() -> None:
+def test_each_rate_limit_pause_is_one_line_with_its_length_and_the_new_pace() -> None:
     lines = EventLines()
-    assert lines.lines(RateLimitWait(T0, 0.2)) == []
-    assert lines.lines(RateLimitWait(T0, 30.0, "429 on POST /jobs")) == [
-        "Rate limited by the service: every request waits 30 s (429 on POST /jobs)"
+    assert lines.lines(RateLimitWait(T0, 4.0, "429 on POST /jobs", 1.94)) == [
+        "Rate limited by the service (429 on POST /jobs): pausing 4 s, then pacing at 1.9 "
+        "requests/s"
     ]
-    assert lines.lines(RateLimitWait(T0 + timedelta(seconds=1), 29.0)) == []
-    assert lines.lines(RateLimitWait(T0 + timedelta(seconds=31), 5.0)) != []
+    # the client reports one event per pause: each is a line, however short or close
+    assert lines.lines(RateLimitWait(T0 + timedelta(seconds=1), 0.25, "", 12.4)) == [
+        "Rate limited by the service: pausing 0.25 s, then pacing at 12 requests/s"
+    ]
+    assert lines.lines(RateLimitWait(T0, 1.0)) == ["Rate limited by the service: pausing 1 s"]
+
+
+def test_a_rate_limit_pause_is_one_json_event_with_its_pace() -> None:
+    event = RateLimitWait(T0, 4.0, "429 on POST /jobs", 1.94)
+    assert json.loads(json_line(event)) == {
+        "event": "rate_limit_wait",
+        "at": "2026-05-01T12:00:00Z",
+        "seconds": 4.0,
+        "message": "429 on POST /jobs",
+        "requestsPerSecond": 1.94,
+    }
 
 
 def test_settled_jobs_show_their_errors_and_stopping_says_how_to_re_attach() -> None:

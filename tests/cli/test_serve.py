@@ -147,6 +147,7 @@ def test_serve_is_not_reachable_from_other_interfaces_by_default() -> None:
         (["--fail-rate", "2"], "fail_rate 2.0 is not between 0 and 1"),
         (["--drop-rate", "-0.1"], "drop_rate -0.1 is not between 0 and 1"),
         (["--rate-limit", "0"], "rate_limit 0 must be at least 1 request per minute"),
+        (["--rate-limit-burst", "0"], "rate_limit_burst 0 must be at least 1 request"),
         (["--speed", "-1"], "speed -1.0 must not be negative (0 freezes the clock)"),
         (["--port", "70000"], "port 70000 is not between 0 and 65535"),
         (["--latency-ms", "-5"], "latency_ms and jitter_ms must not be negative"),

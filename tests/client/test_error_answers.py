@@ -9,7 +9,8 @@ import pytest
 
 from rmapply import wire
 from rmapply.client import RealityModelingClient, RetryPolicy, StaticToken
-from rmapply.client.responses import NO_TOKEN_HINT, REJECTED_HINT
+from rmapply.client.responses import NO_TOKEN_HINT, RATE_LIMITED_HINT, REJECTED_HINT
+from rmapply.client.retrying import RETRY_BUDGET_HINT
 from rmapply.emulator import Emulator, EmulatorOptions
 from rmapply.errors import (
     ApiError,
@@ -240,32 +241,56 @@ def test_out_of_range_top_is_rejected_with_its_target(
     )
 
 
-def test_rate_limit_surfaces_after_the_bounded_retries(
+def test_a_rate_limit_outlasting_the_retry_budget_fails_saying_how_long_and_what_next(
     emulator: Emulator, make_client: MakeClient, itwin_id: str
 ) -> None:
-    client = make_client(emulator, retry=RetryPolicy(rate_limit_retries=2))
-    emulator.throttle_next(10, retry_after=0)
+    # Retry-After 1 s against a budget of 1.5 s: the first 429 is waited out, the second one
+    # (a second later) would pass the budget, so the call gives up after two sends
+    client = make_client(emulator, retry=RetryPolicy(retry_budget=1.5))
+    emulator.throttle_next(10, retry_after=1)
     with pytest.raises(RateLimitedError) as caught:
         client.engines_limit(itwin_id)
     assert (caught.value.status, caught.value.code, caught.value.retry_after) == (
         429,
         "RateLimitExceeded",
-        0.0,
+        1.0,
     )
     assert caught.value.message == (
-        f"GET /limits/engines: 429 RateLimitExceeded: {RATE_LIMIT_MESSAGE} (after 3 attempts)"
+        f"GET /limits/engines: 429 RateLimitExceeded: {RATE_LIMIT_MESSAGE} (rate limited for "
+        "1 s over 2 attempts; waiting longer would pass the retry budget of 1.5 s: run again "
+        "later, or allow a longer wait with --retry-budget)"
     )
-    assert emulator.request_count("GET", "/contextcapture/limits") == 3
+    assert caught.value.hint == RETRY_BUDGET_HINT
+    assert "--retry-budget" in caught.value.hint and "changed nothing" in caught.value.hint
+    assert emulator.request_count("GET", "/contextcapture/limits") == 2
 
 
-def test_retry_after_beyond_the_longest_wait_gives_up_at_once(
+def test_a_retry_after_beyond_the_retry_budget_gives_up_at_once(
     emulator: Emulator, make_client: MakeClient, itwin_id: str
 ) -> None:
-    client = make_client(emulator, retry=RetryPolicy(rate_limit_max_wait=1.0))
+    client = make_client(emulator, retry=RetryPolicy(retry_budget=60.0))
     emulator.throttle_next(1, retry_after=120)
     with pytest.raises(RateLimitedError) as caught:
         client.engines_limit(itwin_id)
     assert caught.value.retry_after == 120.0
+    assert caught.value.message.endswith(
+        "(rate limited for 0 s over 1 attempts; waiting longer would pass the retry budget of "
+        "1 min: run again later, or allow a longer wait with --retry-budget)"
+    )
+    assert emulator.request_count("GET") == 1
+
+
+def test_without_a_retry_budget_a_429_surfaces_at_once(
+    emulator: Emulator, make_client: MakeClient, itwin_id: str
+) -> None:
+    client = make_client(emulator, retry=RetryPolicy.none())
+    emulator.throttle_next(2, retry_after=0)  # even a 429 that asks for no wait at all
+    with pytest.raises(RateLimitedError) as caught:
+        client.engines_limit(itwin_id)
+    assert (
+        caught.value.message == f"GET /limits/engines: 429 RateLimitExceeded: {RATE_LIMIT_MESSAGE}"
+    )
+    assert caught.value.hint == RATE_LIMITED_HINT
     assert emulator.request_count("GET") == 1
 
 

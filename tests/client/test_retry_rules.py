@@ -69,4 +69,4 @@ def test_backoff_stays_within_its_bounds(failures: int, seed: int) -> None:
 
 def test_policy_none_sends_once() -> None:
     policy = RetryPolicy.none()
-    assert (policy.attempts, policy.rate_limit_retries, policy.verify_attempts) == (1, 0, 1)
+    assert (policy.attempts, policy.retry_budget, policy.verify_attempts) == (1, 0.0, 1)

@@ -43,6 +43,35 @@ def test_the_rate_limit_answers_429_with_retry_after_then_lets_the_caller_throug
     other.close()
 
 
+def test_the_rate_limit_bucket_holds_a_minutes_worth_and_refills_that_many_per_minute(
+    emulator_factory: Callable[..., Emulator], token: str
+) -> None:
+    # 6 a minute: a bucket of 6 that refills one request every 10 s
+    emu = emulator_factory(EmulatorOptions(rate_limit=6, speed=0))
+    api = Api(emu, token)
+    assert [api.get("/limits/engines").status_code for _ in range(6)] == [200] * 6
+    limited = api.get("/limits/engines")
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "10")
+    emu.advance(10)
+    assert [api.get("/limits/engines").status_code for _ in range(2)] == [200, 429]
+    assert emu.rate_limited_count() == 2
+    api.close()
+
+
+def test_a_burst_sets_how_many_requests_the_bucket_holds_apart_from_the_refill(
+    emulator_factory: Callable[..., Emulator], token: str
+) -> None:
+    # 6 a minute refills one every 10 s; the bucket holds only 3 of them
+    emu = emulator_factory(EmulatorOptions(rate_limit=6, rate_limit_burst=3, speed=0))
+    api = Api(emu, token)
+    assert [api.get("/limits/engines").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert emu.rate_limited_count() == 1
+    emu.advance(60)  # a minute's 6 requests refill the bucket, but only to its 3
+    assert [api.get("/limits/engines").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert emu.rate_limited_count() == 2
+    api.close()
+
+
 def test_throttle_next_answers_exactly_n_requests_with_429(emulator: Emulator, api: Api) -> None:
     emulator.throttle_next(2, retry_after=3)
     first, second, third = (api.get("/limits/engines") for _ in range(3))

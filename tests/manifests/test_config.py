@@ -18,6 +18,7 @@ name = "Bridges"
 [api]
 endpoint = "http://127.0.0.1:8080/contextcapture/"
 tokenUrl = "https://ims.bentley.com/connect/token"
+retryBudget = 120
 
 [state]
 path = "state/rmapply.state.json"
@@ -50,6 +51,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert config.found
     assert config.itwin_id == "3fa85f64-5717-4562-b3fc-2c963f66afa6"
     assert config.api.endpoint == "http://127.0.0.1:8080/contextcapture"
+    assert config.api.retry_budget == 120.0
     assert config.state_path == tmp_path / "state" / "rmapply.state.json"
     assert config.state.versions == 3
     assert (config.defaults.submit, config.defaults.retry_failed) == (False, True)
@@ -66,6 +68,7 @@ def test_absent_file_gives_defaults_that_plan_refuses(tmp_path: Path) -> None:
     assert config == ProjectConfig.at(tmp_path)
     assert config.api.endpoint == "https://api.bentley.com/contextcapture"
     assert config.defaults.submit is True
+    assert config.api.retry_budget == 900.0  # 15 minutes
     assert config.state_path == tmp_path / "rmapply.state.json"
     assert config.state.versions == 5
     with pytest.raises(ConfigError) as caught:
@@ -86,6 +89,7 @@ parallelism = 0
 
 [api]
 endpoint = "ftp://example"
+retryBudget = -1
 
 [budgett]
 maxCost = 1
@@ -93,12 +97,13 @@ maxCost = 1
     with pytest.raises(ConfigError) as caught:
         parse_config(text, directory=tmp_path)
     assert caught.value.message == (
-        "5 problems in rmapply.toml:\n"
+        "6 problems in rmapply.toml:\n"
         "rmapply.toml:2: project.itwinId: unknown key 'itwinId'; did you mean 'iTwinId'?\n"
         "rmapply.toml:5: defaults.submitt: unknown key 'submitt'; did you mean 'submit'?\n"
         "rmapply.toml:8: apply.parallelism: must be at least 1, got 0\n"
         "rmapply.toml:11: api.endpoint: 'ftp://example' is not an http(s) URL\n"
-        "rmapply.toml:13: budgett: unknown key 'budgett'; did you mean 'budget'?"
+        "rmapply.toml:12: api.retryBudget: must be at least 0.0, got -1\n"
+        "rmapply.toml:14: budgett: unknown key 'budgett'; did you mean 'budget'?"
     )
 
 
