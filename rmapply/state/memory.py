@@ -192,6 +192,8 @@ class MemoryStateStore:
 
     def keep(self, data: bytes, document: StateDocument, moment: datetime) -> None:
         """Keep ``data`` (``document`` encoded) as a version; call holding ``state.changed``."""
+        if self.state.kept and self.state.kept[-1][1] == data:
+            return  # kept already (a new state is kept right after it is first written)
         stamp = moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         name = f"{stamp}-serial-{document.serial}"
         while any(v.name == name for v, _ in self.state.kept):
