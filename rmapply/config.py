@@ -6,7 +6,7 @@ import difflib
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
@@ -70,6 +70,8 @@ class StateSection(_Section):
     """``[state]``: where the state file lives (relative to the manifests directory), and how
     many earlier versions of it are kept."""
 
+    # which StateStore holds the state (rmapply.state.backends.open_state_store picks it)
+    backend: Literal["local"] = "local"
     path: str = DEFAULT_STATE_PATH
     versions: int = Field(default=DEFAULT_KEPT_VERSIONS, ge=1, le=1000)
 

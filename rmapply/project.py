@@ -17,13 +17,13 @@ from rmapply.model import Address
 from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, Settled, build_plan
 from rmapply.refresh import RefreshResult, check_mass_removal, refresh
 from rmapply.state import (
-    LocalStateStore,
     ResolveRecord,
     ResourceRecord,
     StateDocument,
     StateSession,
     StateStore,
 )
+from rmapply.state.backends import open_state_store
 from rmapply.state.binding import (
     LOCAL_PREFIX,
     Binding,
@@ -84,6 +84,8 @@ class Project:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     # set by use_endpoint: what the state must be bound to (None: no endpoint chosen yet)
     binding: Binding | None = None
+    # start empty beside traces of an earlier state (--ignore-previous-state), --local too
+    ignore_previous_state: bool = False
 
     @classmethod
     def load(
@@ -107,13 +109,13 @@ class Project:
         config = load_config(path).require_file()
         env = dict(os.environ if environ is None else environ)
         where = "" if path == Path(".") else f" -C {shlex.quote(str(path))}"
-        store = LocalStateStore(
-            config.state_path,
-            keep_versions=config.state.versions,
+        store = open_state_store(
+            config.state,
+            config.directory,
             ignore_previous_state=ignore_previous_state,
             restore_command=f"rmapply state restore{where}",
         )
-        return cls(path, config, store, env)
+        return cls(path, config, store, env, ignore_previous_state=ignore_previous_state)
 
     def manifests(
         self, *, var_files: Sequence[Path] = (), cli_vars: Mapping[str, str] | None = None
@@ -135,12 +137,11 @@ class Project:
 
     def use_local_state(self) -> None:
         """Work with the ``--local`` state under ``.rmapply/``, never the real state file."""
-        current = self.store
-        ignore = isinstance(current, LocalStateStore) and current.ignore_previous_state
-        self.store = LocalStateStore(
-            self.directory / LOCAL_STATE,
-            keep_versions=self.config.state.versions,
-            ignore_previous_state=ignore,
+        self.store = open_state_store(
+            self.config.state,
+            self.directory,
+            local_file=self.directory / LOCAL_STATE,
+            ignore_previous_state=self.ignore_previous_state,
         )
 
     def binding_of(self, endpoint: Endpoint) -> Binding:

@@ -42,11 +42,8 @@ class Recorder:
         self._monotonic = monotonic
         self._last_checkpoint = monotonic()
         self._lock = threading.Lock()
-        # the journal's own lock guards the document while workers record into it
-        journal_lock = getattr(session.journal, "lock", None)
-        self._document_lock: contextlib.AbstractContextManager[Any] = (
-            journal_lock if journal_lock is not None else contextlib.nullcontext()
-        )
+        # the session's lock guards the document while workers record into it
+        self._document_lock: contextlib.AbstractContextManager[Any] = session.lock
         # workspaces are read by every job create: kept here so that reading them never waits
         # for the journal (which is busy writing the other workers' records)
         self._workspace_lock = threading.Lock()

@@ -226,13 +226,14 @@ def apply_command(
         bridge.sink = printer
         now = datetime.now(UTC)
         if saved is not None:
-            session.document.lineage = check_saved_plan(
+            lineage = check_saved_plan(
                 saved,
                 session.document if project.store.exists() else None,
                 manifest_digest=loaded.manifest_digest,
                 vars_digest=loaded.vars_digest,
                 endpoint=None if chosen.is_local else chosen.url,
             )
+            session.adopt_lineage(lineage)
             plan = saved.plan
         else:
             margin = project.config.api.in_flight_margin

@@ -84,7 +84,11 @@ class JournalWriter(Protocol):
 
 
 class StateSession(Protocol):
-    """An exclusive writer's view of the state, kept current as results are recorded."""
+    """An exclusive writer's view of the state, kept current as results are recorded.
+
+    Thread-safe: apply's workers record through ``journal`` at the same time; each record,
+    ``checkpoint`` and ``save`` holds ``lock`` while it changes ``document``.
+    """
 
     @property
     def document(self) -> StateDocument:
@@ -94,6 +98,18 @@ class StateSession(Protocol):
     @property
     def journal(self) -> JournalWriter:
         """Where intents and results are recorded."""
+        ...
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]:
+        """A re-entrant lock: while held, no other thread changes ``document`` or the journal
+        (hold it to read a consistent document while workers record)."""
+        ...
+
+    def adopt_lineage(self, lineage: str) -> None:
+        """Carry ``lineage`` from now on (a saved plan made from no state hands its own over,
+        so that plan is stale once the state exists); ValueError once the state was written
+        or anything was recorded under another lineage."""
         ...
 
     def checkpoint(self) -> None:
@@ -177,6 +193,18 @@ def _fold(path: Path, document: StateDocument | None, contents: JournalContents)
     _check_lineage(path, document, contents)
     folded = contents.header.base_serial < document.serial
     return replay(document, contents.entries, results_folded=folded)
+
+
+def refuse_lineage_change(document: StateDocument, journal: JournalWriter, lineage: str) -> None:
+    """ValueError when ``document`` may not take ``lineage``: it was written (serial > 0) or
+    the journal already holds records under its present lineage."""
+    if lineage == document.lineage:
+        return
+    if document.serial > 0 or journal.records_since_checkpoint or journal.open_intents:
+        raise ValueError(
+            f"cannot hand lineage {lineage} over to state of lineage {document.lineage}: "
+            "it was written or has records already"
+        )
 
 
 class LocalStateStore:
@@ -337,6 +365,17 @@ class LocalStateSession:
     def journal(self) -> Journal:
         """Where apply records intents and results."""
         return self._journal
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]:
+        """The journal's re-entrant lock (it guards ``document`` too)."""
+        return self._journal.lock
+
+    def adopt_lineage(self, lineage: str) -> None:
+        """Carry ``lineage`` from now on; refused once written or recorded under another one."""
+        with self._journal.lock:
+            refuse_lineage_change(self.document, self._journal, lineage)
+            self.document.lineage = lineage
 
     def checkpoint(self) -> None:
         """Rewrite the state file (serial + 1) and start the journal over; no-op if unchanged."""

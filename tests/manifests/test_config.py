@@ -21,6 +21,7 @@ tokenUrl = "https://ims.bentley.com/connect/token"
 retryBudget = 120
 
 [state]
+backend = "local"
 path = "state/rmapply.state.json"
 versions = 3
 
@@ -54,6 +55,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert config.api.retry_budget == 120.0
     assert config.state_path == tmp_path / "state" / "rmapply.state.json"
     assert config.state.versions == 3
+    assert config.state.backend == "local"
     assert (config.defaults.submit, config.defaults.retry_failed) == (False, True)
     assert config.vars == {"sites": ["a", "b"]}
     assert config.budget.max_cost == 100.0
@@ -154,3 +156,12 @@ def test_an_itwin_id_or_variable_name_with_a_trailing_newline_is_refused(tmp_pat
     with pytest.raises(ConfigError) as caught:
         parse_config(text, directory=tmp_path)
     assert len(caught.value.message.splitlines()[1:]) == 2
+
+
+def test_an_unknown_state_backend_is_refused_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "rmapply.toml").write_text('[state]\nbackend = "s3"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert f"{tmp_path / 'rmapply.toml'}:2: state.backend: Input should be 'local'" in str(
+        caught.value.message
+    )

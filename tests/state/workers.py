@@ -1,26 +1,28 @@
 """Child processes for the lock and crash tests: ``python -m tests.state.workers KIND PATH``.
 
 ``hold-lock PATH``: take the lock, print ``LOCKED <pid>``, then sleep until killed (or for
-``RELEASE_AFTER`` seconds if given as a third argument).
+``RELEASE_AFTER`` seconds if given as a third argument), running ``COMMAND`` if given fourth.
+``record-and-die PATH``: run :func:`record_then_die` on a local store, then die (os._exit).
 ``write-journal PATH SEED``: record intent/result pairs for ever, printing ``INTENT n`` after each
 acknowledged intent and ``ACK n`` after each acknowledged result; checkpoints every few results.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from rmapply.state import LocalStateStore, ResourceRecord
+from rmapply.state import LocalStateStore, ResourceRecord, StateSession
 
 BASE = datetime(2024, 6, 1, tzinfo=UTC)
 
 
-def hold_lock(path: str, release_after: float | None) -> None:
+def hold_lock(path: str, release_after: float | None, command: str = "apply --test") -> None:
     """Take the lock and keep it."""
-    with LocalStateStore(path).lock(command="apply --test"):
+    with LocalStateStore(path).lock(command=command):
         print("LOCKED", flush=True)
         time.sleep(release_after if release_after is not None else 600)
 
@@ -59,11 +61,32 @@ def write_journal(path: str, seed: int) -> None:
                 session.checkpoint()
 
 
+CRASHED_RESULT = "jobs.acknowledged"  # intent and result recorded before the crash
+CRASHED_INTENT = "jobs.in-flight"  # intent recorded, the call's answer never came
+
+
+def record_then_die(session: StateSession) -> None:
+    """Record one intent with its result and one intent alone (the writer dies after this)."""
+    seq = session.journal.intent(CRASHED_RESULT, "create", details={"n": 1}, now=BASE)
+    session.journal.result(seq, upsert=record_for(1).model_copy(update={"address": CRASHED_RESULT}))
+    session.journal.intent(CRASHED_INTENT, "create", details={"n": 2}, now=BASE)
+
+
+def record_and_die(path: str) -> None:
+    """Take the lock, record, and die without ending the session (as on kill -9)."""
+    with LocalStateStore(path).lock(command="apply --crash-trial") as session:
+        record_then_die(session)
+        sys.stdout.flush()
+        os._exit(0)
+
+
 def main(argv: list[str]) -> None:
     """Dispatch on the first argument."""
     kind, path = argv[0], argv[1]
     if kind == "hold-lock":
-        hold_lock(path, float(argv[2]) if len(argv) > 2 else None)
+        hold_lock(path, float(argv[2]) if len(argv) > 2 else None, *argv[3:4])
+    elif kind == "record-and-die":
+        record_and_die(path)
     elif kind == "write-journal":
         write_journal(path, int(argv[2]))
     else:
