@@ -56,6 +56,7 @@ class WireModel(BaseModel):
         extra="forbid",
         frozen=True,
         use_enum_values=False,
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
