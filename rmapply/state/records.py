@@ -80,6 +80,7 @@ class ResolveRecord(_Record):
 
 JournalEntry = IntentRecord | ResultRecord | ResolveRecord
 
+# built on first use (defer_build): reading a state without a journal never needs it
 ENTRY_ADAPTER: TypeAdapter[JournalEntry] = TypeAdapter(
-    Annotated[JournalEntry, Field(discriminator="kind")]
+    Annotated[JournalEntry, Field(discriminator="kind")], config=ConfigDict(defer_build=True)
 )
