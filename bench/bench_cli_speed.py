@@ -18,7 +18,8 @@ compiled ``.pyc`` files (written by the first, untimed, runs).
 
 It prints the median and the best of each, the median of the paired ratios to the floor
 (each run divided by the ``--version`` run just before it: less disturbed by other work on
-the machine than the raw figures), and the load average before and after. With ``--memory``
+the machine than the raw figures), the median CPU time of the child (user + system), and the
+load average before and after. With ``--memory``
 it also prints the peak resident memory of one run of each (``/usr/bin/time -v``).
 
 Not a test: figures go to bench/README.md.
@@ -30,6 +31,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -49,12 +51,21 @@ TARGETS = {"--version": 0.1, "--help": 0.1, "plan --no-refresh": 0.25, "plan --l
 
 def run(args: list[str], env: dict[str, str]) -> float:
     """Seconds from spawn to exit of ``rmapply ARGS``; exits on a failure."""
+    return run_with_cpu(args, env)[0]
+
+
+def run_with_cpu(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds from spawn to exit of ``rmapply ARGS``, and the child's CPU seconds (user
+    + system: less disturbed by other work on the machine); exits on a failure."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([*RMAPPLY, *args], env=env, capture_output=True, check=False)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"rmapply {' '.join(args)} failed:\n{done.stderr.decode()}")
-    return seconds
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return seconds, cpu
 
 
 def peak_mb(args: list[str], env: dict[str, str]) -> float | None:
@@ -89,23 +100,26 @@ def prepare(root: Path, jobs: int, env: dict[str, str]) -> None:
     run(["plan", "-C", str(root), "--no-refresh"], env)  # warms the manifest cache
 
 
-def measure(
-    root: Path, runs: int, env: dict[str, str]
-) -> dict[str, tuple[list[float], list[float]]]:
-    """For each command: its run times and its ratios to the ``--version`` run just before."""
+Runs = tuple[list[float], list[float], list[float]]
+
+
+def measure(root: Path, runs: int, env: dict[str, str]) -> dict[str, Runs]:
+    """For each command: its wall times, its ratios to the ``--version`` run just before, and
+    its CPU times."""
     commands = {
         "--version": ["--version"],
         "--help": ["--help"],
         "plan --no-refresh": ["plan", "-C", str(root), "--no-refresh", "--detailed-exitcode"],
         "plan --local": ["plan", "-C", str(root), "--local", "--detailed-exitcode"],
     }
-    found: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in commands}
+    found: dict[str, Runs] = {name: ([], [], []) for name in commands}
     for _ in range(runs):
         for name, args in commands.items():
             floor = run(["--version"], env)
-            seconds = run(args, env)
+            seconds, cpu = run_with_cpu(args, env)
             found[name][0].append(seconds)
             found[name][1].append(seconds / floor)
+            found[name][2].append(cpu)
     return found
 
 
@@ -133,11 +147,15 @@ def main() -> None:
         print(
             f"{args.jobs} jobs, median of {args.runs}; load average before {before}, after {load()}"
         )
-        print(f"{'command':<20} {'median':>8} {'best':>8} {'/ --version':>12} {'target':>8}")
-        for name, (times, ratios) in found.items():
+        print(
+            f"{'command':<20} {'median':>8} {'best':>8} {'/ --version':>12} {'CPU':>8}"
+            f" {'target':>8}"
+        )
+        for name, (times, ratios, cpus) in found.items():
             print(
                 f"{name:<20} {statistics.median(times):>7.3f}s {min(times):>7.3f}s"
-                f" {statistics.median(ratios):>11.2f}x {TARGETS[name]:>7.2f}s"
+                f" {statistics.median(ratios):>11.2f}x {statistics.median(cpus):>7.3f}s"
+                f" {TARGETS[name]:>7.2f}s"
             )
         if args.memory:
             for name, extra in (
