@@ -80,7 +80,6 @@ class ResolveRecord(_Record):
 
 JournalEntry = IntentRecord | ResultRecord | ResolveRecord
 
-# built on first use (defer_build): reading a state without a journal never needs it
 ENTRY_ADAPTER: TypeAdapter[JournalEntry] = TypeAdapter(
-    Annotated[JournalEntry, Field(discriminator="kind")], config=ConfigDict(defer_build=True)
+    Annotated[JournalEntry, Field(discriminator="kind")]
 )
