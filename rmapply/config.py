@@ -28,7 +28,11 @@ class _Section(BaseModel):
     """A table of rmapply.toml: camelCase keys, unknown keys refused."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=False, extra="forbid", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=False,
+        extra="forbid",
+        frozen=True,
+        defer_build=True,
     )
 
 

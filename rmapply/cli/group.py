@@ -39,9 +39,32 @@ class RmapplyGroup(click.Group):
     """A group whose ``main`` maps every outcome to rmapply's exit codes (usage errors are 1),
     and whose commands are imported from their modules only when needed."""
 
-    def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        lazy_commands: dict[str, str] | None = None,
+        summaries: dict[str, str] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands or {})
+        self.summaries = dict(summaries or {})  # name -> first paragraph of the command's help
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The list of commands; one not imported yet is listed from its summary, so that
+        ``rmapply --help`` imports none of the commands' modules."""
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            if name not in self.commands and name in self.summaries:
+                rows.append((name, click.Command(name, help=self.summaries[name])))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, c.get_short_help_str(limit)) for name, c in rows])
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Every command name, the lazy ones included."""

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib
+import importlib.metadata
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pydantic_core
-import yaml
 
 from rmapply import __version__
 from rmapply.manifests.parse import toml_parser
@@ -20,17 +21,29 @@ from rmapply.manifests.parse import toml_parser
 CACHE_DIR = ".rmapply/cache"
 # Bump when the entry layout or anything that shapes parsed data changes.
 CACHE_FORMAT = 2
-# The libraries whose upgrade may change what a file renders or parses to.
-_VERSIONS = [
-    f"{module.__name__}=={getattr(module, '__version__', '?')}"
-    for module in (jinja2, yaml, toml_parser)
-]
+# The libraries whose upgrade may change what a file renders or parses to: module and
+# distribution (whose metadata gives the version without importing the module).
+_LIBRARIES = (("jinja2", "Jinja2"), ("yaml", "PyYAML"))
+
+
+@functools.cache
+def _versions() -> list[str]:
+    """``module==version`` of each library; a cache hit then imports neither Jinja nor PyYAML."""
+    found = []
+    for module, distribution in _LIBRARIES:
+        try:
+            version = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:  # installed without metadata
+            version = getattr(importlib.import_module(module), "__version__", "?")
+        found.append(f"{module}=={version}")
+    return [*found, f"{toml_parser.__name__}=={getattr(toml_parser, '__version__', '?')}"]
 
 
 def entry_key(name: str, source_digest: str, vars_digest: str) -> str:
     """The key of a manifest's entry: its name and bytes, the variables, and the versions of
     rmapply, the cache format and the libraries that render and parse."""
-    material = json.dumps([CACHE_FORMAT, __version__, _VERSIONS, name, source_digest, vars_digest])
+    versions = _versions()
+    material = json.dumps([CACHE_FORMAT, __version__, versions, name, source_digest, vars_digest])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 

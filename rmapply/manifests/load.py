@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ManifestError, ManifestProblem
@@ -21,9 +21,7 @@ from rmapply.manifests.excerpt import rendered_excerpt
 from rmapply.manifests.findings import Finding
 from rmapply.manifests.ids import id_findings
 from rmapply.manifests.limits import MAX_FILE_BYTES
-from rmapply.manifests.locate import position, text_positions
 from rmapply.manifests.parse import Document, parse_manifest
-from rmapply.manifests.render import LineMap, Renderer, has_markup
 from rmapply.manifests.semantics import check
 from rmapply.manifests.validate import Resource, collect, validate_resource
 from rmapply.manifests.variables import Variables, resolve_variables
@@ -38,6 +36,9 @@ from rmapply.model import (
     digest,
 )
 from rmapply.wire.paths import field_path as format_path
+
+if TYPE_CHECKING:  # Jinja is imported only when a manifest is rendered (not on a cache hit)
+    from rmapply.manifests.render import LineMap, Renderer
 
 # The other place a duplicate-key message names, in rendered lines.
 _OTHER_LINE = re.compile(r"\((first|also) at line (\d+)\)")
@@ -134,6 +135,8 @@ class _Session:
     @property
     def renderer(self) -> Renderer:
         if self._renderer is None:
+            from rmapply.manifests.render import Renderer
+
             self._renderer = Renderer(self.directory, self.variables.values, self.environ)
         return self._renderer
 
@@ -178,6 +181,8 @@ class _Session:
             line = raw[: exc.start].count(b"\n") + 1
             message = f"is not UTF-8 text (byte 0x{raw[exc.start]:02x}); is it a binary file?"
             return _Unit(file, problems=[ManifestProblem(file.name, line, message=message)])
+        from rmapply.manifests.render import has_markup  # a cache miss: Jinja may be needed
+
         unit = _Unit(file)
         templates: dict[str, str | None] = {file.name: source_digest}
         env_reads: dict[str, str | None] = {}
@@ -267,6 +272,8 @@ class _Session:
             self._restore_text(unit)
             if unit.text is None:
                 return base
+            from rmapply.manifests.locate import position, text_positions
+
             positions = text_positions(unit.text, unit.file.format)
             line, column = position(positions, finding.document, finding.path)
         return self._mapped(unit, replace(base, line=line, column=column))
@@ -279,6 +286,8 @@ class _Session:
             text = unit.file.path.read_text(encoding="utf-8").removeprefix("\ufeff")
         except (OSError, UnicodeDecodeError):
             return
+        from rmapply.manifests.render import has_markup
+
         unit.literal = not has_markup(text)
         if not unit.literal:
             rendered, _ = self.renderer.render(unit.file.name)

@@ -6,16 +6,19 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from rmapply.errors import ManifestProblem
 from rmapply.manifests.limits import MAX_DEPTH, MAX_DOCUMENTS, MAX_EXPANDED_NODES
 from rmapply.manifests.toml_positions import PathKey, Position, redefinition, toml_positions
-from rmapply.manifests.yaml_block import parse_block
-from rmapply.manifests.yaml_data import DuplicateKey, TooDeepError, construct
 from rmapply.wire.paths import field_path as format_path
+
+if TYPE_CHECKING:
+    import yaml
+
+    from rmapply.manifests.yaml_data import DuplicateKey
+
+    YamlLoader: Any
 
 __all__ = ["Document", "Parsed", "inspect_data", "parse_data", "parse_manifest", "toml_parser"]
 
@@ -24,7 +27,6 @@ try:  # the same parser as tomllib, compiled with mypyc: about three times faste
 except ImportError:  # pragma: no cover - tomllib is the reference fallback
     import tomllib as toml_parser  # type: ignore[no-redef]
 
-YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 RESOURCE_KINDS = ("workspaces", "jobs")
 _HEADER_BODY = (
     r"""[ \t]*\[\[?[ \t]*(jobs|workspaces)[ \t]*\.[ \t]*"""
@@ -35,6 +37,21 @@ _HEADER_BODY = (
 # character). No part of a header matches a newline, so the two find the same headers.
 _TOML_FIRST_HEADER = re.compile(_HEADER_BODY)
 _TOML_HEADER = re.compile("\n" + _HEADER_BODY)
+
+
+def _yaml_loader() -> Any:
+    """PyYAML's safe loader, the C one where PyYAML has it. PyYAML is imported only when YAML
+    is read, so a TOML project (and a manifest cache hit) never pays for importing it."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def __getattr__(name: str) -> Any:
+    """``YamlLoader``, imported on first use (see ``_yaml_loader``)."""
+    if name == "YamlLoader":
+        return _yaml_loader()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -155,12 +172,17 @@ def _toml_error_position(exc: Exception) -> tuple[int, int]:
 
 
 def _parse_yaml(text: str, name: str) -> Parsed:
+    import yaml  # only YAML manifests pay for PyYAML
+
+    from rmapply.manifests.yaml_block import parse_block
+    from rmapply.manifests.yaml_data import TooDeepError, construct
+
     fast = parse_block(text, MAX_DEPTH, RESOURCE_KINDS)
     if fast is not None:  # the common block shape, read without composing nodes
         data, lines = fast
         return Parsed([Document(data, 0, lines, json_safe=True, checked=True)])
     parsed = Parsed()
-    loader = YamlLoader(text)
+    loader = _yaml_loader()(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -199,6 +221,8 @@ def _parse_yaml(text: str, name: str) -> Parsed:
 
 
 def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> ManifestProblem:
+    import yaml
+
     if isinstance(exc, yaml.reader.ReaderError):
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -218,6 +242,8 @@ def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> ManifestProblem:
 
 def _yaml_resource_lines(node: Any, document: Document) -> None:
     """Record the line of each ``jobs.KEY`` / ``workspaces.KEY`` (the first, when repeated)."""
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         return
     for key_node, value_node in node.value:
@@ -243,6 +269,8 @@ def _duplicate(name: str, duplicate: DuplicateKey) -> ManifestProblem:
 
 def _alias_problem(root: Any, name: str) -> ManifestProblem | None:
     """Refuse recursive aliases and documents that expand beyond MAX_EXPANDED_NODES values."""
+    import yaml
+
     sizes: dict[int, int] = {}
     active: set[int] = set()
     stack: list[tuple[Any, bool]] = [(root, False)]

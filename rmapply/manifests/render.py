@@ -26,10 +26,6 @@ from rmapply.manifests.limits import (
 )
 from rmapply.manifests.quoting import to_json, to_toml, to_yaml
 
-HELPERS = ("env", "uuid5", "vars")
-FILTERS = ("tojson", "toml", "yaml")
-# Names a variable may not take: the helpers and Jinja's own globals.
-RESERVED = frozenset({*HELPERS, "range", "dict", "lipsum", "cycler", "joiner", "namespace"})
 _MISSING: Any = object()
 _MARK = re.compile("\x00(\\d+):(\\d+)\x00")
 # The same markers without groups: removing them from the whole text is a third faster.

@@ -15,7 +15,7 @@ from rmapply.errors import ConfigError, ManifestError, ManifestProblem
 from rmapply.manifests.discover import VARS_DIR
 from rmapply.manifests.limits import MAX_DEPTH, MAX_FILE_BYTES
 from rmapply.manifests.parse import inspect_data, parse_data
-from rmapply.manifests.render import RESERVED
+from rmapply.manifests.template_names import RESERVED
 
 ENV_PREFIX = "RMAPPLY_VAR_"
 DEFAULT_VAR_FILES = tuple(f"{VARS_DIR}/default.{ext}" for ext in ("yaml", "yml", "toml", "json"))

@@ -62,7 +62,7 @@ def format_cost(amount: float) -> str:
 class PlanValue(BaseModel):
     """Base of the plan's values: frozen, strict about unknown fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ActionType(StrEnum):

@@ -16,7 +16,7 @@ STATE_FORMAT_VERSION = 2
 
 
 class _StateModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class ReplacedId(_StateModel):

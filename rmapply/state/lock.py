@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from rmapply.errors import StateError, StateLockedError
 from rmapply.state.atomic import FILE_MODE, replace_atomically
 
@@ -122,6 +120,8 @@ class StateLock:
     """Exclusive writer lock on one state file; ``acquire`` fails at once or after ``timeout``."""
 
     def __init__(self, state_path: Path) -> None:
+        import filelock  # here: a plan that reads the state never locks it, nor imports filelock
+
         self.state_path = state_path
         # thread_local=False: apply's worker threads share the one hold of the process
         self._lock = filelock.FileLock(
@@ -188,6 +188,8 @@ class StateLock:
 
     def _take(self, timeout: float, remaining: float) -> None:
         """One flock on the file at the lock path (opened or created now)."""
+        import filelock
+
         try:
             if timeout > 0:
                 self._lock.acquire(timeout=remaining, poll_interval=0.05)

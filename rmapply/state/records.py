@@ -16,7 +16,7 @@ Outcome = Literal["ok", "failed", "unknown"]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class JournalHeader(_Record):

@@ -56,6 +56,8 @@ class WireModel(BaseModel):
         extra="forbid",
         frozen=True,
         use_enum_values=False,
+        # validators built on first use: start-up pays only for the models a path uses
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:

@@ -1,0 +1,141 @@
+"""What a command imports: start-up speed is kept by importing only what a path uses.
+
+Each command runs in a fresh interpreter (a subprocess) that writes ``sys.modules`` at exit, so
+a module imported anywhere on the path shows, whoever imported it. Speed itself is measured by
+bench/bench_cli_speed.py, never by a test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from rmapply.cli.main import COMMAND_MODULES, COMMAND_SUMMARIES, cli
+from tests.cli.project import REPO, write_project
+
+# Writes the names of the imported modules to the file named by MODULES_OUT at exit (after
+# the CLI's sys.exit), then runs rmapply as the console script does.
+PROBE = """
+import atexit, json, os, sys
+def _dump():
+    with open(os.environ["MODULES_OUT"], "w", encoding="utf-8") as stream:
+        json.dump(sorted(sys.modules), stream)
+atexit.register(_dump)
+from rmapply.cli import main
+main()
+"""
+# Libraries that only rendering, YAML, a changed resource, a lock, the network or the emulator
+# need: never a start-up cost.
+HEAVY = ("jinja2", "yaml", "deepdiff", "filelock", "urllib3", "tenacity", "rmapply.emulator")
+TEMPLATE = """\
+{% for key in sites %}
+[jobs.{{ key }}]
+type = "Full"
+name = "Site {{ key }}"
+workspace = "main"
+inputs = [{ id = "photos-{{ key }}" }]
+submit = false
+[jobs.{{ key }}.settings]
+quality = "Medium"
+outputs = ["OBJ"]
+{% endfor %}
+"""
+
+
+def imported(tmp_path: Path, *args: str) -> tuple[int, str, set[str]]:
+    """Exit code, stdout and the modules imported by ``rmapply ARGS`` in a fresh process."""
+    out = tmp_path / "modules.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RMAPPLY_")}
+    env.update(MODULES_OUT=str(out), NO_COLOR="1")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout, set(json.loads(out.read_text("utf-8")))
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    return folder
+
+
+def found(modules: set[str], *packages: str) -> list[str]:
+    """The imported modules that are ``packages`` or inside one of them."""
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in packages))
+
+
+def test_version_imports_neither_pydantic_nor_any_command(tmp_path: Path) -> None:
+    code, out, modules = imported(tmp_path, "--version")
+    assert (code, out.split()[:2]) == (0, ["rmapply,", "version"])
+    assert found(modules, "pydantic", "rmapply.project", *HEAVY) == []
+    assert found(modules, *(f"rmapply.cli.{m}" for m in COMMAND_MODULES.values())) == []
+
+
+def test_help_lists_every_command_without_importing_one(tmp_path: Path) -> None:
+    code, out, modules = imported(tmp_path, "--help")
+    assert code == 0
+    for name in COMMAND_MODULES:
+        assert f"\n  {name} " in out, name
+    assert found(modules, "pydantic", "rmapply.project", *HEAVY) == []
+    assert found(modules, *(f"rmapply.cli.{m}" for m in COMMAND_MODULES.values())) == []
+
+
+def test_help_summaries_are_the_first_paragraph_of_each_commands_own_help() -> None:
+    context = click.Context(cli)
+    own = {}
+    for name in COMMAND_MODULES:
+        command = cli.get_command(context, name)
+        assert command is not None and command.help is not None, name
+        own[name] = " ".join(command.help.partition("\n\n")[0].split())
+    assert own == COMMAND_SUMMARIES
+
+
+def test_plan_without_refresh_on_a_warm_cache_renders_nothing_and_imports_no_heavy_library(
+    tmp_path: Path, itwin_id: str
+) -> None:
+    project = write_project(_folder(tmp_path), itwin_id, extra_config='[vars]\nsites = ["b"]\n')
+    (project / "jobs" / "more.toml.j2").write_text(TEMPLATE, encoding="utf-8")
+    args = ("plan", "-C", str(project), "--no-refresh")
+    code, first, modules = imported(tmp_path, *args)
+    assert code == 0 and "jobs.b: create" in first
+    assert "jinja2" in modules  # the cold run renders the template (and fills the cache)
+    code, out, modules = imported(tmp_path, *args)
+    assert (code, out) == (0, first)
+    assert found(modules, *HEAVY) == []
+    assert found(modules, "rmapply.manifests.render", "rmapply.client") == []
+
+
+def test_plan_of_yaml_manifests_still_reads_them(tmp_path: Path, itwin_id: str) -> None:
+    project = write_project(_folder(tmp_path), itwin_id, {})
+    (project / "jobs" / "site.yaml").write_text(
+        "jobs:\n  site-y:\n    type: Full\n    name: Site Y\n    workspace: main\n"
+        "    inputs: [{id: photos-y}]\n    settings: {quality: Medium, outputs: [OBJ]}\n",
+        encoding="utf-8",
+    )
+    code, out, modules = imported(tmp_path, "plan", "-C", str(project), "--no-refresh")
+    assert code == 0 and "jobs.site-y: create" in out
+    assert "yaml" in modules
+
+
+def test_no_op_local_plan_imports_no_template_yaml_diff_or_lock_library(
+    tmp_path: Path, itwin_id: str
+) -> None:
+    project = write_project(_folder(tmp_path), itwin_id, {"a": {"submit": "false"}})
+    code, _, _ = imported(tmp_path, "apply", "-C", str(project), "--local", "--auto-approve")
+    assert code == 0
+    args = ("plan", "-C", str(project), "--local", "--detailed-exitcode")
+    code, out, modules = imported(tmp_path, *args)
+    assert code == 0, out
+    assert "rmapply.emulator" in modules
+    assert found(modules, "jinja2", "yaml", "deepdiff", "filelock") == []
