@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from rmapply import __version__
+from rmapply.cli.examples import SUMMARIES
 from rmapply.cli.group import RmapplyGroup
 
 # Command name -> the module of rmapply.cli whose COMMANDS define it. Modules are imported only
@@ -29,26 +30,10 @@ COMMAND_MODULES: dict[str, str] = {
     "graph": "graph",
 }
 
-# Command name -> the first paragraph of its help, for `rmapply --help` (which thus imports no
-# command module); tests/cli/test_startup_imports.py keeps it equal to the commands' own help.
+# Command name -> its one-line summary, for `rmapply --help` (which thus imports no command
+# module); the same text is each command's short help once loaded (rmapply.cli.conventions).
 COMMAND_SUMMARIES: dict[str, str] = {
-    "apply": "Plan, show the plan, ask, then carry it out; or carry out a saved PLANFILE exactly.",
-    "import": "Adopt the existing job or workspace REMOTE_ID as ADDRESS, checked against its "
-    "manifest.",
-    "init": "Create a small working project in TARGET (relative to -C); never overwrites a file.",
-    "output": "Print the job ids and output reality-data ids by format, of ADDRESS or of "
-    "everything.",
-    "plan": "Show what apply would create, update, replace, submit or remove, and what it costs.",
-    "refresh": "Update the state from the API only: job states, outputs, and what no longer "
-    "exists.",
-    "render": "Print the rendered, normalized desired resources (defaults applied).",
-    "schema": "Print the JSON Schema of a manifest document (for editors; see docs/manifests.md).",
-    "serve": "Run a local Reality Modeling emulator; the first line printed is its base URL.",
-    "show": "Print a plan saved with 'rmapply plan --out FILE'.",
-    "state": "Inspect and edit the state file (never calls the API).",
-    "status": "Show the live state of the jobs in state (or of ADDRESS...), read from the service.",
-    "validate": "Check the manifests: exit 0 when valid, 1 with every problem otherwise.",
-    "wait": "Wait for the running jobs in state (or ADDRESS...) to succeed, fail or be cancelled.",
+    name: summary for name, summary in SUMMARIES.items() if " " not in name
 }
 
 

@@ -17,7 +17,6 @@ from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ManifestError, ManifestProblem
 from rmapply.manifests.cache import ManifestCache, entry_key
 from rmapply.manifests.discover import ManifestFile, discover
-from rmapply.manifests.excerpt import rendered_excerpt
 from rmapply.manifests.findings import Finding
 from rmapply.manifests.ids import id_findings
 from rmapply.manifests.limits import MAX_FILE_BYTES
@@ -240,6 +239,8 @@ class _Session:
             return mapped
         origin = unit.line_map.origin if unit.line_map is not None else None
         source = self.renderer.loader.sources.get(unit.file.name)
+        from rmapply.manifests.excerpt import rendered_excerpt  # imports jinja2: errors only
+
         excerpt = rendered_excerpt(unit.text, problem.line, unit.file.name, origin, source)
         return replace(mapped, message=f"{mapped.message}\n{excerpt}")
 
