@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _thread
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rmapply.apply.client_bridge import ClientEventBridge
@@ -15,7 +16,7 @@ from rmapply.apply.events import (
 )
 from rmapply.apply.watch import collect_status, job_records, wait_from_store
 from rmapply.client import RealityModelingClient, RetryPolicy, StaticToken
-from rmapply.emulator import Emulator
+from rmapply.emulator import Emulator, EmulatorOptions
 from rmapply.state import LocalStateStore
 from tests.apply.conftest import FAST_POLLS, desired_state, job_spec, run_apply
 
@@ -24,12 +25,31 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class _ClockAfterProgress(list):  # type: ignore[type-arg]
+    """Events; the frozen emulator's clock moves on only once a poll reported progress, so the
+    test never depends on a loaded machine polling before a fast job ends."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__()
+        self.emulator = emulator
+
+    def append(self, event: object) -> None:
+        super().append(event)
+        if isinstance(event, ProgressReported):
+            self.emulator.advance(24 * 3600)  # far past any job's simulated duration
+
+
 def test_apply_with_wait_polls_until_success_and_records_the_final_job(
-    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+    emulator_factory: Callable[..., Emulator],
+    token: str,
+    store: LocalStateStore,
+    itwin_id: str,
 ) -> None:
-    events: list = []
+    emulator = emulator_factory(EmulatorOptions(speed=0))
+    events = _ClockAfterProgress(emulator)
     desired = desired_state(itwin_id, {"a": job_spec("A"), "b": job_spec("B")})
-    summary = run_apply(desired, store, client, events=events, wait=True, wait_timeout=30)
+    with RealityModelingClient(emulator.base_url, StaticToken(token)) as client:
+        summary = run_apply(desired, store, client, events=events, wait=True, wait_timeout=30)
     assert summary.ok, summary.error()
     assert summary.job_states == {"jobs.a": "success", "jobs.b": "success"}
     for address in ("jobs.a", "jobs.b"):
