@@ -35,7 +35,7 @@ from rmapply.cli.options import (
     use_color,
     var_options,
 )
-from rmapply.cli.plan import print_warnings, render
+from rmapply.cli.plan import print_warnings, render, replace_option
 from rmapply.errors import (
     ApiError,
     ApplyError,
@@ -152,6 +152,7 @@ _lock_timeout = lock_timeout_option()
     metavar="ADDRESS",
     help="Apply only matching resources (globs) and what they need.",
 )
+@replace_option
 @click.option("--cancel-replaced", is_flag=True, help="Cancel an active job that is replaced.")
 @click.option(
     "--cancel-removed", is_flag=True, help="Cancel an active job that left the manifests."
@@ -187,6 +188,7 @@ def apply_command(
     auto_approve: bool,
     refresh: bool,
     targets: tuple[str, ...],
+    replace: tuple[str, ...],
     cancel_replaced: bool,
     cancel_removed: bool,
     max_cost: float | None,
@@ -204,9 +206,10 @@ def apply_command(
     project = load_project(directory, ignore_previous_state)
     loaded = project.manifests(var_files=var_files, cli_vars=parse_vars(cli_vars))
     saved = load_plan(planfile) if planfile is not None else None
-    if saved is not None and (targets or cancel_replaced or cancel_removed):
+    if saved is not None and (targets or replace or cancel_replaced or cancel_removed):
         raise ConfigError(
-            "--target, --cancel-replaced and --cancel-removed cannot change a saved plan",
+            "--target, --replace, --cancel-replaced and --cancel-removed cannot change a saved"
+            " plan",
             hint="make a new plan with those options: 'rmapply plan --out FILE ...'",
         )
     workers = parallelism or project.config.apply.parallelism
@@ -234,6 +237,7 @@ def apply_command(
             report_resolutions(printer, resolve_pending(session, client, now, margin=margin), now)
             options = project.plan_options(
                 targets=targets,
+                replace=replace,
                 cancel_replaced=cancel_replaced,
                 cancel_removed=cancel_removed,
                 max_cost=budget,
