@@ -23,6 +23,7 @@ from rmapply.cli.apply_printer import (
     print_status,
     report_resolutions,
 )
+from rmapply.cli.formats import format_option, json_alias_option, wants_json
 from rmapply.cli.local import LOCAL_SPEED, open_endpoint
 from rmapply.cli.options import (
     allow_mass_removal_option,
@@ -129,7 +130,6 @@ _poll_scale = click.option(
     help="Multiply the 15/30/60/120 s poll back-off (else RMAPPLY_POLL_SCALE; with --local "
     "1/emulator speed).",
 )
-_json = click.option("--json", "json_lines", is_flag=True, help="One JSON event per line.")
 _lock_timeout = lock_timeout_option()
 
 
@@ -175,7 +175,8 @@ _lock_timeout = lock_timeout_option()
 @_poll_scale
 @_lock_timeout
 @ignore_previous_state_option
-@_json
+@format_option
+@json_alias_option
 @allow_mass_removal_option
 @click.option("--no-color", is_flag=True, help="Print the plan without colour.")
 def apply_command(
@@ -198,11 +199,13 @@ def apply_command(
     poll_scale: float | None,
     lock_timeout: float,
     ignore_previous_state: bool,
-    json_lines: bool,
+    fmt: str,
+    json_alias: bool,
     allow_mass_removal: bool,
     no_color: bool,
 ) -> int:
     """Plan, show the plan, ask, then carry it out; or carry out a saved PLANFILE exactly."""
+    json_lines = wants_json(fmt, json_alias)
     project = load_project(directory, ignore_previous_state)
     loaded = project.manifests(var_files=var_files, cli_vars=parse_vars(cli_vars))
     saved = load_plan(planfile) if planfile is not None else None
@@ -297,7 +300,8 @@ def _confirm(auto_approve: bool) -> None:
 @endpoint_options
 @_parallelism
 @ignore_previous_state_option
-@_json
+@format_option
+@json_alias_option
 def status_command(
     addresses: tuple[str, ...],
     directory: Path,
@@ -305,9 +309,11 @@ def status_command(
     local: bool,
     parallelism: int | None,
     ignore_previous_state: bool,
-    json_lines: bool,
+    fmt: str,
+    json_alias: bool,
 ) -> None:
     """Show the live state of the jobs in state (or of ADDRESS...), read from the service."""
+    json_lines = wants_json(fmt, json_alias)
     project = load_project(directory, ignore_previous_state)
     with open_endpoint(project, endpoint, local) as chosen, project.client(chosen) as client:
         document = project.store.load()  # after open_endpoint: the state of this endpoint
@@ -338,7 +344,8 @@ def status_command(
 @_poll_scale
 @_lock_timeout
 @ignore_previous_state_option
-@_json
+@format_option
+@json_alias_option
 def wait_command(
     addresses: tuple[str, ...],
     directory: Path,
@@ -349,9 +356,11 @@ def wait_command(
     poll_scale: float | None,
     lock_timeout: float,
     ignore_previous_state: bool,
-    json_lines: bool,
+    fmt: str,
+    json_alias: bool,
 ) -> int:
     """Wait for the running jobs in state (or ADDRESS...) to succeed, fail or be cancelled."""
+    json_lines = wants_json(fmt, json_alias)
     project = load_project(directory, ignore_previous_state)
     with (
         open_printer(json_lines) as printer,

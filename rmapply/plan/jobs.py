@@ -298,7 +298,8 @@ def _submitted(ctx: PlanContext, facts: JobFacts) -> Action:
     if state in _NOT_FINISHED:
         ctx.warnings.append(
             f"{address}: job {job_id} {state}{_failure(facts.seen)}; it is not re-run (set"
-            f" retryFailed = true in {facts.desired.source} to create it again)"
+            f" retryFailed = true in {facts.desired.source} to create it again, or run it once"
+            f" more with --replace {address})"
         )
     rerun = [c for c in diff if c.field_class is FieldClass.RERUN]
     if rerun:

@@ -21,7 +21,11 @@ def _tie(address: Address) -> tuple[int, str]:
 
 
 def matching(
-    patterns: Sequence[str], universe: Iterable[Address], *, flag: str = "--target"
+    patterns: Sequence[str],
+    universe: Iterable[Address],
+    *,
+    flag: str = "--target",
+    where: str = "in the manifests or the state",
 ) -> set[Address]:
     """Addresses matching any glob (``jobs.site-*``); PlanError naming every pattern that
     matches none, with the closest address when one is close."""
@@ -43,7 +47,7 @@ def matching(
         ]
         guess = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
         raise PlanError(
-            f"{flag} {listed} matches no resource in the manifests or the state",
+            f"{flag} {listed} matches no resource {where}",
             hint=f"{guess}{flag} takes an address or a glob such as 'jobs.site-*'",
         )
     return found

@@ -30,6 +30,7 @@ def test_json_lines_are_one_compact_object_per_event_with_camel_case_keys() -> N
     )
     assert "\n" not in line
     assert json.loads(line) == {
+        "formatVersion": 1,
         "event": "action_finished",
         "at": "2026-05-01T12:00:00Z",
         "address": "jobs.a",
@@ -143,13 +144,25 @@ def test_summary_lists_failures_with_codes_then_skips_and_the_budget() -> None:
         ),
     )
     assert summary_lines(summary) == [
-        "Apply finished with problems: 1 done, 1 failed, 1 skipped.",
+        "Apply finished with problems: 1 created, 0 updated, 0 replaced, 0 deleted; 1 failed,"
+        " 1 skipped.",
         "  failed: jobs.b (create) [InvalidContextCaptureRequest] POST /jobs: 422: "
         "Cannot create job.",
         "  skipped: jobs.c (create): depends on jobs.b",
     ]
-    ok = ApplySummary(outcomes=(ActionOutcome("jobs.a", "create", OutcomeStatus.DONE),))
-    assert summary_lines(ok) == ["Apply complete: 1 done, 0 failed, 0 skipped."]
+    ok = ApplySummary(
+        outcomes=(
+            ActionOutcome("jobs.a", "create", OutcomeStatus.DONE),
+            ActionOutcome("jobs.a", "submit", OutcomeStatus.DONE),
+            ActionOutcome("jobs.b", "replace", OutcomeStatus.DONE),
+            ActionOutcome("jobs.b", "submit", OutcomeStatus.DONE),
+            ActionOutcome("jobs.b", "cancel", OutcomeStatus.DONE),
+        )
+    )
+    assert summary_lines(ok) == [
+        "Apply complete: 1 created, 0 updated, 1 replaced, 0 deleted; 1 cancelled, 2 submitted;"
+        " 0 failed, 0 skipped."
+    ]
     assert ok.error() is None
 
 
