@@ -246,3 +246,21 @@ def test_an_unresolved_lost_request_is_shown_with_the_commands_that_settle_it() 
         "    settle with: rmapply state forget-intent jobs.a",
     ]
     assert error.summary["actions"][0]["commands"] == list(commands)
+
+
+def test_every_json_event_has_a_schema_with_exactly_its_fields() -> None:
+    import dataclasses
+
+    from rmapply.apply import events
+    from rmapply.output.dialect import camel
+    from tests.schemas import schema
+
+    defs = schema("apply-events")["$defs"]
+    for cls in vars(events).values():
+        if isinstance(cls, type) and issubclass(cls, events.ApplyEvent):
+            if cls is events.ApplyEvent:
+                continue
+            fields = {camel(f.name) for f in dataclasses.fields(cls)}
+            assert set(defs[cls.kind]["properties"]) == fields | {"formatVersion", "event"}
+    summary = ApplySummary(outcomes=(ActionOutcome("jobs.a", "create", OutcomeStatus.DONE),))
+    assert set(summary.to_json()) <= set(defs["summary"]["properties"])
