@@ -250,6 +250,7 @@ class Project:
         self,
         *,
         targets: Sequence[str] = (),
+        replace: Sequence[str] = (),
         refresh_only: bool = False,
         cancel_replaced: bool = False,
         cancel_removed: bool = False,
@@ -258,6 +259,7 @@ class Project:
         """Plan options from the flags, with ``[budget] maxCost`` and ``[cost]`` of rmapply.toml."""
         return PlanOptions(
             targets=tuple(targets),
+            replace=tuple(replace),
             refresh_only=refresh_only,
             cancel_replaced=cancel_replaced,
             cancel_removed=cancel_removed,

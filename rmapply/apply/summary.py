@@ -95,9 +95,16 @@ class ApplySummary:
         """Number of outcomes per status (every status present)."""
         return {s.value: len(self.with_status(s)) for s in OutcomeStatus}
 
+    def done_by_action(self) -> dict[str, int]:
+        """Number of DONE outcomes per action or step (create, submit, cancel, ...)."""
+        done: dict[str, int] = {}
+        for outcome in self.with_status(OutcomeStatus.DONE):
+            done[outcome.action] = done.get(outcome.action, 0) + 1
+        return done
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready summary, the payload of ApplyError.summary and of ``--json``."""
-        out: dict[str, Any] = {"counts": self.counts()}
+        out: dict[str, Any] = {"counts": self.counts(), "doneByAction": self.done_by_action()}
         out["actions"] = [o.to_json() for o in self.outcomes]
         if self.budget_message:
             out["budget"] = {"message": self.budget_message, "hint": self.budget_hint}
@@ -137,6 +144,13 @@ class ApplySummary:
             "fix what is named above and run 'rmapply apply' again: what succeeded is recorded "
             "in the state and is not repeated"
         )
+        if self.failed_jobs:
+            first = self.failed_jobs[0]
+            hint += (
+                "; a job that ended failed or cancelled is not run again by 'rmapply apply'"
+                " unless its manifest sets retryFailed = true, or you ask for it once with"
+                f" 'rmapply apply --replace {first}'"
+            )
         if any(o.status is OutcomeStatus.UNKNOWN for o in self.outcomes):
             hint = (
                 "settle each request of unknown outcome with one of the commands shown (every "

@@ -23,6 +23,7 @@ from rmapply.cli.apply_printer import (
     print_status,
     report_resolutions,
 )
+from rmapply.cli.formats import format_option, json_alias_option, wants_json
 from rmapply.cli.local import LOCAL_SPEED, open_endpoint
 from rmapply.cli.options import (
     allow_mass_removal_option,
@@ -36,7 +37,7 @@ from rmapply.cli.options import (
     use_color,
     var_options,
 )
-from rmapply.cli.plan import print_warnings, render
+from rmapply.cli.plan import print_warnings, render, replace_option
 from rmapply.errors import (
     ApiError,
     ApplyError,
@@ -130,7 +131,6 @@ _poll_scale = click.option(
     help="Multiply the 15/30/60/120 s poll back-off (else RMAPPLY_POLL_SCALE; with --local "
     "1/emulator speed).",
 )
-_json = click.option("--json", "json_lines", is_flag=True, help="One JSON event per line.")
 _lock_timeout = lock_timeout_option()
 
 
@@ -153,6 +153,7 @@ _lock_timeout = lock_timeout_option()
     metavar="ADDRESS",
     help="Apply only matching resources (globs) and what they need.",
 )
+@replace_option
 @click.option("--cancel-replaced", is_flag=True, help="Cancel an active job that is replaced.")
 @click.option(
     "--cancel-removed", is_flag=True, help="Cancel an active job that left the manifests."
@@ -176,7 +177,8 @@ _lock_timeout = lock_timeout_option()
 @_lock_timeout
 @ignore_previous_state_option
 @retry_budget_option
-@_json
+@format_option
+@json_alias_option
 @allow_mass_removal_option
 @click.option("--no-color", is_flag=True, help="Print the plan without colour.")
 def apply_command(
@@ -189,6 +191,7 @@ def apply_command(
     auto_approve: bool,
     refresh: bool,
     targets: tuple[str, ...],
+    replace: tuple[str, ...],
     cancel_replaced: bool,
     cancel_removed: bool,
     max_cost: float | None,
@@ -199,17 +202,20 @@ def apply_command(
     lock_timeout: float,
     ignore_previous_state: bool,
     retry_budget: float | None,
-    json_lines: bool,
+    fmt: str,
+    json_alias: bool,
     allow_mass_removal: bool,
     no_color: bool,
 ) -> int:
     """Plan, show the plan, ask, then carry it out; or carry out a saved PLANFILE exactly."""
+    json_lines = wants_json(fmt, json_alias)
     project = load_project(directory, ignore_previous_state)
     loaded = project.manifests(var_files=var_files, cli_vars=parse_vars(cli_vars))
     saved = load_plan(planfile) if planfile is not None else None
-    if saved is not None and (targets or cancel_replaced or cancel_removed):
+    if saved is not None and (targets or replace or cancel_replaced or cancel_removed):
         raise ConfigError(
-            "--target, --cancel-replaced and --cancel-removed cannot change a saved plan",
+            "--target, --replace, --cancel-replaced and --cancel-removed cannot change a saved"
+            " plan",
             hint="make a new plan with those options: 'rmapply plan --out FILE ...'",
         )
     workers = parallelism or project.config.apply.parallelism
@@ -240,6 +246,7 @@ def apply_command(
             report_resolutions(printer, resolve_pending(session, client, now, margin=margin), now)
             options = project.plan_options(
                 targets=targets,
+                replace=replace,
                 cancel_replaced=cancel_replaced,
                 cancel_removed=cancel_removed,
                 max_cost=budget,
@@ -300,7 +307,8 @@ def _confirm(auto_approve: bool) -> None:
 @_parallelism
 @ignore_previous_state_option
 @retry_budget_option
-@_json
+@format_option
+@json_alias_option
 def status_command(
     addresses: tuple[str, ...],
     directory: Path,
@@ -309,9 +317,11 @@ def status_command(
     parallelism: int | None,
     ignore_previous_state: bool,
     retry_budget: float | None,
-    json_lines: bool,
+    fmt: str,
+    json_alias: bool,
 ) -> None:
     """Show the live state of the jobs in state (or of ADDRESS...), read from the service."""
+    json_lines = wants_json(fmt, json_alias)
     project = load_project(directory, ignore_previous_state)
     with (
         open_endpoint(project, endpoint, local) as chosen,
@@ -346,7 +356,8 @@ def status_command(
 @_lock_timeout
 @ignore_previous_state_option
 @retry_budget_option
-@_json
+@format_option
+@json_alias_option
 def wait_command(
     addresses: tuple[str, ...],
     directory: Path,
@@ -358,9 +369,11 @@ def wait_command(
     lock_timeout: float,
     ignore_previous_state: bool,
     retry_budget: float | None,
-    json_lines: bool,
+    fmt: str,
+    json_alias: bool,
 ) -> int:
     """Wait for the running jobs in state (or ADDRESS...) to succeed, fail or be cancelled."""
+    json_lines = wants_json(fmt, json_alias)
     project = load_project(directory, ignore_previous_state)
     with (
         open_printer(json_lines) as printer,

@@ -20,6 +20,7 @@ from rmapply.apply.events import ApplyEvent, OutcomeResolved, ProgressReported
 from rmapply.apply.recovery import Resolution
 from rmapply.apply.watch import JobStatus
 from rmapply.output.apply_events import EventLines, ProgressBoard, json_line
+from rmapply.output.dialect import versioned
 from rmapply.state import StateDocument
 
 
@@ -52,7 +53,7 @@ class EventPrinter:
     def data(self, payload: dict[str, Any]) -> None:
         """A non-event record of the JSON stream (the plan, the summary)."""
         with self._lock:
-            self._write(json.dumps(payload, separators=(",", ":")) + "\n")
+            self._write(json.dumps(versioned(payload), separators=(",", ":")) + "\n")
 
     def echo(self, text: str) -> None:
         """A plain line (between events; keeps the board below it)."""
@@ -156,13 +157,14 @@ def print_status(rows: Sequence[JobStatus], document: StateDocument, *, json_lin
     """``rmapply status``: one line (or JSON object) per job, then the pending operations."""
     if json_lines:
         for row in rows:
-            click.echo(json.dumps(row.to_json(), separators=(",", ":")))
+            click.echo(json.dumps(versioned(row.to_json()), separators=(",", ":")))
         for op in document.pending.values():
-            click.echo(
-                json.dumps(
-                    {"address": op.address, "pending": op.action, "sentAt": op.sent_at.isoformat()}
-                )
-            )
+            pending = {
+                "address": op.address,
+                "pending": op.action,
+                "sentAt": op.sent_at.isoformat(),
+            }
+            click.echo(json.dumps(versioned(pending), separators=(",", ":")))
         return
     if not rows and not document.pending:
         click.echo("No jobs in state.")

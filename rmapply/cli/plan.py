@@ -33,6 +33,14 @@ from rmapply.plan.planfile import saved_plan
 from rmapply.project import Planned
 
 FORMATS = ("text", "json", "markdown")
+replace_option = click.option(
+    "--replace",
+    "replace",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Run this job again though nothing changed (repeatable, globs like 'jobs.site-*');"
+    " the old job is retired as a replacement's is.",
+)
 NO_REFRESH_NOTE = (
     "note: --no-refresh: nothing was read from the service; this plan compares the manifests "
     "with the state only"
@@ -76,6 +84,7 @@ def print_warnings(planned: Planned, *, color: bool | None = None) -> None:
     metavar="ADDRESS",
     help="Plan only matching resources (globs like 'jobs.site-*') and what they need.",
 )
+@replace_option
 @click.option(
     "--cancel-replaced",
     is_flag=True,
@@ -123,6 +132,7 @@ def plan_command(
     refresh: bool,
     refresh_only: bool,
     targets: tuple[str, ...],
+    replace: tuple[str, ...],
     cancel_replaced: bool,
     cancel_removed: bool,
     max_cost: float | None,
@@ -141,6 +151,7 @@ def plan_command(
     loaded = project.manifests(var_files=var_files, cli_vars=parse_vars(cli_vars))
     options = project.plan_options(
         targets=targets,
+        replace=replace,
         refresh_only=refresh_only,
         cancel_replaced=cancel_replaced,
         cancel_removed=cancel_removed,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from rmapply.cli.formats import format_option, json_alias_option, wants_json
 from rmapply.cli.options import (
     dir_option,
     ignore_previous_state_option,
@@ -16,6 +17,9 @@ from rmapply.cli.options import (
     use_color,
 )
 from rmapply.errors import ConfigError
+from rmapply.model import Address
+from rmapply.output.dialect import camel_keys, versioned
+from rmapply.plan.ordering import matching
 from rmapply.project import LOCAL_STATE, Project
 from rmapply.state import (
     ResourceRecord,
@@ -37,29 +41,69 @@ def state_group() -> None:
     """Inspect and edit the state file (never calls the API)."""
 
 
+def _selected(names: list[str], patterns: tuple[str, ...], command: str) -> list[str]:
+    """The addresses matching any glob, as ``--target`` matches them (all without a glob);
+    PlanError naming every glob that matches nothing, with a did-you-mean."""
+    if not patterns:
+        return names
+    chosen = {
+        str(a)
+        for a in matching(patterns, map(Address.parse, names), flag=command, where="in the state")
+    }
+    return [n for n in names if n in chosen]
+
+
 @state_group.command("list")
 @dir_option
 @ignore_previous_state_option
-def state_list(directory: Path, ignore_previous_state: bool) -> None:
-    """List the addresses in state, and the operations of unknown outcome."""
+@click.argument("patterns", nargs=-1, metavar="[ADDRESS]...")
+def state_list(directory: Path, ignore_previous_state: bool, patterns: tuple[str, ...]) -> None:
+    """List the addresses in state, and the operations of unknown outcome.
+
+    ADDRESS globs such as 'jobs.site-*' (as --target takes them) list only what they match."""
     store = load_project(directory, ignore_previous_state).store
-    for address in list_addresses(store):
-        click.echo(address)
-    for operation in list_pending(store):
+    addresses = list_addresses(store)
+    pending = list_pending(store)
+    selected = set(
+        _selected(sorted({*addresses, *(p.address for p in pending)}), patterns, "state list")
+    )
+    for address in addresses:
+        if address in selected:
+            click.echo(address)
+    for operation in pending:
+        if operation.address not in selected:
+            continue
         click.echo(
             f"{operation.address} (pending {operation.action} of unknown outcome, sent "
             f"{operation.sent_at.isoformat()})"
         )
 
 
+# the API's own JSON and a map of output formats: their keys are data, not rmapply's names
+_DATA_KEYS = frozenset({"spec", "remote", "outputs", "details"})
+
+
+def record_json(record: ResourceRecord) -> dict[str, object]:
+    """A state record in the JSON dialect of every output (the state file keeps its own)."""
+    return versioned(camel_keys(record.model_dump(mode="json"), keep=_DATA_KEYS))
+
+
 @state_group.command("show")
 @dir_option
 @ignore_previous_state_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("json",)),
+    default="json",
+    show_default=True,
+    help="The record as camelCase JSON with a formatVersion (the only format).",
+)
 @click.argument("address")
-def state_show(directory: Path, ignore_previous_state: bool, address: str) -> None:
+def state_show(directory: Path, ignore_previous_state: bool, fmt: str, address: str) -> None:
     """Print the record of ADDRESS as JSON."""
     record = show_record(load_project(directory, ignore_previous_state).store, address)
-    click.echo(record.model_dump_json(indent=2))
+    click.echo(json.dumps(record_json(record), indent=2))
 
 
 @state_group.command("rm")
@@ -174,10 +218,12 @@ def state_versions(directory: Path, fmt: str) -> None:
     versions = store.versions()
     condition = store.find_traces().condition
     if fmt == "json":
-        data = {
-            "state": {"path": store.location, "condition": condition},
-            "versions": [_version_json(v) for v in versions],
-        }
+        data = versioned(
+            {
+                "state": {"path": store.location, "condition": condition},
+                "versions": [_version_json(v) for v in versions],
+            }
+        )
         click.echo(json.dumps(data, indent=2))
         return
     if condition != "present":
@@ -271,28 +317,34 @@ def _output_entry(record: ResourceRecord) -> dict[str, object]:
 @click.command("output")
 @dir_option
 @ignore_previous_state_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@format_option
+@json_alias_option
 @click.option("--local", is_flag=True, help="Read the state of the embedded emulator's rehearsals.")
-@click.argument("address", required=False)
+@click.argument("patterns", nargs=-1, metavar="[ADDRESS]...")
 def output_command(
-    directory: Path, ignore_previous_state: bool, as_json: bool, local: bool, address: str | None
+    directory: Path,
+    ignore_previous_state: bool,
+    fmt: str,
+    json_alias: bool,
+    local: bool,
+    patterns: tuple[str, ...],
 ) -> None:
-    """Print the job ids and output reality-data ids by format, of ADDRESS or of everything."""
+    """Print the job ids and output reality-data ids by format, of ADDRESS or of everything.
+
+    ADDRESS may be a glob such as 'jobs.site-*', as --target takes it."""
     project = load_project(directory, ignore_previous_state)
     if local:
         project.use_local_state()
     store = project.store
-    if address is not None:
-        entry = _output_entry(show_record(store, address))
-        if as_json:
-            click.echo(json.dumps(entry, indent=2))
-            return
-        entries = {address: entry}
-    else:
-        entries = {a: _output_entry(r) for a, r in sorted(store.load().resources.items())}
-        if as_json:
-            click.echo(json.dumps(entries, indent=2))
-            return
+    resources = store.load().resources
+    if len(patterns) == 1 and not any(c in patterns[0] for c in "*?["):
+        show_record(store, patterns[0])  # one plain address: its own did-you-mean message
+    entries = {
+        a: _output_entry(resources[a]) for a in _selected(sorted(resources), patterns, "output")
+    }
+    if wants_json(fmt, json_alias):
+        click.echo(json.dumps(versioned({"resources": entries}), indent=2))
+        return
     if not entries:
         click.echo("No resources in state yet; 'rmapply apply' creates them.", err=True)
         if not local and (project.directory / LOCAL_STATE).exists():
@@ -306,8 +358,8 @@ def output_command(
         click.echo(f"{addr}: {shown['id']}{state}")
         outputs = shown.get("outputs")
         if isinstance(outputs, dict):
-            for fmt, output_id in outputs.items():
-                click.echo(f"  {fmt}: {output_id}")
+            for kind, output_id in outputs.items():
+                click.echo(f"  {kind}: {output_id}")
 
 
 COMMANDS: list[click.Command] = [state_group, output_command]

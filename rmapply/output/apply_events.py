@@ -25,6 +25,7 @@ from rmapply.apply.events import (
     WaitStopped,
 )
 from rmapply.apply.summary import RECREATED_NOTE, ApplySummary, OutcomeStatus
+from rmapply.output.dialect import versioned
 
 # plain (non-terminal) progress lines: one per job when it moves 10 points, or once a minute
 PROGRESS_STEP = 10.0
@@ -44,8 +45,8 @@ _VERBS = {
 
 
 def json_line(event: ApplyEvent) -> str:
-    """The ``--json`` form: one compact JSON object, no newline."""
-    return json.dumps(event.to_json(), separators=(",", ":"), sort_keys=False)
+    """The ``--format json`` form: one compact JSON object, no newline."""
+    return json.dumps(versioned(event.to_json()), separators=(",", ":"), sort_keys=False)
 
 
 def _verb(action: str, done: bool) -> str:
@@ -220,12 +221,37 @@ def wait_lines(summary: ApplySummary) -> list[str]:
     return lines
 
 
+# the plan's words, done: "Plan: 3 to create, ..." is answered by "3 created, ..."
+_DONE_WORDS = {
+    "create": "created",
+    "update": "updated",
+    "replace": "replaced",
+    "delete": "deleted",
+    "submit": "submitted",
+    "cancel": "cancelled",
+    "forget": "forgotten",
+    "record": "recorded",
+}
+_ALWAYS = ("create", "update", "replace", "delete")
+
+
+def done_line(summary: ApplySummary) -> str:
+    """``3 created, 0 updated, 0 replaced, 0 deleted; 2 submitted``: what was done, counted
+    per resource and step as the plan's summary line counts them."""
+    done = summary.done_by_action()
+    main = ", ".join(f"{done.get(a, 0)} {_DONE_WORDS[a]}" for a in _ALWAYS)
+    extra = ", ".join(
+        f"{n} {_DONE_WORDS.get(a, a)}" for a, n in sorted(done.items()) if a not in _ALWAYS
+    )
+    return main + (f"; {extra}" if extra else "")
+
+
 def summary_lines(summary: ApplySummary) -> list[str]:
     """The closing summary: counts, then every failure, skip, hold and unknown with why."""
     counts = summary.counts()
     head = (
         f"Apply {'complete' if summary.ok else 'finished with problems'}: "
-        f"{counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped"
+        f"{done_line(summary)}; {counts['failed']} failed, {counts['skipped']} skipped"
     )
     if counts["held"]:
         head += f", {counts['held']} held by the budget"

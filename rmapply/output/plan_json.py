@@ -1,19 +1,17 @@
-"""A Plan as JSON: the versioned, documented schema of docs/plan.md (plan.schema.json)."""
+"""A Plan as JSON: camelCase keys, ``formatVersion``, the schema docs/schemas/plan.schema.json."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from rmapply.plan import Plan
-
-SCHEMA_PATH = Path(__file__).with_name("plan.schema.json")
+from rmapply.plan.result import PLAN_FORMAT_VERSION
 
 
 def plan_data(plan: Plan) -> dict[str, Any]:
-    """The plan as JSON-ready data (``format_version`` first among equals)."""
-    data: dict[str, Any] = plan.model_dump(mode="json")
+    """The plan as JSON-ready data in the API's dialect (camelCase keys, ``formatVersion``)."""
+    data: dict[str, Any] = plan.model_dump(mode="json", by_alias=True)
     return data
 
 
@@ -24,7 +22,7 @@ def render_plan_json(plan: Plan) -> str:
 
 def plan_json_schema() -> dict[str, Any]:
     """The JSON Schema of render_plan_json's output, generated from the plan's models."""
-    schema: dict[str, Any] = Plan.model_json_schema(mode="serialization")
+    schema: dict[str, Any] = Plan.model_json_schema(mode="serialization", by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://rmapply.dev/schemas/plan-v1.json"
+    schema["$id"] = f"https://rmapply.dev/schemas/plan-v{PLAN_FORMAT_VERSION}.json"
     return schema

@@ -14,6 +14,7 @@ from pydantic import (
     PlainValidator,
     WithJsonSchema,
 )
+from pydantic.alias_generators import to_camel
 
 from rmapply.errors import PlanError
 from rmapply.model import Address, FieldClass, ResourceKind
@@ -60,9 +61,16 @@ def format_cost(amount: float) -> str:
 
 
 class PlanValue(BaseModel):
-    """Base of the plan's values: frozen, strict about unknown fields."""
+    """Base of the plan's values: frozen, strict about unknown fields, camelCase in JSON."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    # the API's dialect: dumped with by_alias=True (plan JSON, plan files); built by field name
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        defer_build=True,
+    )
 
 
 class ActionType(StrEnum):
@@ -76,6 +84,25 @@ class ActionType(StrEnum):
     FORGET = "forget"  # drop from state, no API call (except a cancel when asked)
     RECORD = "record"  # write the new spec into state, no API call
     NOOP = "noop"
+
+
+class ReasonCode(StrEnum):
+    """Why an action was planned, for machines (``reasonCode``); the sentences say it for people."""
+
+    NEW = "new"  # in the manifests, not in the state
+    GONE_REMOTELY = "gone-remotely"  # in the state, but the service answers 404
+    RETRY_FAILED = "retry-failed"  # failed or cancelled and retryFailed = true
+    REPLACE_REQUESTED = "replace-requested"  # --replace ADDRESS
+    RERUN_FIELD_CHANGED = "rerun-field-changed"  # what a submitted job computes changed
+    UNPATCHABLE_FIELD_CHANGED = "unpatchable-field-changed"  # unsubmitted, PATCH cannot do it
+    PATCHABLE_FIELD_CHANGED = "patchable-field-changed"  # unsubmitted job, changed by PATCH
+    DRIFT_RESTORED = "drift-restored"  # changed outside rmapply, set back by PATCH
+    SUBMIT_REQUESTED = "submit-requested"  # unsubmitted and submit = true
+    COSMETIC_CHANGE = "cosmetic-change"  # only fields that do not re-run anything changed
+    REMOVED_FROM_MANIFESTS = "removed-from-manifests"  # in the state, not in the manifests
+    STILL_USED = "still-used"  # a removed workspace that jobs in the state still use
+    FAILED_NOT_RETRIED = "failed-not-retried"  # failed or cancelled, retryFailed = false
+    UNCHANGED = "unchanged"
 
 
 class Retire(StrEnum):
@@ -143,6 +170,7 @@ class Action(PlanValue):
     kind: Literal["job", "workspace"]
     action: ActionType
     address: AddressField
+    reason_code: ReasonCode
     reasons: tuple[str, ...]
     precondition: Precondition
     before: dict[str, Any] | None = None  # the spec in state

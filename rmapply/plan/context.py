@@ -27,6 +27,8 @@ class PlanOptions:
 
     # --target ADDRESS (repeatable, globs like jobs.site-*): these and what they need
     targets: tuple[str, ...] = ()
+    # --replace ADDRESS (repeatable, globs): run these jobs again although nothing changed
+    replace: tuple[str, ...] = ()
     # --refresh-only: show (and let apply accept) remote changes alone
     refresh_only: bool = False
     # --cancel-replaced: cancel an active job that is replaced (else it keeps running)
@@ -104,6 +106,7 @@ class PlanContext:
     now: datetime
     records: RecordIndex
     warnings: list[str] = field(default_factory=list)
+    replacing: frozenset[Address] = frozenset()  # the jobs --replace names
     workspace_actions: dict[Address, Action] = field(default_factory=dict)
     remote_changes: dict[Address, RemoteChange] = field(default_factory=dict)
     _observations: dict[Address, Observation] = field(default_factory=dict)

@@ -12,6 +12,7 @@ from rmapply.plan.actions import (
     FieldChange,
     JobCost,
     Precondition,
+    ReasonCode,
     ReplaceJob,
     Retire,
 )
@@ -80,6 +81,7 @@ def create_job(
     *,
     precondition: Precondition,
     reason: str,
+    code: ReasonCode,
     record: ResourceRecord | None = None,
 ) -> CreateJob:
     """CreateJob; with ``record`` (its job vanished remotely) the old id moves to history."""
@@ -88,6 +90,7 @@ def create_job(
     submit = desired.spec.submit
     return CreateJob(
         address=desired.address,
+        reason_code=code,
         reasons=(reason,),
         precondition=precondition,
         before=record.spec if record else None,
@@ -103,7 +106,9 @@ def create_job(
     )
 
 
-def replace_job(ctx: PlanContext, facts: JobFacts, retire: Retire, reason: str) -> ReplaceJob:
+def replace_job(
+    ctx: PlanContext, facts: JobFacts, retire: Retire, reason: str, code: ReasonCode
+) -> ReplaceJob:
     """ReplaceJob: a new job from the manifests; the old one retired as ``retire`` says."""
     desired = facts.desired
     workspace_id, ref = ctx.workspace_for(desired)
@@ -111,6 +116,7 @@ def replace_job(ctx: PlanContext, facts: JobFacts, retire: Retire, reason: str) 
     submit = desired.spec.submit
     return ReplaceJob(
         address=facts.address,
+        reason_code=code,
         reasons=(reason,),
         precondition=facts.precondition,
         before=facts.record.spec,

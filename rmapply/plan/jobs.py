@@ -14,7 +14,9 @@ from rmapply.plan.actions import (
     Forget,
     NoOp,
     Precondition,
+    ReasonCode,
     Record,
+    ReplaceJob,
     Retire,
     SubmitJob,
     UpdateJob,
@@ -61,7 +63,15 @@ def plan_job(
             return None
         reason = f"{address} is in the manifests but not in the state: it is created"
         reason += then_submit(desired.spec.submit)
-        return create_job(ctx, desired, after, digest(after), precondition=ABSENT, reason=reason)
+        return create_job(
+            ctx,
+            desired,
+            after,
+            digest(after),
+            precondition=ABSENT,
+            reason=reason,
+            code=ReasonCode.NEW,
+        )
     seen = ctx.observe(address)
     precondition = Precondition(
         in_state=True,
@@ -87,6 +97,7 @@ def plan_job(
             spec_digest,
             precondition=precondition,
             reason=reason,
+            code=ReasonCode.GONE_REMOTELY,
             record=record,
         )
     changes = _diff(
@@ -99,10 +110,34 @@ def plan_job(
             f"job {record.remote_id} {state} and retryFailed = true: a new job is created"
             f"{then_submit(desired.spec.submit)}; the {state} job's id moves to history"
         )
-        return replace_job(ctx, facts, Retire.KEEP, reason)
+        return replace_job(ctx, facts, Retire.KEEP, reason, ReasonCode.RETRY_FAILED)
+    action = _unsubmitted(ctx, facts) if state == "unsubmitted" else _submitted(ctx, facts)
+    if address in ctx.replacing and not isinstance(action, ReplaceJob):
+        return _requested_replace(ctx, facts)
+    return action
+
+
+def _retire(ctx: PlanContext, state: str | None) -> tuple[Retire, str]:
+    """How the old job of a replacement is retired, and the words that say so."""
     if state == "unsubmitted":
-        return _unsubmitted(ctx, facts)
-    return _submitted(ctx, facts)
+        return Retire.DELETE, "the old job is deleted (nothing was spent)"
+    if state == "active" and ctx.options.cancel_replaced:
+        return Retire.CANCEL, "the old job is cancelled (--cancel-replaced)"
+    if state == "active":
+        return Retire.KEEP, "the old job keeps running (pass --cancel-replaced to cancel it)"
+    return Retire.KEEP, "the old job and its outputs stay"
+
+
+def _requested_replace(ctx: PlanContext, facts: JobFacts) -> ReplaceJob:
+    """``--replace ADDRESS``: a new job although nothing changed, retired as a replacement."""
+    state = facts.seen.job_state
+    retire, fate = _retire(ctx, state)
+    history = "" if retire is Retire.DELETE else "; its id moves to history"
+    reason = (
+        f"--replace {facts.address}: job {facts.job_id} ({state or 'state unknown'}) is run"
+        f" again: a new job is created{then_submit(facts.desired.spec.submit)}; {fate}{history}"
+    )
+    return replace_job(ctx, facts, retire, reason, ReasonCode.REPLACE_REQUESTED)
 
 
 def _diff(
@@ -174,7 +209,7 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
             f"{paths(fixed)} cannot be changed by PATCH on an unsubmitted job: job {job_id} is"
             f" deleted (nothing was spent) and a new job is created{then_submit(spec.submit)}"
         )
-        return replace_job(ctx, facts, Retire.DELETE, reason)
+        return replace_job(ctx, facts, Retire.DELETE, reason, ReasonCode.UNPATCHABLE_FIELD_CHANGED)
     after = facts.after
     restored = _restore(ctx, facts.address, after)
     patched = [c for c in diff if top_field(c.path) in PATCHABLE_JOB_FIELDS]
@@ -201,6 +236,9 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
             reasons.append("then it is submitted (submit = true)")
         return UpdateJob(
             **common,
+            reason_code=(
+                ReasonCode.PATCHABLE_FIELD_CHANGED if patched else ReasonCode.DRIFT_RESTORED
+            ),
             reasons=tuple(reasons),
             diff=tuple(sorted(diff + restored, key=lambda c: c.path)),
             cost=cost_of(ctx, facts.desired, facts.seen.current),
@@ -211,6 +249,7 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
     if spec.submit:
         return SubmitJob(
             **common,
+            reason_code=ReasonCode.SUBMIT_REQUESTED,
             diff=tuple(diff),
             reasons=(
                 f"job {job_id} is unsubmitted and the manifest says submit = true: it is submitted",
@@ -222,6 +261,7 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
         return Record(
             **common,
             kind="job",
+            reason_code=ReasonCode.COSMETIC_CHANGE,
             diff=tuple(diff),
             reasons=(
                 f"only rmapply's own fields changed ({paths(diff)}): recorded in state, no API"
@@ -231,6 +271,7 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
     return NoOp(
         kind="job",
         address=facts.address,
+        reason_code=ReasonCode.UNCHANGED,
         reasons=("unchanged",),
         precondition=facts.precondition,
         remote_id=job_id,
@@ -257,24 +298,19 @@ def _submitted(ctx: PlanContext, facts: JobFacts) -> Action:
     if state in _NOT_FINISHED:
         ctx.warnings.append(
             f"{address}: job {job_id} {state}{_failure(facts.seen)}; it is not re-run (set"
-            f" retryFailed = true in {facts.desired.source} to create it again)"
+            f" retryFailed = true in {facts.desired.source} to create it again, or run it once"
+            f" more with --replace {address})"
         )
     rerun = [c for c in diff if c.field_class is FieldClass.RERUN]
     if rerun:
-        retire = Retire.KEEP
-        if state == "active" and ctx.options.cancel_replaced:
-            retire, fate = Retire.CANCEL, "the old job is cancelled (--cancel-replaced)"
-        elif state == "active":
-            fate = "the old job keeps running (pass --cancel-replaced to cancel it)"
-        else:
-            fate = "the old job and its outputs stay"
+        retire, fate = _retire(ctx, state)
         reason = (
             f"{paths(rerun)} {'changes' if len(rerun) == 1 else 'change'} what the job computes"
             f" and job {job_id} is already"
             f" submitted ({shown}): a new job is created{then_submit(facts.desired.spec.submit)};"
             f" {fate}; its id moves to history"
         )
-        return replace_job(ctx, facts, retire, reason)
+        return replace_job(ctx, facts, retire, reason, ReasonCode.RERUN_FIELD_CHANGED)
     if diff:
         groups = [
             f"{paths([c for c in diff if c.field_class is cls])} ({word})"
@@ -290,17 +326,20 @@ def _submitted(ctx: PlanContext, facts: JobFacts) -> Action:
             after_digest=facts.digest,
             diff=tuple(diff),
             remote_id=job_id,
+            reason_code=ReasonCode.COSMETIC_CHANGE,
             reasons=(
                 f"only {', '.join(groups)} changed and job {job_id} is already submitted"
                 f" ({shown}): recorded in state, no API call; the job is not re-run",
             ),
         )
-    reason = "unchanged"
+    reason, code = "unchanged", ReasonCode.UNCHANGED
     if state in _NOT_FINISHED:
         reason = f"unchanged; job {job_id} {state} and is not re-run (retryFailed = false)"
+        code = ReasonCode.FAILED_NOT_RETRIED
     return NoOp(
         kind="job",
         address=address,
+        reason_code=code,
         reasons=(reason,),
         precondition=facts.precondition,
         remote_id=job_id,
@@ -321,6 +360,7 @@ def _removal(
         "precondition": precondition,
         "before": record.spec,
         "remote_id": job_id,
+        "reason_code": ReasonCode.REMOVED_FROM_MANIFESTS,
     }
     left = f"{address} is no longer in the manifests"
     if seen.seen is Seen.GONE:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
@@ -19,8 +20,15 @@ def _tie(address: Address) -> tuple[int, str]:
     return (0 if address.kind is ResourceKind.WORKSPACE else 1, address.key)
 
 
-def matching(patterns: Sequence[str], universe: Iterable[Address]) -> set[Address]:
-    """Addresses matching any glob (``jobs.site-*``); PlanError naming patterns that match none."""
+def matching(
+    patterns: Sequence[str],
+    universe: Iterable[Address],
+    *,
+    flag: str = "--target",
+    where: str = "in the manifests or the state",
+) -> set[Address]:
+    """Addresses matching any glob (``jobs.site-*``); PlanError naming every pattern that
+    matches none, with the closest address when one is close."""
     addresses = list(universe)
     names = {a: str(a) for a in addresses}
     found: set[Address] = set()
@@ -32,9 +40,15 @@ def matching(patterns: Sequence[str], universe: Iterable[Address]) -> set[Addres
         found |= hits
     if unmatched:
         listed = ", ".join(repr(p) for p in unmatched)
+        close = [
+            guess
+            for p in unmatched
+            for guess in difflib.get_close_matches(p, sorted(names.values()), n=1)
+        ]
+        guess = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
         raise PlanError(
-            f"--target {listed} matches no resource in the manifests or the state",
-            hint="a target is an address or a glob such as 'jobs.site-*' or 'workspaces.main'",
+            f"{flag} {listed} matches no resource {where}",
+            hint=f"{guess}{flag} takes an address or a glob such as 'jobs.site-*'",
         )
     return found
 

@@ -19,7 +19,8 @@ from rmapply.plan.actions import PlanValue
 from rmapply.plan.result import Plan
 from rmapply.state.document import StateDocument
 
-# 2: the file carries a seal; a file of format 1 has none and is refused
+# 2: the file carries a seal and camelCase keys (the plan's formatVersion 2); an older file
+# (format 1, or snake_case keys from before the plan spoke the API's dialect) is refused
 PLANFILE_FORMAT_VERSION = 2
 SEAL_KEY = "seal"
 
@@ -86,7 +87,7 @@ def plan_seal(data: dict[str, Any]) -> str:
 
 def dump_saved_plan(saved: SavedPlan) -> str:
     """The plan file's text: JSON with sorted keys and its seal, stable for the same plan."""
-    data = saved.model_dump(mode="json")
+    data = saved.model_dump(mode="json", by_alias=True)
     data[SEAL_KEY] = plan_seal(data)
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
@@ -122,12 +123,20 @@ def parse_saved_plan(text: str, *, source: str = "<plan text>") -> SavedPlan:
             f'{source}: not a plan file (no "format": "rmapply-plan")',
             hint="write a plan with 'rmapply plan --out FILE'",
         )
-    version = data.get("format_version")
+    # snake_case keys (format 1, or 2 before plans spoke camelCase): an older rmapply wrote it
+    old = data.get("format_version")
+    version = data.get("formatVersion", old)
     if not isinstance(version, int) or version > PLANFILE_FORMAT_VERSION:
         raise PlanError(
             f"{source}: plan file format {version!r} is newer than this rmapply understands"
             f" ({PLANFILE_FORMAT_VERSION})",
             hint="upgrade rmapply, or make the plan again with this version",
+        )
+    if old is not None or version < PLANFILE_FORMAT_VERSION:
+        raise PlanError(
+            f"{source}: plan file format {version!r} was written by an older rmapply; this one"
+            f" reads format {PLANFILE_FORMAT_VERSION} (camelCase keys, sealed)",
+            hint="plan again with 'rmapply plan --out FILE' and review the new plan",
         )
     _check_seal(data, source)
     content = {k: v for k, v in data.items() if k != SEAL_KEY}

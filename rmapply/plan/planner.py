@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import cast
@@ -70,6 +70,20 @@ def build_plan(
         return _build_plan(desired, state, remote, now, options or PlanOptions())
 
 
+def _replacing(
+    patterns: Sequence[str], desired: DesiredState, selected: set[Address] | None
+) -> frozenset[Address]:
+    """The jobs ``--replace`` names: jobs in the manifests (a workspace is never re-run)."""
+    replacing = matching(patterns, desired.jobs, flag="--replace")
+    outside = sorted(str(a) for a in replacing - selected) if selected is not None else []
+    if outside:
+        raise PlanError(
+            f"--replace {', '.join(outside)}: not among the resources --target selects",
+            hint="add it to --target as well, or plan without --target",
+        )
+    return frozenset(replacing)
+
+
 def _build_plan(
     desired: DesiredState,
     state: StateDocument,
@@ -95,6 +109,8 @@ def _build_plan(
             f"targeting is in effect: {len(selected)} of {len(universe)} resources are planned;"
             " a plan without --target may show more changes"
         )
+    if options.replace:
+        ctx.replacing = _replacing(options.replace, desired, selected)
     blocked = blocked_addresses(desired, pending, selected, ctx.warnings)
     _check_project(desired, state, ctx.warnings)
     ctx.warnings.extend(requested_cancel_notes(state))

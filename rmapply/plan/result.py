@@ -26,7 +26,8 @@ from rmapply.plan.actions import (
 )
 from rmapply.plan.drift import ChangeCategory, RemoteChange
 
-PLAN_FORMAT_VERSION = 1
+# 2: camelCase keys (the API's dialect) and a reasonCode on every action
+PLAN_FORMAT_VERSION = 2
 _KIND_FREE = ("forget", "record", "noop")
 
 

@@ -13,6 +13,7 @@ from rmapply.plan.actions import (
     Forget,
     NoOp,
     Precondition,
+    ReasonCode,
     Record,
     ReplaceWorkspace,
 )
@@ -54,6 +55,7 @@ def plan_workspace(
     if record is None:
         return CreateWorkspace(
             **common,
+            reason_code=ReasonCode.NEW,
             reasons=(
                 f"{address} is in the manifests but not in the state: it is created",
                 *again,
@@ -66,6 +68,7 @@ def plan_workspace(
     if ctx.observe(address).seen is Seen.GONE:
         return CreateWorkspace(
             **common,
+            reason_code=ReasonCode.GONE_REMOTELY,
             reasons=(
                 f"workspace {record.remote_id} no longer exists remotely (404): it is created"
                 " again; the jobs that ran in it are not re-run",
@@ -78,6 +81,7 @@ def plan_workspace(
         return NoOp(
             kind="workspace",
             address=address,
+            reason_code=ReasonCode.UNCHANGED,
             reasons=("unchanged",),
             precondition=precondition,
             remote_id=record.remote_id,
@@ -88,6 +92,7 @@ def plan_workspace(
         return ReplaceWorkspace(
             **common,
             diff=diff,
+            reason_code=ReasonCode.RERUN_FIELD_CHANGED,
             reasons=(
                 f"{', '.join(rerun)} cannot be changed on an existing workspace: a new workspace"
                 f" is created; workspace {record.remote_id} is kept (its jobs keep their outputs)"
@@ -101,6 +106,7 @@ def plan_workspace(
         **common,
         kind="workspace",
         diff=diff,
+        reason_code=ReasonCode.COSMETIC_CHANGE,
         reasons=(
             "only the name changed and a workspace has no update endpoint: the state records the"
             " new name, no API call",
@@ -119,6 +125,7 @@ def plan_workspace_removal(
             kind="workspace",
             address=address,
             before=record.spec,
+            reason_code=ReasonCode.REMOVED_FROM_MANIFESTS,
             reasons=(
                 f"{address} is no longer in the manifests and workspace {record.remote_id} no"
                 " longer exists remotely: it is forgotten",
@@ -134,6 +141,7 @@ def plan_workspace_removal(
         return NoOp(
             kind="workspace",
             address=address,
+            reason_code=ReasonCode.STILL_USED,
             reasons=(f"kept: no longer in the manifests but still used by {names}",),
             precondition=precondition,
             remote_id=record.remote_id,
@@ -141,6 +149,7 @@ def plan_workspace_removal(
     return DeleteWorkspace(
         address=address,
         before=record.spec,
+        reason_code=ReasonCode.REMOVED_FROM_MANIFESTS,
         reasons=(
             f"{address} is no longer in the manifests and no job in the state uses it: it is"
             " deleted",

@@ -30,6 +30,7 @@ def test_json_lines_are_one_compact_object_per_event_with_camel_case_keys() -> N
     )
     assert "\n" not in line
     assert json.loads(line) == {
+        "formatVersion": 1,
         "event": "action_finished",
         "at": "2026-05-01T12:00:00Z",
         "address": "jobs.a",
@@ -109,6 +110,7 @@ def test_each_rate_limit_pause_is_one_line_with_its_length_and_the_new_pace() ->
 def test_a_rate_limit_pause_is_one_json_event_with_its_pace() -> None:
     event = RateLimitWait(T0, 4.0, "429 on POST /jobs", 1.94)
     assert json.loads(json_line(event)) == {
+        "formatVersion": 1,
         "event": "rate_limit_wait",
         "at": "2026-05-01T12:00:00Z",
         "seconds": 4.0,
@@ -157,13 +159,25 @@ def test_summary_lists_failures_with_codes_then_skips_and_the_budget() -> None:
         ),
     )
     assert summary_lines(summary) == [
-        "Apply finished with problems: 1 done, 1 failed, 1 skipped.",
+        "Apply finished with problems: 1 created, 0 updated, 0 replaced, 0 deleted; 1 failed,"
+        " 1 skipped.",
         "  failed: jobs.b (create) [InvalidContextCaptureRequest] POST /jobs: 422: "
         "Cannot create job.",
         "  skipped: jobs.c (create): depends on jobs.b",
     ]
-    ok = ApplySummary(outcomes=(ActionOutcome("jobs.a", "create", OutcomeStatus.DONE),))
-    assert summary_lines(ok) == ["Apply complete: 1 done, 0 failed, 0 skipped."]
+    ok = ApplySummary(
+        outcomes=(
+            ActionOutcome("jobs.a", "create", OutcomeStatus.DONE),
+            ActionOutcome("jobs.a", "submit", OutcomeStatus.DONE),
+            ActionOutcome("jobs.b", "replace", OutcomeStatus.DONE),
+            ActionOutcome("jobs.b", "submit", OutcomeStatus.DONE),
+            ActionOutcome("jobs.b", "cancel", OutcomeStatus.DONE),
+        )
+    )
+    assert summary_lines(ok) == [
+        "Apply complete: 1 created, 0 updated, 1 replaced, 0 deleted; 1 cancelled, 2 submitted;"
+        " 0 failed, 0 skipped."
+    ]
     assert ok.error() is None
 
 
@@ -247,3 +261,21 @@ def test_an_unresolved_lost_request_is_shown_with_the_commands_that_settle_it() 
         "    settle with: rmapply state forget-intent jobs.a",
     ]
     assert error.summary["actions"][0]["commands"] == list(commands)
+
+
+def test_every_json_event_has_a_schema_with_exactly_its_fields() -> None:
+    import dataclasses
+
+    from rmapply.apply import events
+    from rmapply.output.dialect import camel
+    from tests.schemas import schema
+
+    defs = schema("apply-events")["$defs"]
+    for cls in vars(events).values():
+        if isinstance(cls, type) and issubclass(cls, events.ApplyEvent):
+            if cls is events.ApplyEvent:
+                continue
+            fields = {camel(f.name) for f in dataclasses.fields(cls)}
+            assert set(defs[cls.kind]["properties"]) == fields | {"formatVersion", "event"}
+    summary = ApplySummary(outcomes=(ActionOutcome("jobs.a", "create", OutcomeStatus.DONE),))
+    assert set(summary.to_json()) <= set(defs["summary"]["properties"])

@@ -254,7 +254,7 @@ def test_apply_whose_reader_goes_away_still_applies_and_records_everything(
         stderr=subprocess.PIPE,
     )
     assert process.stdout is not None and process.stderr is not None
-    assert process.stdout.readline().startswith(b'{"event":"plan"')
+    assert process.stdout.readline().startswith(b'{"formatVersion":1,"event":"plan"')
     process.stdout.close()
     with process.stderr:
         err = process.stderr.read()

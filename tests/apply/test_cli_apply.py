@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from rmapply.cli import cli
 from rmapply.emulator import Emulator
 from rmapply.state import LocalStateStore
+from tests.schemas import assert_valid
 
 RMAPPLY = [sys.executable, "-c", "from rmapply.cli import main; main()"]
 
@@ -62,7 +63,11 @@ def test_apply_auto_approve_creates_submits_and_output_shows_the_ids(
     code, out, err = run(env, "apply", "-C", str(project), "--auto-approve")
     assert (code, err) == (0, "")
     assert "jobs.a: created [id=" in out
-    assert out.rstrip().endswith("Apply complete: 5 done, 0 failed, 0 skipped.")
+    assert "Plan: 3 to create, 0 to update, 0 to replace, 0 to delete;" in out
+    assert out.rstrip().endswith(
+        "Apply complete: 3 created, 0 updated, 0 replaced, 0 deleted; 2 submitted; 0 failed,"
+        " 0 skipped."
+    )
     jobs = {j.name: j for j in emulator.jobs()}
     assert sorted(jobs) == ["Job a", "Job b"]
     code, out, _ = run(env, "output", "-C", str(project), "--json")
@@ -212,9 +217,15 @@ def test_json_streams_one_event_per_line(
     tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
 ) -> None:
     project = write_project(tmp_path / "p", itwin_id, {"a": ""})
-    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve", "--json", "--wait")
+    code, out, err = run(
+        env, "apply", "-C", str(project), "--auto-approve", "--format", "json", "--wait"
+    )
     assert code == 0, err
     events = [json.loads(line) for line in out.splitlines()]
+    for event in events:
+        assert_valid("apply-events", event)
+    assert events[0]["plan"]["formatVersion"] == 2
+    assert events[-1]["doneByAction"] == {"create": 2, "submit": 1}
     kinds = [e["event"] for e in events]
     assert kinds[0] == "plan" and kinds[-1] == "summary"
     assert kinds.count("action_started") == kinds.count("action_finished") == 3
@@ -222,6 +233,14 @@ def test_json_streams_one_event_per_line(
     finished = [e for e in events if e["event"] == "action_finished" and e["action"] == "create"]
     assert {e["address"] for e in finished} == {"workspaces.main", "jobs.a"}
     assert events[-1]["jobStates"] == {"jobs.a": "success"}
+    for command in ("status", "wait"):
+        code, out, err = run(env, command, "-C", str(project), "--format", "json")
+        assert (code, err) == (0, "")
+        lines = [json.loads(line) for line in out.splitlines()]
+        for line in lines:
+            assert_valid("status" if command == "status" else "apply-events", line)
+        assert run(env, command, "-C", str(project), "--json")[1] == out  # the alias
+    assert lines[-1]["event"] == "summary"
 
 
 def test_max_cost_creates_but_submits_nothing_and_says_why(
@@ -271,6 +290,40 @@ def test_wait_exits_1_when_a_job_failed(
     assert code == 1
     assert "jobs.a: job failed" in out
     assert err.startswith("Error: apply finished with problems: 1 job(s) ended failed or cancelled")
+    assert "retryFailed = true, or you ask for it once with 'rmapply apply --replace jobs.a'" in err
+
+
+def test_apply_replace_runs_an_unchanged_job_again_and_keeps_the_old_one_in_history(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"a": "", "b": ""})
+    assert run(env, "apply", "-C", str(project), "--auto-approve")[0] == 0
+    first = LocalStateStore(project / "state.json").load().resources["jobs.a"].remote_id
+    code, out, err = run(
+        env, "plan", "-C", str(project), "--replace", "jobs.a*", "--format", "json"
+    )
+    assert (code, err) == (0, "")
+    planned = {a["address"]: (a["action"], a["reasonCode"]) for a in json.loads(out)["actions"]}
+    assert planned["jobs.a"] == ("replace", "replace-requested")
+    assert planned["jobs.b"] == ("noop", "unchanged")
+    code, out, err = run(env, "apply", "-C", str(project), "--auto-approve", "--replace", "jobs.a")
+    assert (code, err) == (0, "")
+    assert f"--replace jobs.a: job {first}" in out
+    assert "Apply complete: 0 created, 0 updated, 1 replaced, 0 deleted; 1 submitted;" in out
+    record = LocalStateStore(project / "state.json").load().resources["jobs.a"]
+    assert record.remote_id != first
+    assert first in [h.id for h in record.history]
+    assert sorted(j.name for j in emulator.jobs()) == ["Job a", "Job a", "Job b"]
+
+
+def test_replace_matching_no_job_is_refused_with_a_did_you_mean(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str
+) -> None:
+    project = write_project(tmp_path / "p", itwin_id, {"site-a": ""})
+    code, _, err = run(env, "plan", "-C", str(project), "--replace", "jobs.site-b")
+    assert code == 1
+    assert "--replace 'jobs.site-b' matches no resource in the manifests or the state" in err
+    assert "did you mean 'jobs.site-a'?" in err
 
 
 def _plan_out(env: dict[str, str], project: Path, plan: Path) -> None:

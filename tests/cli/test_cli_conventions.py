@@ -53,11 +53,11 @@ def test_a_terraform_spelling_is_answered_with_the_two_dash_option(
 
 
 def test_a_single_dash_option_that_exists_nowhere_says_options_take_two_dashes() -> None:
-    code, _, err = run("plan", "-replace", "jobs.a")
+    code, _, err = run("plan", "-lock=false")
     assert code == 1
     assert err.splitlines()[-1] == (
-        "Error: No such option: -replace (long options take two dashes here, and "
-        "'rmapply plan --replace' does not exist either)."
+        "Error: No such option: -lock (long options take two dashes here, and "
+        "'rmapply plan --lock' does not exist either)."
     )
 
 

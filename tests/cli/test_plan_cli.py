@@ -9,6 +9,7 @@ import pytest
 
 from rmapply.emulator import Emulator
 from tests.cli.project import run, write_project
+from tests.schemas import assert_valid
 
 
 @pytest.fixture
@@ -45,10 +46,11 @@ def test_plan_json_is_the_documented_format(
     code, out, _ = run("plan", "-C", str(tmp_path), "--format", "json", env=env)
     assert code == 0
     data = json.loads(out)
-    assert data["format_version"] == 1
-    assert [(a["address"], a["action"]) for a in data["actions"]] == [
-        ("workspaces.main", "create"),
-        ("jobs.site-a", "create"),
+    assert_valid("plan", data)
+    assert data["formatVersion"] == 2
+    assert [(a["address"], a["action"], a["reasonCode"]) for a in data["actions"]] == [
+        ("workspaces.main", "create", "new"),
+        ("jobs.site-a", "create", "new"),
     ]
 
 

@@ -71,7 +71,7 @@ def test_plan_formats_match_golden_files(
 def test_plan_json_is_the_same_for_the_same_input(changed: Path, env: dict[str, str]) -> None:
     first = run("plan", "-C", str(changed), "--format", "json", "--no-refresh", env=env)[1]
     second = run("plan", "-C", str(changed), "--format", "json", "--no-refresh", env=env)[1]
-    drop = lambda text: {k: v for k, v in json.loads(text).items() if k != "planned_at"}  # noqa: E731
+    drop = lambda text: {k: v for k, v in json.loads(text).items() if k != "plannedAt"}  # noqa: E731
     assert drop(first) == drop(second)
 
 

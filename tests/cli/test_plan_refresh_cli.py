@@ -69,7 +69,8 @@ def test_failed_job_is_shown_as_failed_and_not_rerun_unless_retry_failed(
     assert f"  jobs.site-a (job {job}): active -> failed\n" in out
     assert (
         f"  - jobs.site-a: job {job} failed (photos do not overlap enough); it is not re-run"
-        " (set retryFailed = true in jobs/site-a.toml:1 to create it again)\n"
+        " (set retryFailed = true in jobs/site-a.toml:1 to create it again, or run it once more"
+        " with --replace jobs.site-a)\n"
     ) in out
     assert out.endswith("No changes: 2 resource(s) match the manifests.\n")
     # retryFailed = true in the manifest: a new job replaces the failed one

@@ -11,6 +11,7 @@ from rmapply import wire
 from rmapply.client import RealityModelingClient, StaticToken
 from rmapply.emulator import Emulator
 from tests.cli.project import photos_id, run, write_project
+from tests.schemas import assert_valid
 
 
 @pytest.fixture
@@ -55,9 +56,10 @@ def test_import_adopts_a_matching_job_and_output_prints_its_ids(
     write_project(tmp_path, itwin_id)
     job = _existing_job(client, itwin_id)
     _import(tmp_path, job, env)
-    code, out, _ = run("output", "-C", str(tmp_path), "--json", env=env)
+    code, out, _ = run("output", "-C", str(tmp_path), "--format", "json", env=env)
     assert code == 0
-    entries = json.loads(out)
+    assert_valid("output", json.loads(out))
+    entries = json.loads(out)["resources"]
     assert entries["jobs.site-a"]["id"] == job.id
     assert entries["jobs.site-a"]["outputs"] == job.output_ids()
     assert entries["workspaces.main"] == {"kind": "workspace", "id": job.workspace_id}
@@ -185,7 +187,10 @@ def test_output_of_empty_state_says_so(tmp_path: Path, itwin_id: str) -> None:
         "",
         "No resources in state yet; 'rmapply apply' creates them.\n",
     )
-    assert run("output", "-C", str(tmp_path), "--json")[1] == "{}\n"
+    assert json.loads(run("output", "-C", str(tmp_path), "--json")[1]) == {
+        "formatVersion": 1,
+        "resources": {},
+    }
 
 
 def test_output_of_one_address_prints_its_ids_for_scripts(
@@ -196,19 +201,79 @@ def test_output_of_one_address_prints_its_ids_for_scripts(
     _import(tmp_path, job, env)
     code, out, _ = run("output", "-C", str(tmp_path), "jobs.site-a", "--json", env=env)
     assert code == 0
-    assert json.loads(out) == {
-        "kind": "job",
-        "id": job.id,
-        "state": "unsubmitted",
-        "outputs": dict(sorted(job.output_ids().items())),
-        "estimatedCost": 3.0,
+    assert_valid("output", json.loads(out))
+    assert json.loads(out)["resources"] == {
+        "jobs.site-a": {
+            "kind": "job",
+            "id": job.id,
+            "state": "unsubmitted",
+            "outputs": dict(sorted(job.output_ids().items())),
+            "estimatedCost": 3.0,
+        }
     }
     code, out, _ = run("output", "-C", str(tmp_path), "jobs.site-a", env=env)
     lines = out.splitlines()
     assert lines[0] == f"jobs.site-a: {job.id} (unsubmitted)"
     assert lines[1:] == [f"  {fmt}: {oid}" for fmt, oid in sorted(job.output_ids().items())]
     code, out, _ = run("output", "-C", str(tmp_path), "workspaces.main", "--json", env=env)
-    assert json.loads(out) == {"kind": "workspace", "id": job.workspace_id}
+    assert json.loads(out)["resources"] == {
+        "workspaces.main": {"kind": "workspace", "id": job.workspace_id}
+    }
+
+
+def test_output_and_state_list_take_the_globs_of_target(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id)
+    job = _existing_job(client, itwin_id)
+    _import(tmp_path, job, env)
+    code, out, _ = run("output", "-C", str(tmp_path), "jobs.*", "--format", "json", env=env)
+    assert code == 0
+    assert list(json.loads(out)["resources"]) == ["jobs.site-a"]
+    code, out, _ = run("output", "-C", str(tmp_path), "jobs.site-?", "workspaces.*", env=env)
+    assert (code, out.splitlines()[0]) == (0, f"jobs.site-a: {job.id} (unsubmitted)")
+    assert f"workspaces.main: {job.workspace_id}" in out.splitlines()
+    assert run("state", "list", "-C", str(tmp_path), "work*", env=env)[:2] == (
+        0,
+        "workspaces.main\n",
+    )
+    assert run("state", "list", "-C", str(tmp_path), env=env)[1] == (
+        "jobs.site-a\nworkspaces.main\n"
+    )
+
+
+@pytest.mark.parametrize("command", [("output",), ("state", "list")])
+def test_a_glob_matching_nothing_in_the_state_is_an_error_with_a_did_you_mean(
+    tmp_path: Path,
+    itwin_id: str,
+    env: dict[str, str],
+    client: RealityModelingClient,
+    command: tuple[str, ...],
+) -> None:
+    write_project(tmp_path, itwin_id)
+    _import(tmp_path, _existing_job(client, itwin_id), env)
+    code, out, err = run(*command, "-C", str(tmp_path), "jobs.site-a", "jobs.sit-*", env=env)
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"Error: {' '.join(command)} 'jobs.sit-*' matches no resource in the state",
+        "Hint: did you mean 'jobs.site-a'? "
+        f"{' '.join(command)} takes an address or a glob such as 'jobs.site-*'",
+    ]
+
+
+def test_state_show_prints_the_record_in_the_json_dialect(
+    tmp_path: Path, itwin_id: str, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    write_project(tmp_path, itwin_id)
+    job = _existing_job(client, itwin_id)
+    _import(tmp_path, job, env)
+    code, out, _ = run("state", "show", "-C", str(tmp_path), "jobs.site-a", env=env)
+    assert code == 0
+    data = json.loads(out)
+    assert_valid("state-record", data)
+    assert (data["formatVersion"], data["remoteId"]) == (1, job.id)
+    assert data["remote"]["workspaceId"] == job.workspace_id  # the API's own keys, untouched
+    assert run("state", "show", "-C", str(tmp_path), "jobs.site-a", "--format", "json")[1] == out
 
 
 def test_output_of_an_unknown_address_suggests_a_close_one(

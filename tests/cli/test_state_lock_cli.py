@@ -120,7 +120,7 @@ def test_read_only_commands_work_while_another_process_holds_the_lock(
         code, out, _ = run("state", "show", "-C", str(project), "jobs.site-a", env=env)
         assert code == 0 and json.loads(out)["address"] == "jobs.site-a"
         code, out, _ = run("output", "-C", str(project), "--json", env=env)
-        assert code == 0 and set(json.loads(out)) == {"jobs.site-a", "workspaces.main"}
+        assert code == 0 and set(json.loads(out)["resources"]) == {"jobs.site-a", "workspaces.main"}
 
 
 def test_plan_out_releases_the_lock_when_it_fails(project: Path, env: dict[str, str]) -> None:

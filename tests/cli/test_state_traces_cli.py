@@ -14,6 +14,7 @@ import pytest
 from rmapply.emulator import Emulator
 from rmapply.state import Journal, StateDocument, journal_path, versions_path
 from tests.cli.project import apply, run, state_of, write_project
+from tests.schemas import assert_valid
 
 COMMANDS = [
     pytest.param(["plan"], [], id="plan"),
@@ -179,6 +180,7 @@ def test_state_restore_brings_the_backup_back_and_replays_the_journal(
     code, out, err = run("state", "versions", "-C", str(project), "--format", "json", env=env)
     assert code == 0, err
     listed = json.loads(out)
+    assert_valid("state-versions", listed)
     assert listed["state"]["condition"] == "missing"
     assert [(v["version"], v["serial"]) for v in listed["versions"]][-1] == (
         "backup",

@@ -48,7 +48,10 @@ def test_readme_main_command_plans_and_applies_the_example(tmp_path: Path) -> No
         assert done.returncode == 0, (args, done.stdout, done.stderr)
         outputs.append(done.stdout)
     assert "Plan: 5 to create" in outputs[0]
-    assert "Apply complete: 9 done, 0 failed, 0 skipped." in outputs[1]
+    assert (
+        "Apply complete: 5 created, 0 updated, 0 replaced, 0 deleted; 4 submitted; 0 failed,"
+        " 0 skipped." in outputs[1]
+    )
     # a rehearsal keeps its own state beside the emulator's data; the real one is never made
     assert not (tmp_path / "manifests" / "rmapply.state.json").exists()
     local_state = tmp_path / "manifests" / ".rmapply" / "local" / "state.json"

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 
-import jsonschema_rs
-
 from rmapply.model import Address
-from rmapply.output.plan_json import SCHEMA_PATH, plan_json_schema, render_plan_json
+from rmapply.output.plan_json import plan_json_schema, render_plan_json
 from rmapply.output.plan_markdown import render_plan_markdown
 from rmapply.output.plan_text import render_plan_text, summary_line
 from rmapply.plan import Plan, Settled
 from tests.factories import make_desired
 from tests.output.scenario import full_plan, refresh_only_plan, unchanged_plan
 from tests.plan.planning import plan_for
+from tests.schemas import SCHEMAS, assert_valid
 
 Golden = Callable[[str, str], None]
 
@@ -68,8 +68,8 @@ def test_summary_line_counts_actions_and_cost() -> None:
 def test_json_is_stable_across_runs_for_the_same_input() -> None:
     assert render_plan_json(full_plan()) == render_plan_json(full_plan())
     data = json.loads(render_plan_json(full_plan()))
-    assert data["format_version"] == 1
-    assert data["planned_at"] == "2024-05-01T12:00:00Z"
+    assert data["formatVersion"] == 2
+    assert data["plannedAt"] == "2024-05-01T12:00:00Z"
 
 
 def test_json_round_trips_to_the_same_plan() -> None:
@@ -78,16 +78,27 @@ def test_json_round_trips_to_the_same_plan() -> None:
 
 
 def test_json_output_validates_against_the_shipped_schema() -> None:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    validator = jsonschema_rs.validator_for(schema)
     for plan in (full_plan(), unchanged_plan(), refresh_only_plan()):
-        validator.validate(json.loads(render_plan_json(plan)))
+        assert_valid("plan", json.loads(render_plan_json(plan)))
+
+
+def test_json_speaks_the_apis_camel_case_with_a_reason_code_per_action() -> None:
+    data = json.loads(render_plan_json(full_plan()))
+    keys = set(data) | {k for a in data["actions"] for k in a}
+    keys |= {k for a in data["actions"] for k in a["precondition"]}
+    assert not [k for k in keys if "_" in k]
+    assert {"afterDigest", "reasonCode", "inState", "remoteChanges"} <= keys
+    codes = {a["address"]: a["reasonCode"] for a in data["actions"]}
+    assert codes["jobs.rerun"] == "rerun-field-changed"
 
 
 def test_shipped_schema_is_the_one_generated_from_the_models() -> None:
-    shipped = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    assert shipped == plan_json_schema(), (
-        "regenerate rmapply/output/plan.schema.json (see docs/plan.md, 'JSON schema')"
+    path = SCHEMAS / "plan.schema.json"
+    generated = json.dumps(plan_json_schema(), indent=2, sort_keys=True) + "\n"
+    if os.environ.get("RMAPPLY_UPDATE_GOLDEN") == "1":
+        path.write_text(generated, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == generated, (
+        "regenerate docs/schemas/plan.schema.json: RMAPPLY_UPDATE_GOLDEN=1 pytest tests/output"
     )
 
 
@@ -132,7 +143,7 @@ def test_settled_operations_are_shown_before_everything_else() -> None:
             "operation": "create",
             "outcome": "adopted",
             "message": settled.message,
-            "remote_id": "job-9",
+            "remoteId": "job-9",
             "recorded": False,
         }
     ]

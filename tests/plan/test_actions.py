@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from rmapply.model import Address
-from rmapply.plan import CostSource, Forget, JobCost, Precondition, format_cost
+from rmapply.plan import CostSource, Forget, JobCost, Precondition, ReasonCode, format_cost
 
 
 def test_an_action_whose_kind_contradicts_its_address_is_refused() -> None:
@@ -14,6 +14,7 @@ def test_an_action_whose_kind_contradicts_its_address_is_refused() -> None:
         Forget(
             kind="workspace",
             address=Address.job("a"),
+            reason_code=ReasonCode.REMOVED_FROM_MANIFESTS,
             reasons=("x",),
             precondition=Precondition(in_state=True, remote_id="r"),
             remote_id="r",

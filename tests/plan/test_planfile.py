@@ -73,7 +73,7 @@ def test_saved_plan_round_trips_through_a_file(tmp_path: Path) -> None:
     assert (loaded.manifest_digest, loaded.vars_digest) == (MANIFESTS, VARIABLES)
     assert loaded.endpoint == "https://api.bentley.com/contextcapture"
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert [a["precondition"]["in_state"] for a in data["plan"]["actions"]] == [
+    assert [a["precondition"]["inState"] for a in data["plan"]["actions"]] == [
         False,
         True,
         True,
@@ -157,12 +157,21 @@ def test_plan_is_stale_when_its_state_was_removed() -> None:
         ('{"format": "rmapply-plan", "format_version": 9}',
          "p.json: plan file format 9 is newer than this rmapply understands (2)"),
         ('{"format": "rmapply-plan", "format_version": 1}',
+         "p.json: plan file format 1 was written by an older rmapply; this one reads format 2"
+         " (camelCase keys, sealed)"),
+        ('{"format": "rmapply-plan", "format_version": 2, "seal": "x"}',
+         "p.json: plan file format 2 was written by an older rmapply; this one reads format 2"
+         " (camelCase keys, sealed)"),
+        ('{"format": "rmapply-plan", "formatVersion": 1}',
+         "p.json: plan file format 1 was written by an older rmapply; this one reads format 2"
+         " (camelCase keys, sealed)"),
+        ('{"format": "rmapply-plan", "formatVersion": 2}',
          "plan file p.json has no seal (written by an older rmapply, or the seal was removed),"
          " so it cannot be checked for changes"),
-        ('{"format": "rmapply-plan", "format_version": 2, "seal": "sha256:'
+        ('{"format": "rmapply-plan", "formatVersion": 2, "seal": "sha256:'
          '1e0e1ddab5b18ff47d3f9d6c5af0ef2ea19dc2f4d8ae1e8d80fb4c5e2d3a3b32"}',
          "plan file p.json was changed after it was written (digest mismatch)"),
-        (json.dumps(_sealed({"format": "rmapply-plan", "format_version": 2})),
+        (json.dumps(_sealed({"format": "rmapply-plan", "formatVersion": 2})),
          "p.json: damaged plan file: lineage: Field required (7 problem(s))"),
     ],
 )  # fmt: skip

@@ -54,7 +54,7 @@ def _job_action(data: dict[str, Any], address: str) -> dict[str, Any]:
 
 def test_a_written_plan_file_carries_the_seal_of_its_content() -> None:
     data = json.loads(_plan_text())
-    assert data["format_version"] == 2
+    assert data["formatVersion"] == 2
     assert data["seal"].startswith("sha256:") and len(data["seal"]) == len("sha256:") + 64
     assert data["seal"] == plan_seal(data)
     assert parse_saved_plan(json.dumps(data)).plan.action_for("jobs.a") is not None
@@ -137,7 +137,7 @@ def _resealed(data: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_resealed_plan_whose_submit_body_is_not_a_submit_is_refused() -> None:
     data = json.loads(_plan_text())
-    _job_action(data, "jobs.a")["submit_request"] = {"state": "Cancelled"}
+    _job_action(data, "jobs.a")["submitRequest"] = {"state": "Cancelled"}
     error = _refusal(_resealed(data))
     assert error.message.startswith("plan.json: damaged plan file: plan.actions.1.job.create: ")
     assert "submit_request must be {'state': 'Active'}, not {'state': 'Cancelled'}" in (
@@ -149,7 +149,7 @@ def test_a_resealed_plan_with_a_placeholder_but_no_address_to_fill_it_is_refused
     data = json.loads(_plan_text())  # no workspace in state: its id is known after apply
     action = _job_action(data, "jobs.a")
     assert action["request"]["workspaceId"] == "(known after apply)"
-    action["workspace_ref"] = None
+    action["workspaceRef"] = None
     error = _refusal(_resealed(data))
     assert "workspaceId is '(known after apply)' but the plan fills it with no address" in (
         error.message
@@ -218,5 +218,5 @@ def test_any_single_field_change_of_a_plan_file_is_refused(
         parent.insert(int(last), data.draw(JSON_SCALARS))
     with pytest.raises(PlanError) as caught:
         parse_saved_plan(json.dumps(content), source="plan.json")
-    if path[0] not in ("format", "format_version"):  # those are refused before the seal
+    if path[0] not in ("format", "formatVersion"):  # those are refused before the seal
         assert caught.value.message == CHANGED

@@ -130,5 +130,6 @@ def test_target_matching_nothing_is_an_error() -> None:
         "--target 'jobs.sit', 'workspace.main' matches no resource in the manifests or the state"
     )
     assert caught.value.hint == (
-        "a target is an address or a glob such as 'jobs.site-*' or 'workspaces.main'"
+        "did you mean 'jobs.site-b', 'workspaces.main'? --target takes an address or a glob"
+        " such as 'jobs.site-*'"
     )

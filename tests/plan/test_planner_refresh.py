@@ -73,7 +73,8 @@ def test_planner_shows_failed_job_as_failed_and_does_not_run_it_again() -> None:
     assert noop.reasons == ("unchanged; job job-a failed and is not re-run (retryFailed = false)",)
     assert plan.warnings == (
         "jobs.site-a: job job-a failed (not enough overlap); it is not re-run (set retryFailed ="
-        " true in manifests/jobs/site-a.toml:1 to create it again)",
+        " true in manifests/jobs/site-a.toml:1 to create it again, or run it once more with"
+        " --replace jobs.site-a)",
     )
     assert plan.remote_changes[0].category is ChangeCategory.PROGRESS
     assert plan.remote_changes[0].message == "active -> failed"
