@@ -127,8 +127,10 @@ def _trace_lines(traces: StateTraces) -> list[str]:
 def _restore_hint(traces: StateTraces, restore_command: str) -> str:
     newest = traces.newest()
     if newest is None:
-        what = "no readable state version is kept, so it can only"
-        suggestion = f"'{restore_command} journal' {what} rebuild the changes of the journal"
+        suggestion = (
+            f"no readable state version is kept, so '{restore_command} journal' can only "
+            "rebuild the changes of the journal"
+        )
     else:
         journal = " and replays the journal onto it" if traces.journal is not None else ""
         suggestion = (
