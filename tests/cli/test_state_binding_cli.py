@@ -181,7 +181,9 @@ def test_an_old_state_is_bound_only_once_its_ids_were_read_back(
     old = _unbind(home)
     env = _env(emulator.base_url)
     # reading nothing remote binds nothing, even under the lock
-    code, _, err = run("plan", "-C", str(home), "--no-refresh", "--out", "p.json", env=env)
+    code, _, err = run(
+        "plan", "-C", str(home), "--no-refresh", "--out", str(home / "p.json"), env=env
+    )
     assert code == 0, err
     assert state_of(home) == old
     # an endpoint that answers no recorded id (HTML) binds nothing either
@@ -201,10 +203,14 @@ def test_plan_out_binds_an_old_state_once_its_ids_were_read_back(
     home: Path, emulator: Emulator
 ) -> None:
     _unbind(home)
-    code, _, err = run("plan", "-C", str(home), "--out", "p.json", env=_env(emulator.base_url))
+    code, _, err = run(
+        "plan", "-C", str(home), "--out", str(home / "p.json"), env=_env(emulator.base_url)
+    )
     assert code == 0, err
     assert state_of(home)["endpoint"] == emulator.base_url
-    code, out, err = run("apply", "-C", str(home), "p.json", env=_env(emulator.base_url))
+    code, out, err = run(
+        "apply", "-C", str(home), str(home / "p.json"), env=_env(emulator.base_url)
+    )
     assert (code, err) == (0, ""), out  # the saved plan names the state as bound
 
 
