@@ -137,10 +137,13 @@ class Project:
         """Work with the ``--local`` state under ``.rmapply/``, never the real state file."""
         current = self.store
         ignore = isinstance(current, LocalStateStore) and current.ignore_previous_state
+        where = "" if self.directory == Path(".") else f" -C {shlex.quote(str(self.directory))}"
         self.store = LocalStateStore(
             self.directory / LOCAL_STATE,
             keep_versions=self.config.state.versions,
             ignore_previous_state=ignore,
+            # a hint must restore the rehearsal's state, never the project's real one
+            restore_command=f"rmapply state restore{where} --local",
         )
 
     def binding_of(self, endpoint: Endpoint) -> Binding:

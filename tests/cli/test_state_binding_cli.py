@@ -269,3 +269,31 @@ def test_rebind_without_a_state_or_a_target_says_so(tmp_path: Path, itwin_id: st
     assert code == 1
     assert err.startswith(f"Error: there is no state file {_state_file(tmp_path)} to rebind\n")
     assert not _state_file(tmp_path).exists()
+
+
+def test_a_deleted_local_state_is_restored_with_local_never_touching_the_real_one(
+    home: Path,
+) -> None:
+    state = _state_file(home)
+    env = {"RMAPPLY_TOKEN": "", "NO_COLOR": "1"}
+    apply(home, env, "--local")
+    apply(home, env, "--local")  # a second command keeps the rehearsal's state as a version
+    local_file = home / ".rmapply" / "local" / "state.json"
+    local_id = state_of(home, local=True)["resources"]["jobs.site-a"]["remote_id"]
+    local_file.unlink()
+    before = state.read_bytes()
+    code, out, err = run("plan", "-C", str(home), "--local", env=env)
+    assert (code, out) == (1, "")
+    # the hint names the rehearsal's state, not the project's real one
+    assert f"'rmapply state restore -C {home} --local' restores" in err
+    code, out, err = run("state", "versions", "-C", str(home), "--local")
+    assert (code, err) == (0, ""), out
+    assert f"State file {local_file} is missing." in out
+    assert f"'rmapply state restore -C {home} --local VERSION'" in out
+    code, out, err = run("state", "restore", "-C", str(home), "--local")
+    assert (code, err) == (0, ""), out
+    assert f"into {local_file} as serial" in out
+    assert state.read_bytes() == before  # the real state was never touched
+    assert state_of(home, local=True)["resources"]["jobs.site-a"]["remote_id"] == local_id
+    code, out, err = run("plan", "-C", str(home), "--local", "--detailed-exitcode", env=env)
+    assert (code, err) == (0, ""), out

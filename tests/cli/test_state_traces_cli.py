@@ -275,4 +275,6 @@ def test_state_versions_keeps_as_many_versions_as_configured(
         ("3", "2"),
     ]
     assert lines[1].split()[0].endswith("-serial-2") and lines[3].split()[0] == "backup"
-    assert lines[-1] == "Restore one with 'rmapply state restore VERSION' (default: the newest)."
+    assert lines[-1] == (
+        f"Restore one with 'rmapply state restore -C {tmp_path} VERSION' (default: the newest)."
+    )
