@@ -315,6 +315,14 @@ def output_command(
             click.echo(json.dumps(entries, indent=2))
             return
     if not entries:
+        if local:
+            where = "" if directory == Path(".") else f" -C {shlex.quote(str(directory))}"
+            click.echo(
+                f"No resources in the --local state {store.location} yet; "
+                f"'rmapply apply{where} --local' creates them.",
+                err=True,
+            )
+            return
         click.echo("No resources in state yet; 'rmapply apply' creates them.", err=True)
         if not local and (project.directory / LOCAL_STATE).exists():
             click.echo(

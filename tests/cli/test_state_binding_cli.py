@@ -271,6 +271,15 @@ def test_rebind_without_a_state_or_a_target_says_so(tmp_path: Path, itwin_id: st
     assert not _state_file(tmp_path).exists()
 
 
+def test_output_local_before_any_rehearsal_names_the_command_that_makes_one(home: Path) -> None:
+    code, out, err = run("output", "-C", str(home), "--local")
+    assert (code, out) == (0, "")
+    assert err == (
+        f"No resources in the --local state {home}/.rmapply/local/state.json yet; "
+        f"'rmapply apply -C {home} --local' creates them.\n"
+    )
+
+
 def test_a_deleted_local_state_is_restored_with_local_never_touching_the_real_one(
     home: Path,
 ) -> None:
