@@ -306,3 +306,21 @@ def test_a_deleted_local_state_is_restored_with_local_never_touching_the_real_on
     assert state_of(home, local=True)["resources"]["jobs.site-a"]["remote_id"] == local_id
     code, out, err = run("plan", "-C", str(home), "--local", "--detailed-exitcode", env=env)
     assert (code, err) == (0, ""), out
+
+
+def test_ignore_previous_state_with_local_warns_about_the_rehearsals_state_only(
+    home: Path,
+) -> None:
+    env = {"RMAPPLY_TOKEN": "", "NO_COLOR": "1"}
+    apply(home, env, "--local")
+    local_file = home / ".rmapply" / "local" / "state.json"
+    real = _state_file(home)
+    real.rename(home / "kept-aside.json")  # the real state missing, beside its traces
+    code, out, err = run("plan", "-C", str(home), "--local", "--ignore-previous-state", env=env)
+    assert (code, err) == (0, ""), out  # the rehearsal's own state is there: nothing to warn
+    (home / "kept-aside.json").rename(real)
+    local_file.unlink()
+    code, out, err = run("plan", "-C", str(home), "--local", "--ignore-previous-state", env=env)
+    assert code == 0, err
+    assert err.startswith(f"warning: state file {local_file} is missing: starting from an empty")
+    assert "Plan: 3 to create" in out
