@@ -55,7 +55,7 @@ def _unbind(folder: Path) -> dict[str, Any]:
 COMMANDS = [
     ["plan"],
     ["plan", "--no-refresh"],
-    ["plan", "--out", "plan.json"],
+    ["plan", "--out", "{dir}/plan.json"],
     ["apply", "--auto-approve"],
     ["refresh"],
     ["status"],
@@ -64,13 +64,14 @@ COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c).replace("{dir}/", ""))
 def test_commands_refuse_a_state_bound_to_another_endpoint(
     home: Path, emulator: Emulator, other: Emulator, command: list[str]
 ) -> None:
     state = _state_file(home)
     before = state.read_bytes()
     assert json.loads(before)["endpoint"] == emulator.base_url
+    command = [part.replace("{dir}", str(home)) for part in command]
     code, out, err = run(*command, "-C", str(home), env=_env(other.base_url))
     assert (code, out) == (1, "")
     assert err.splitlines() == [
