@@ -1,14 +1,15 @@
-"""Issue 8, as written: the state file deleted after a killed apply left its journal. Every
-command refuses with the restore command; nothing is created twice; restore brings it back."""
+"""Replayed as written, across a process boundary: the state file deleted after a killed apply
+left its journal (issue 8), and a --cancel-replaced apply killed before its cancel (issue 9)."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
-from rmapply.emulator import Emulator
+from rmapply.emulator import Emulator, EmulatorOptions
 from rmapply.state import LocalStateStore
 from tests.apply.test_apply_processes import RMAPPLY, TIMEOUT, environment, rmapply
 from tests.apply.test_cli_apply import write_project
@@ -69,3 +70,39 @@ def test_state_deleted_after_a_killed_apply_is_refused_and_restored_without_dupl
     assert names == {"Job a": 1, "Job b": 1, "Job c": 1, "Job d": 1}
     recorded = LocalStateStore(state).load().resources
     assert {recorded[f"jobs.{k}"].remote_id for k in "abcd"} == {j.id for j in emulator.jobs()}
+
+
+def test_cancel_replaced_survives_a_kill_and_a_later_apply_cancels_the_old_job(
+    tmp_path: Path, emulator_factory: Callable[..., Emulator], token: str, itwin_id: str
+) -> None:
+    slow = emulator_factory(EmulatorOptions(speed=1.0))  # the old job keeps running
+    env = environment(slow, token)
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    assert rmapply(env, "apply", "-C", str(project), "--auto-approve").returncode == 0
+    old = LocalStateStore(project / "state.json").load().resources["jobs.a"].remote_id
+    (project / "jobs" / "a.toml").write_text(
+        (project / "jobs" / "a.toml").read_text().replace('"OBJ"', '"LAS"')
+    )
+    patches = slow.request_count("PATCH", JOBS)
+    slow.delay_next(1, 8.0, "PATCH", JOBS)  # the submit of the replacement, held on the wire
+    apply = subprocess.Popen(
+        [*RMAPPLY, "apply", "-C", str(project), "--auto-approve", "--cancel-replaced"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _until(lambda: slow.request_count("PATCH", JOBS) > patches, "the replacement's submit")
+        apply.send_signal(signal.SIGKILL)  # before the old job could be cancelled
+    finally:
+        apply.wait(timeout=TIMEOUT)
+    assert slow.job(old).state.value == "active"
+    _until(lambda: all(j.state.value == "active" for j in slow.jobs()), "the held submit")
+    # no flag now: the cancel recorded by the killed apply is carried out
+    done = rmapply(env, "apply", "-C", str(project), "--auto-approve")
+    assert done.returncode == 0, done.stderr
+    assert slow.job(old).state.value == "cancelled"
+    record = LocalStateStore(project / "state.json").load().resources["jobs.a"]
+    assert slow.job(record.remote_id).state.value == "active"
+    assert [(h.id, h.cancel) for h in record.history] == [(old, "done")]
+    assert len(slow.jobs()) == 2
