@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ConfigError, StateEndpointMismatchError
@@ -74,6 +75,20 @@ class Planned:
     plan: Plan
 
 
+def _parsed(endpoint: Endpoint) -> Endpoint:
+    """``endpoint`` once its URL parses (a typo such as ``http://[::1`` or port 99999 is a
+    ConfigError naming where the URL came from, never a traceback)."""
+    try:
+        urlsplit(endpoint.url).port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        raise ConfigError(
+            f"endpoint {endpoint.url!r} ({endpoint.source}) is not a valid URL: {exc}",
+            hint="use a URL such as https://api.bentley.com/contextcapture (--endpoint, "
+            "RMAPPLY_ENDPOINT or [api] endpoint in rmapply.toml)",
+        ) from exc
+    return endpoint
+
+
 @dataclass
 class Project:
     """A manifests directory with its configuration and state store."""
@@ -128,20 +143,23 @@ class Project:
     def endpoint(self, override: str | None = None) -> Endpoint:
         """The endpoint chosen by ``--endpoint``, ``RMAPPLY_ENDPOINT`` or ``[api] endpoint``."""
         if override:
-            return Endpoint(override.rstrip("/"), "--endpoint")
+            return _parsed(Endpoint(override.rstrip("/"), "--endpoint"))
         from_env = self.environ.get(ENV_ENDPOINT, "").strip()
         if from_env:
-            return Endpoint(from_env.rstrip("/"), ENV_ENDPOINT)
+            return _parsed(Endpoint(from_env.rstrip("/"), ENV_ENDPOINT))
         source = "rmapply.toml" if "endpoint" in self.config.api.model_fields_set else "default"
-        return Endpoint(self.config.api.endpoint.rstrip("/"), source)
+        return _parsed(Endpoint(self.config.api.endpoint.rstrip("/"), source))
 
     def use_local_state(self) -> None:
         """Work with the ``--local`` state under ``.rmapply/``, never the real state file."""
+        where = "" if self.directory == Path(".") else f" -C {shlex.quote(str(self.directory))}"
         self.store = open_state_store(
             self.config.state,
             self.directory,
             local_file=self.directory / LOCAL_STATE,
             ignore_previous_state=self.ignore_previous_state,
+            # a hint must restore the rehearsal's state, never the project's real one
+            restore_command=f"rmapply state restore{where} --local",
         )
 
     def binding_of(self, endpoint: Endpoint) -> Binding:

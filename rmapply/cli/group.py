@@ -15,6 +15,7 @@ from rmapply.errors import RmapplyError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 EXIT_CHANGES = 2  # only with --detailed-exitcode
 
 
@@ -105,7 +106,11 @@ class RmapplyGroup(click.Group):
             )
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as exc:
+            # click turns a Ctrl-C inside a command into Abort: it is still an interruption (130)
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                click.echo("Interrupted.", err=True)
+                sys.exit(EXIT_INTERRUPTED)
             click.echo("Aborted.", err=True)
             sys.exit(EXIT_ERROR)
         except click.NoSuchOption as exc:
@@ -123,7 +128,7 @@ class RmapplyGroup(click.Group):
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except Exception:
             if debug or debug_enabled():
                 raise

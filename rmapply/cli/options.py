@@ -146,6 +146,9 @@ def load_project(directory: Path, ignore_previous_state: bool = False) -> Projec
     from rmapply.project import Project
 
     project = Project.load(directory, ignore_previous_state=ignore_previous_state)
+    context = click.get_current_context(silent=True)
+    if context is not None and context.params.get("local"):
+        project.use_local_state()  # --local: the rehearsal's state is the one read and warned of
     if ignore_previous_state:
         traces = project.store.find_traces()
         if traces.orphaned:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -207,14 +208,27 @@ def _version_json(version: StateVersion) -> dict[str, object]:
     }
 
 
+_local_state = click.option(
+    "--local", is_flag=True, help="The state of the embedded emulator's rehearsals."
+)
+
+
+def _state_of(directory: Path, local: bool) -> Project:
+    project = Project.load(directory)
+    if local:
+        project.use_local_state()
+    return project
+
+
 @state_group.command("versions")
 @dir_option
+@_local_state
 @click.option(
     "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
 )
-def state_versions(directory: Path, fmt: str) -> None:
+def state_versions(directory: Path, local: bool, fmt: str) -> None:
     """List the earlier versions of the state that can be restored."""
-    store = Project.load(directory).store
+    store = _state_of(directory, local).store
     versions = store.versions()
     condition = store.find_traces().condition
     if fmt == "json":
@@ -238,7 +252,9 @@ def state_versions(directory: Path, fmt: str) -> None:
             click.echo(f"{v.name:<40}  {'-':>6}  {'-':>9}  {kept:<19}  unreadable: {v.problem}")
             continue
         click.echo(f"{v.name:<40}  {v.serial:>6}  {v.resources:>9}  {kept:<19}  {v.lineage}")
-    click.echo("Restore one with 'rmapply state restore VERSION' (default: the newest).")
+    where = "" if directory == Path(".") else f" -C {shlex.quote(str(directory))}"
+    command = f"rmapply state restore{where}{' --local' if local else ''}"
+    click.echo(f"Restore one with '{command} VERSION' (default: the newest).")
 
 
 def _restored_lines(restored: Restored, location: str) -> list[str]:
@@ -279,6 +295,7 @@ def _restored_warning(restored: Restored) -> str | None:
 
 @state_group.command("restore")
 @dir_option
+@_local_state
 @_lock_timeout
 @click.option(
     "--allow-other-lineage",
@@ -287,7 +304,11 @@ def _restored_warning(restored: Restored) -> str | None:
 )
 @click.argument("version", required=False)
 def state_restore(
-    directory: Path, lock_timeout: float, allow_other_lineage: bool, version: str | None
+    directory: Path,
+    local: bool,
+    lock_timeout: float,
+    allow_other_lineage: bool,
+    version: str | None,
 ) -> None:
     """Bring an earlier version of the state back (default: the newest).
 
@@ -295,7 +316,7 @@ def state_restore(
     changes of a journal alone). It is written as the next serial of its lineage, so a plan
     saved before is stale; the file it replaces is kept as a version first.
     """
-    store = Project.load(directory).store
+    store = _state_of(directory, local).store
     restored = store.restore(version, timeout=lock_timeout, allow_other_lineage=allow_other_lineage)
     for line in _restored_lines(restored, store.location):
         click.echo(line)
@@ -346,6 +367,14 @@ def output_command(
         click.echo(json.dumps(versioned({"resources": entries}), indent=2))
         return
     if not entries:
+        if local:
+            where = "" if directory == Path(".") else f" -C {shlex.quote(str(directory))}"
+            click.echo(
+                f"No resources in the --local state {store.location} yet; "
+                f"'rmapply apply{where} --local' creates them.",
+                err=True,
+            )
+            return
         click.echo("No resources in state yet; 'rmapply apply' creates them.", err=True)
         if not local and (project.directory / LOCAL_STATE).exists():
             click.echo(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import shlex
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from rmapply.errors import ApiError, ConfigError, NotFoundError, PlanError
 from rmapply.model import Address, DesiredState, DesiredWorkspace, ResourceKind
 from rmapply.plan import ChangeCategory
 from rmapply.plan.adopt import adopt_job, adopt_workspace
+from rmapply.project import Project
 from rmapply.refresh import (
     accept_remote_changes,
     check_mass_removal,
@@ -106,12 +108,28 @@ def refresh_command(
             session.save(accept_remote_changes(document, changes, now=now))
         noun = "change" if len(changes) == 1 else "changes"
         click.echo(f"Refresh: {len(changes)} remote {noun} accepted into state.")
+        if any(change.category is ChangeCategory.GONE for change in changes):
+            _say_where_the_state_before_is(project, directory, local)
         if seen.unread:
             raise ApiError(
                 f"refresh: {len(seen.unread)} resource(s) could not be read; their records were "
                 "left as they were:\n" + "\n".join(f"  {problem}" for problem in seen.unread),
                 hint="run 'rmapply refresh' again when the service answers",
             )
+
+
+def _say_where_the_state_before_is(project: Project, directory: Path, local: bool) -> None:
+    """After a removal: the dated version kept before this command's write, and how to undo."""
+    kept = [v for v in project.store.versions() if v.name != "backup"]
+    if not kept:
+        return
+    newest = max(kept, key=lambda version: version.kept_at)
+    where = "" if directory == Path(".") else f" -C {shlex.quote(str(directory))}"
+    flag = " --local" if local else ""
+    click.echo(
+        f"The state before this refresh is kept as {newest.path}; to undo: 'rmapply state "
+        f"restore{where}{flag} {newest.name}'."
+    )
 
 
 @click.command("import")

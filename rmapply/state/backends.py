@@ -32,6 +32,7 @@ def open_state_store(
             local_file,
             keep_versions=section.versions,
             ignore_previous_state=ignore_previous_state,
+            restore_command=restore_command,
         )
     return LocalStateStore(
         directory / section.path,

@@ -71,9 +71,12 @@ class StateTraces:
 
     def newest(self, lineage: str | None = None) -> StateVersion | None:
         """The readable candidate of highest serial (then the latest kept), preferring
-        ``lineage`` (else the journal's) when one of that lineage exists."""
+        ``lineage`` (else the journal's, else the latest kept one's) when one of it exists."""
         readable = [c for c in self.candidates if c.serial is not None]
-        wanted = lineage or self.journal_lineage
+        # serials of different lineages do not compare: a state begun with
+        # --ignore-previous-state starts again at serial 1 below the one it set aside
+        latest = max(readable, key=lambda c: c.kept_at).lineage if readable else None
+        wanted = lineage or self.journal_lineage or latest
         same = [c for c in readable if c.lineage == wanted]
         pool = same or readable
         if not pool:
@@ -127,8 +130,10 @@ def _trace_lines(traces: StateTraces) -> list[str]:
 def _restore_hint(traces: StateTraces, restore_command: str) -> str:
     newest = traces.newest()
     if newest is None:
-        what = "no readable state version is kept, so it can only"
-        suggestion = f"'{restore_command} journal' {what} rebuild the changes of the journal"
+        suggestion = (
+            f"no readable state version is kept, so '{restore_command} journal' can only "
+            "rebuild the changes of the journal"
+        )
     else:
         journal = " and replays the journal onto it" if traces.journal is not None else ""
         suggestion = (

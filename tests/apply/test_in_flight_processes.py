@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rmapply.emulator import Emulator
 from rmapply.state import LocalStateStore
-from tests.apply.test_apply_processes import RMAPPLY, TIMEOUT, environment, rmapply
+from tests.apply.test_apply_processes import RMAPPLY, TIMEOUT, Running, environment, rmapply
 from tests.apply.test_cli_apply import write_project
 
 JOBS = "/contextcapture/jobs"
@@ -64,4 +64,26 @@ def test_apply_killed_while_a_create_is_in_flight_and_run_again_at_once_makes_no
     state = LocalStateStore(project / "state.json").load()
     assert state.pending == {}
     assert state.resources["jobs.a"].remote_id == job.id
+    assert emulator.request_count("POST", JOBS) == 1
+
+
+def test_three_ctrl_c_while_a_create_is_in_flight_exit_130_and_make_no_second_job(
+    tmp_path: Path, emulator: Emulator, token: str, itwin_id: str
+) -> None:
+    env = environment(emulator, token)
+    project = write_project(tmp_path / "p", itwin_id, {"a": ""})
+    emulator.delay_next(1, 8.0, "POST", JOBS)  # the service takes 8 s to make the job
+    with Running(["apply", "-C", str(project), "--auto-approve"], env) as apply:
+        _until(lambda: emulator.request_count("POST", JOBS) == 1, "the create request")
+        for _ in range(3):  # the first asks apply to finish its calls; the others insist
+            apply.process.send_signal(signal.SIGINT)
+            time.sleep(0.2)  # not a race: each Ctrl-C only has to arrive, in any state
+        code, _, err = apply.finish()
+    assert code == 130, err
+    assert err.rstrip("\n").endswith("Interrupted.") and "Aborted" not in err
+    _until(lambda: len(emulator.jobs()) == 1, "the held create")
+    settled = rmapply(env, "apply", "-C", str(project), "--auto-approve")
+    assert settled.returncode == 0, settled.stderr
+    (job,) = emulator.jobs()
+    assert LocalStateStore(project / "state.json").load().resources["jobs.a"].remote_id == job.id
     assert emulator.request_count("POST", JOBS) == 1

@@ -126,12 +126,40 @@ def test_a_job_deleted_remotely_leaves_the_state_with_its_proof_printed(
     client.delete_job(job)
     code, out, err = run("refresh", "-C", str(project), env=env)
     assert (code, err) == (0, "")
-    assert out.splitlines() == [
+    assert out.splitlines()[:2] == [
         f"- jobs.site-a ({job}): no longer exists remotely (404); proof: GET /jobs/{job}"
         " answered 404 JobNotFound",
         "Refresh: 1 remote change accepted into state.",
     ]
+    assert out.splitlines()[2].startswith("The state before this refresh is kept as ")
     assert sorted(state_of(project)["resources"]) == ["jobs.site-b", "workspaces.main"]
+
+
+def test_a_refresh_that_removes_a_job_keeps_the_state_before_as_a_dated_version(
+    project: Path, env: dict[str, str], client: RealityModelingClient
+) -> None:
+    job = remote_id(project, "jobs.site-a")
+    # a state written after its last kept version (the state rm keeps the one before it)
+    assert run("state", "rm", "-C", str(project), "jobs.site-b")[0] == 0
+    before = state_of(project)
+    client.delete_job(job)
+    code, said, err = run("refresh", "-C", str(project), env=env)
+    assert (code, err) == (0, ""), said
+    assert "jobs.site-a" not in state_of(project)["resources"]
+    # the newest kept version is the state as it was, with the removed job's id in it
+    code, out, err = run("state", "versions", "-C", str(project), "--format", "json")
+    assert code == 0, err
+    kept = [v for v in json.loads(out)["versions"] if v["version"] != "backup"]
+    assert kept[-1]["serial"] == before["serial"]
+    assert said.splitlines()[-1] == (
+        f"The state before this refresh is kept as {kept[-1]['path']}; to undo: 'rmapply state "
+        f"restore -C {project} {kept[-1]['version']}'."
+    )
+    assert json.loads(Path(kept[-1]["path"]).read_text("utf-8")) == before
+    # and state restore brings it back
+    code, out, err = run("state", "restore", "-C", str(project), kept[-1]["version"])
+    assert (code, err) == (0, ""), out
+    assert state_of(project)["resources"]["jobs.site-a"]["remote_id"] == job
 
 
 def test_refresh_refuses_to_remove_more_than_half_of_the_state_without_consent(
@@ -155,7 +183,7 @@ def test_refresh_refuses_to_remove_more_than_half_of_the_state_without_consent(
     assert (project / STATE).read_bytes() == before
     code, out, err = run("refresh", "-C", str(project), "--allow-mass-removal", env=env)
     assert (code, err) == (0, "")
-    assert out.endswith("Refresh: 2 remote changes accepted into state.\n")
+    assert "\nRefresh: 2 remote changes accepted into state.\n" in out
     assert sorted(state_of(project)["resources"]) == ["workspaces.main"]
 
 

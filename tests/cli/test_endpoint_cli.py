@@ -90,3 +90,29 @@ def test_local_keeps_its_jobs_under_dot_rmapply_between_invocations(
     assert "Plan: 3 to create, 0 to update, 0 to replace, 0 to delete; estimated cost 3." in out
     assert state_of(tmp_path, local=True)["resources"]["jobs.site-a"]["remote_id"] == job
     assert not (tmp_path / "rmapply.state.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [("http://[::1/contextcapture", "Invalid IPv6 URL"), ("http://127.0.0.1:99999/x", "Port")],
+)
+def test_an_endpoint_that_does_not_parse_is_a_clear_error_naming_where_it_came_from(
+    tmp_path: Path, itwin_id: str, emulator: Emulator, token: str, url: str, problem: str
+) -> None:
+    write_project(tmp_path, itwin_id, {"site-a": {"submit": "false"}})
+    env = {"RMAPPLY_TOKEN": token, "RMAPPLY_ENDPOINT": emulator.base_url, "NO_COLOR": "1"}
+    apply(tmp_path, env)
+    state = (tmp_path / "rmapply.state.json").read_bytes()
+    typed = "http://user:hunter2@" + url.removeprefix("http://")
+    for args, source in (
+        (["plan", "-C", str(tmp_path)], "RMAPPLY_ENDPOINT"),
+        (["plan", "-C", str(tmp_path), "--endpoint", typed], "--endpoint"),
+        (["state", "rebind", "-C", str(tmp_path), "--endpoint", typed], "--endpoint"),
+    ):
+        code, out, err = run(*args, env={**env, "RMAPPLY_ENDPOINT": typed})
+        assert (code, out) == (1, ""), err
+        first = err.splitlines()[0]
+        assert first.startswith("Error: endpoint 'http://***@") and f"({source})" in first
+        assert problem in first and "hunter2" not in err and "Traceback" not in err
+        assert err.splitlines()[1].startswith("Hint: ")
+    assert (tmp_path / "rmapply.state.json").read_bytes() == state

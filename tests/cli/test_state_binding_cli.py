@@ -55,7 +55,7 @@ def _unbind(folder: Path) -> dict[str, Any]:
 COMMANDS = [
     ["plan"],
     ["plan", "--no-refresh"],
-    ["plan", "--out", "plan.json"],
+    ["plan", "--out", "{dir}/plan.json"],
     ["apply", "--auto-approve"],
     ["refresh"],
     ["status"],
@@ -64,13 +64,14 @@ COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c).replace("{dir}/", ""))
 def test_commands_refuse_a_state_bound_to_another_endpoint(
     home: Path, emulator: Emulator, other: Emulator, command: list[str]
 ) -> None:
     state = _state_file(home)
     before = state.read_bytes()
     assert json.loads(before)["endpoint"] == emulator.base_url
+    command = [part.replace("{dir}", str(home)) for part in command]
     code, out, err = run(*command, "-C", str(home), env=_env(other.base_url))
     assert (code, out) == (1, "")
     assert err.splitlines() == [
@@ -269,3 +270,58 @@ def test_rebind_without_a_state_or_a_target_says_so(tmp_path: Path, itwin_id: st
     assert code == 1
     assert err.startswith(f"Error: there is no state file {_state_file(tmp_path)} to rebind\n")
     assert not _state_file(tmp_path).exists()
+
+
+def test_output_local_before_any_rehearsal_names_the_command_that_makes_one(home: Path) -> None:
+    code, out, err = run("output", "-C", str(home), "--local")
+    assert (code, out) == (0, "")
+    assert err == (
+        f"No resources in the --local state {home}/.rmapply/local/state.json yet; "
+        f"'rmapply apply -C {home} --local' creates them.\n"
+    )
+
+
+def test_a_deleted_local_state_is_restored_with_local_never_touching_the_real_one(
+    home: Path,
+) -> None:
+    state = _state_file(home)
+    env = {"RMAPPLY_TOKEN": "", "NO_COLOR": "1"}
+    apply(home, env, "--local")
+    apply(home, env, "--local")  # a second command keeps the rehearsal's state as a version
+    local_file = home / ".rmapply" / "local" / "state.json"
+    local_id = state_of(home, local=True)["resources"]["jobs.site-a"]["remote_id"]
+    local_file.unlink()
+    before = state.read_bytes()
+    code, out, err = run("plan", "-C", str(home), "--local", env=env)
+    assert (code, out) == (1, "")
+    # the hint names the rehearsal's state, not the project's real one
+    assert f"'rmapply state restore -C {home} --local' restores" in err
+    code, out, err = run("state", "versions", "-C", str(home), "--local")
+    assert (code, err) == (0, ""), out
+    assert f"State file {local_file} is missing." in out
+    assert f"'rmapply state restore -C {home} --local VERSION'" in out
+    code, out, err = run("state", "restore", "-C", str(home), "--local")
+    assert (code, err) == (0, ""), out
+    assert f"into {local_file} as serial" in out
+    assert state.read_bytes() == before  # the real state was never touched
+    assert state_of(home, local=True)["resources"]["jobs.site-a"]["remote_id"] == local_id
+    code, out, err = run("plan", "-C", str(home), "--local", "--detailed-exitcode", env=env)
+    assert (code, err) == (0, ""), out
+
+
+def test_ignore_previous_state_with_local_warns_about_the_rehearsals_state_only(
+    home: Path,
+) -> None:
+    env = {"RMAPPLY_TOKEN": "", "NO_COLOR": "1"}
+    apply(home, env, "--local")
+    local_file = home / ".rmapply" / "local" / "state.json"
+    real = _state_file(home)
+    real.rename(home / "kept-aside.json")  # the real state missing, beside its traces
+    code, out, err = run("plan", "-C", str(home), "--local", "--ignore-previous-state", env=env)
+    assert (code, err) == (0, ""), out  # the rehearsal's own state is there: nothing to warn
+    (home / "kept-aside.json").rename(real)
+    local_file.unlink()
+    code, out, err = run("plan", "-C", str(home), "--local", "--ignore-previous-state", env=env)
+    assert code == 0, err
+    assert err.startswith(f"warning: state file {local_file} is missing: starting from an empty")
+    assert "Plan: 3 to create" in out

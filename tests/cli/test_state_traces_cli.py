@@ -238,6 +238,33 @@ def test_ignore_previous_state_starts_empty_knowingly_and_keeps_the_traces(
     assert not (project / "rmapply.state.json.backup").exists()
 
 
+def test_after_ignore_previous_state_a_deleted_state_is_restored_from_the_new_lineage(
+    project: Path, itwin_id: str, env: dict[str, str], emulator: Emulator
+) -> None:
+    state = project / "rmapply.state.json"
+    for move in (["jobs.site-a", "jobs.moved"], ["jobs.moved", "jobs.site-a"]):
+        assert run("state", "mv", "-C", str(project), *move)[0] == 0  # the old lineage: serial 4
+    state.unlink()
+    apply(project, env, "--ignore-previous-state")  # a new lineage, at serial 1, two new jobs
+    write_project(project, itwin_id, {"site-a": {"submit": "false"}, "site-b": {}})
+    apply(project, env)  # serial 2 of the new lineage (serial 1 is kept): far below the old one
+    current = state_of(project)
+    jobs = len(emulator.jobs())
+    state.unlink()
+    code, out, err = run("plan", "-C", str(project), env=env)
+    assert (code, out) == (1, "")
+    hint = err.splitlines()[-1]
+    assert f"'rmapply state restore -C {project}' restores backup (serial 1, 3 resources)" in hint
+    code, out, err = run("state", "restore", "-C", str(project), env=env)
+    assert (code, err) == (0, ""), out
+    restored = state_of(project)
+    assert restored["lineage"] == current["lineage"]
+    assert restored["resources"]["jobs.site-b"] == current["resources"]["jobs.site-b"]
+    code, out, err = run("apply", "-C", str(project), "--auto-approve", env=env)
+    assert code == 0, err
+    assert len(emulator.jobs()) == jobs  # the ids of the new lineage were not lost
+
+
 def test_deleting_the_state_of_a_single_apply_is_refused_not_taken_for_a_new_project(
     tmp_path: Path, itwin_id: str, env: dict[str, str], emulator: Emulator
 ) -> None:
@@ -277,4 +304,6 @@ def test_state_versions_keeps_as_many_versions_as_configured(
         ("3", "2"),
     ]
     assert lines[1].split()[0].endswith("-serial-2") and lines[3].split()[0] == "backup"
-    assert lines[-1] == "Restore one with 'rmapply state restore VERSION' (default: the newest)."
+    assert lines[-1] == (
+        f"Restore one with 'rmapply state restore -C {tmp_path} VERSION' (default: the newest)."
+    )

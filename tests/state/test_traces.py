@@ -75,8 +75,8 @@ def test_deleted_state_file_beside_a_journal_of_a_written_state_is_refused(store
     ]
     assert error.hint == (
         f"if you have a copy of {state_path} at serial 1 (version control, a snapshot), put it "
-        "back first: the journal is replayed onto it; 'rmapply state restore journal' no "
-        "readable state version is kept, so it can only rebuild the changes of the journal; or "
+        "back first: the journal is replayed onto it; no readable state version is kept, so "
+        "'rmapply state restore journal' can only rebuild the changes of the journal; or "
         "run the command again with --ignore-previous-state to start from an empty state "
         f"knowingly (the traces are then moved into {versions_path(state_path)}; see "
         "docs/state.md#recovery)"
