@@ -48,8 +48,35 @@ def dir_option(func: F) -> F:
         default=Path("."),
         show_default=True,
         callback=_directory,
+        is_eager=True,  # known before --var-file, whose mistakes it helps to explain
         help="The manifests directory (the one holding rmapply.toml).",
     )(func)
+
+
+def from_current_directory(
+    ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]
+) -> tuple[Path, ...]:
+    """Command-line paths are relative to the current directory (docs/reference.md, "Paths").
+
+    Made absolute here, so no later step can read them against the manifests directory. A
+    relative path missing here but present under -C is the old habit: say which file was meant.
+    """
+    chosen = ctx.params.get("directory") or root_settings(ctx).get("directory")
+    resolved: list[Path] = []
+    for given in value:
+        path = Path(os.path.abspath(given))
+        if not given.is_absolute() and not path.exists() and chosen is not None:
+            inside = Path(chosen) / given
+            if inside.is_file():
+                raise click.BadParameter(
+                    f"{given} is not in the current directory; did you mean {inside}? "
+                    "(paths on the command line are relative to the current directory, "
+                    "not to -C)",
+                    ctx,
+                    param,
+                )
+        resolved.append(path)
+    return tuple(resolved)
 
 
 def var_options(func: F) -> F:
@@ -66,7 +93,11 @@ def var_options(func: F) -> F:
         "var_files",
         multiple=True,
         type=click.Path(dir_okay=False, path_type=Path),
-        help="A YAML, TOML or JSON file of template variables. Repeatable.",
+        callback=from_current_directory,
+        help=(
+            "A YAML, TOML or JSON file of template variables (relative to the current "
+            "directory). Repeatable."
+        ),
     )(func)
 
 

@@ -19,7 +19,15 @@ from rmapply.client.events import (
 )
 from rmapply.client.retrying import RetryPolicy, RetryRule
 from rmapply.client.secrets import Secret
-from rmapply.client.session import Timeout
+from rmapply.client.transport import (
+    HttpAnswer,
+    HttpTransport,
+    MaybeSent,
+    NeverSent,
+    TimedOutAfterSending,
+    Timeout,
+    TransportFailure,
+)
 
 __all__ = [
     "DEFAULT_SCOPE",
@@ -28,6 +36,10 @@ __all__ = [
     "ClientCredentials",
     "ClientEvent",
     "EventSink",
+    "HttpAnswer",
+    "HttpTransport",
+    "MaybeSent",
+    "NeverSent",
     "OutcomeVerified",
     "RateLimitWait",
     "RealityModelingClient",
@@ -36,7 +48,9 @@ __all__ = [
     "RetryScheduled",
     "Secret",
     "StaticToken",
+    "TimedOutAfterSending",
     "Timeout",
     "TokenRefreshed",
+    "TransportFailure",
     "auth_from_env",
 ]

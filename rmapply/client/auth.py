@@ -10,15 +10,20 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 from urllib.parse import urlencode
 
-import urllib3.exceptions
-
 from rmapply.client.events import ignore_event
 from rmapply.client.failures import SendFailedError, classify
 from rmapply.client.responses import error_from_response
 from rmapply.client.retrying import CallRetries, RetryPolicy, run_with_retries
 from rmapply.client.secrets import Secret, redact
-from rmapply.client.session import HttpAnswer, Timeout, Transport
 from rmapply.client.throttle import Throttle
+from rmapply.client.transport import (
+    USER_AGENT,
+    HttpAnswer,
+    HttpTransport,
+    Timeout,
+    TransportFailure,
+    endpoint_host,
+)
 from rmapply.errors import ApiError, AuthenticationError, ConfigError, redact_urls
 
 IMS_TOKEN_URL = "https://ims.bentley.com/connect/token"
@@ -101,6 +106,7 @@ class ClientCredentials:
         timeout: Timeout | tuple[float, float] | float = (10.0, 30.0),
         retry: RetryPolicy | None = None,
         verify: bool | str | None = None,
+        transport: HttpTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -116,9 +122,13 @@ class ClientCredentials:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._transport = Transport(
-            token_url, timeout=Timeout.of(timeout), pool_size=2, verify=verify
-        )
+        self._host = endpoint_host(token_url)
+        self._timeout = Timeout.of(timeout)
+        if transport is None:
+            from rmapply.client.urllib3_transport import Urllib3Transport
+
+            transport = Urllib3Transport.for_endpoint(token_url, pool_size=2, verify=verify)
+        self._transport: HttpTransport = transport
         # (header, refresh_at); replaced as a whole so readers need no lock.
         self._cached: tuple[Secret, float] | None = None
 
@@ -198,16 +208,21 @@ class ClientCredentials:
             "scope": self.scope,
         }
         headers = {
+            "User-Agent": USER_AGENT,
             "Accept": "application/json",
             "Content-Type": "application/x-www-form-urlencoded",
         }
         retries.epoch = retries.throttle.acquire()  # after a 429, wait out its pause
         try:
             response = self._transport.send(
-                "POST", self.token_url, body=urlencode(form).encode(), headers=headers
+                "POST",
+                self.token_url,
+                headers=headers,
+                body=urlencode(form).encode(),
+                timeout=self._timeout,
             )
-        except urllib3.exceptions.HTTPError as exc:
-            raise classify(exc, "POST", self.token_url, self._transport.host) from exc
+        except TransportFailure as exc:
+            raise classify(exc, "POST", self.token_url, self._host) from exc
         if response.status != 200:
             error = error_from_response(response, "POST", self.token_url, scrub=self._scrub)
             if 400 <= response.status < 500 and response.status != 429:
@@ -253,11 +268,13 @@ def auth_from_env(
     timeout: Timeout | tuple[float, float] | float = (10.0, 30.0),
     retry: RetryPolicy | None = None,
     verify: bool | str | None = None,
+    transport: HttpTransport | None = None,
 ) -> Auth:
     """Credentials from RMAPPLY_TOKEN, or RMAPPLY_CLIENT_ID + RMAPPLY_CLIENT_SECRET.
 
     A token wins when both are set: it was exported deliberately for this shell. The keyword
-    options apply to ClientCredentials (the token endpoint's timeout, retries and TLS trust).
+    options apply to ClientCredentials (the token endpoint's timeout, retries, TLS trust and
+    transport).
     """
     env = os.environ if environ is None else environ
     token = env.get(ENV_TOKEN, "").strip()
@@ -274,6 +291,7 @@ def auth_from_env(
             timeout=timeout,
             retry=retry,
             verify=verify,
+            transport=transport,
         )
     if client_id or secret:
         have, missing = (

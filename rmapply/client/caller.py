@@ -6,8 +6,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import urllib3.exceptions
-
 from rmapply.client.auth import Auth
 from rmapply.client.events import EventSink, TokenRefreshed
 from rmapply.client.failures import classify
@@ -15,8 +13,15 @@ from rmapply.client.responses import TOKEN_REFUSED_HINT, error_from_response
 from rmapply.client.retrying import CallRetries, RetryPolicy, run_with_retries
 from rmapply.client.secrets import redact
 from rmapply.client.service_clock import ServiceClock
-from rmapply.client.session import HttpAnswer, Transport
 from rmapply.client.throttle import Throttle
+from rmapply.client.transport import (
+    USER_AGENT,
+    HttpAnswer,
+    HttpTransport,
+    Timeout,
+    TransportFailure,
+    endpoint_host,
+)
 from rmapply.errors import AuthenticationError
 from rmapply.wire import API_MEDIA_TYPE
 
@@ -43,14 +48,20 @@ class Caller:
 
     def __init__(
         self,
+        base_url: str,
         auth: Auth,
         *,
         retry: RetryPolicy,
         on_event: EventSink,
-        transport: Transport,
+        transport: HttpTransport,
+        timeout: Timeout,
+        user_agent: str = USER_AGENT,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = transport.base_url
+        self.host = endpoint_host(base_url)  # named in messages: never the userinfo
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.user_agent = user_agent
         self.auth = auth
         self.retry = retry
         self.on_event = on_event
@@ -97,7 +108,7 @@ class Caller:
         raise error
 
     def _transmit(self, call: Call, authorization: str) -> HttpAnswer:
-        headers = {"Accept": API_MEDIA_TYPE}
+        headers = {"User-Agent": self.user_agent, "Accept": API_MEDIA_TYPE}
         if authorization:
             # Credentials that have no token send no header (the service answers HeaderNotFound).
             headers["Authorization"] = authorization
@@ -105,9 +116,11 @@ class Caller:
             headers["Content-Type"] = "application/json"
         url = self.base_url + call.path + (f"?{call.query}" if call.query else "")
         try:
-            return self.transport.send(call.method, url, body=call.body, headers=headers)
-        except urllib3.exceptions.HTTPError as exc:
-            raise classify(exc, call.method, call.path, self.transport.host) from exc
+            return self.transport.send(
+                call.method, url, headers=headers, body=call.body, timeout=self.timeout
+            )
+        except TransportFailure as exc:
+            raise classify(exc, call.method, call.path, self.host) from exc
 
     def scrub(self, text: str) -> str:
         """``text`` without any secret of the credentials."""

@@ -15,7 +15,7 @@ from rmapply.client.events import EventSink, OutcomeVerified, ignore_event
 from rmapply.client.responses import parse_answer
 from rmapply.client.retrying import RetryPolicy
 from rmapply.client.service_clock import ServiceClock
-from rmapply.client.session import USER_AGENT, Timeout, Transport
+from rmapply.client.transport import USER_AGENT, HttpTransport, Timeout, endpoint_host
 from rmapply.errors import (
     ApiError,
     InvalidChangeError,
@@ -62,26 +62,32 @@ class RealityModelingClient:
         on_event: EventSink | None = None,
         pool_size: int = 16,
         verify: bool | str | None = None,
+        transport: HttpTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        endpoint_host(base_url)  # refuse a URL that is not http(s) before anything else
         self.base_url = base_url.rstrip("/")
         self.auth = auth if auth is not None else auth_from_env()
         self.retry = retry or RetryPolicy()
         self._on_event = on_event or ignore_event
         self.timeout = Timeout.of(timeout)
         agent = f"{USER_AGENT} {user_agent}" if user_agent else USER_AGENT
-        self._transport = Transport(
-            self.base_url,
-            timeout=self.timeout,
-            pool_size=pool_size,
-            verify=verify,
-            headers={"User-Agent": agent},
-        )
+        if transport is None:
+            # Imported here: a client given its own transport never loads urllib3.
+            from rmapply.client.urllib3_transport import Urllib3Transport
+
+            transport = Urllib3Transport.for_endpoint(
+                self.base_url, pool_size=pool_size, verify=verify
+            )
+        self._transport: HttpTransport = transport
         self._caller = Caller(
+            self.base_url,
             self.auth,
             retry=self.retry,
             on_event=self._on_event,
-            transport=self._transport,
+            transport=transport,
+            timeout=self.timeout,
+            user_agent=agent,
             sleep=sleep,
         )
 
@@ -184,7 +190,7 @@ class RealityModelingClient:
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the pooled connections."""
+        """Close the transport (its pooled connections)."""
         self._transport.close()
 
     def __enter__(self) -> RealityModelingClient:

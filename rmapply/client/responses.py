@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from rmapply.client.session import HttpAnswer
+from rmapply.client.transport import HttpAnswer
 from rmapply.errors import (
     ApiError,
     ApiErrorDetail,

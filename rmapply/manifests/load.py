@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -15,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ManifestError, ManifestProblem
+from rmapply.gc_pause import gc_paused
 from rmapply.manifests.cache import ManifestCache, entry_key
 from rmapply.manifests.discover import ManifestFile, discover
 from rmapply.manifests.findings import Finding
@@ -80,7 +79,7 @@ def load_manifests(
 ) -> LoadResult:
     """Discover, render, parse and validate; ManifestError lists every problem at once."""
     directory = Path(directory)
-    with _gc_paused():
+    with gc_paused(promote=True):
         config = load_config(directory)
         variables = resolve_variables(
             config, var_files=var_files, environ=environ, cli_vars=cli_vars
@@ -93,26 +92,6 @@ def load_manifests(
         if session.cache is not None:
             session.cache.prune([f.name for f in files])
         return session.finish(config, units)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Parsing allocates millions of small objects that all stay alive; the cyclic collector
-    would walk them again and again (3-4x the load time), so it waits until the load is done.
-
-    On the way out, freeze + unfreeze moves everything allocated meanwhile straight into the
-    oldest generation (a list splice, no scan); otherwise the first young collection after
-    the load would walk all of it at once.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.unfreeze()
-        if enabled:
-            gc.enable()
 
 
 class _Session:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
 from rmapply.errors import PlanError
+from rmapply.gc_pause import gc_paused
 from rmapply.model import Address, DesiredState, ResourceKind
 from rmapply.plan.actions import (
     KNOWN_AFTER_APPLY,
@@ -36,23 +35,6 @@ from rmapply.plan.workspaces import plan_workspace, plan_workspace_removal
 from rmapply.state.document import ResourceRecord, StateDocument
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the duration of a plan.
-
-    A plan of 10,000 jobs allocates tens of thousands of small objects next to the caller's
-    large heap (state, manifests); the full collections they trigger scan that whole heap and
-    doubled the time of a plan (bench/bench_plan.py). Planning creates no garbage cycles.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def build_plan(
     desired: DesiredState,
     state: StateDocument,
@@ -66,7 +48,7 @@ def build_plan(
     Raises PlanError for references that cannot be resolved, a dependency cycle or a target
     that matches nothing, and CostLimitError when the known cost is above ``options.max_cost``.
     """
-    with _collector_paused():
+    with gc_paused():  # planning creates no garbage cycles
         return _build_plan(desired, state, remote, now, options or PlanOptions())
 
 

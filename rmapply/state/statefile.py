@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from rmapply.errors import StateCorruptError, StateError, StateVersionError
+from rmapply.gc_pause import gc_paused
 from rmapply.state.atomic import read_if_present, replace_atomically
 from rmapply.state.document import STATE_FORMAT_VERSION, StateDocument
 
@@ -23,22 +22,6 @@ _KIND_PREFIX = {"job": "jobs.", "workspace": "workspaces."}
 def backup_path(path: Path) -> Path:
     """Where the previous version of the state file is kept."""
     return path.with_name(path.name + ".backup")
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many objects that hold no cycles.
-
-    Parsing a 10,000-resource state creates about a million dicts and strings; the collector
-    would otherwise walk them over and over (measured: 0.45 s with it, 0.19 s without).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def recovery_hint(path: Path) -> str:

@@ -93,7 +93,7 @@ def test_var_and_var_file_options_reach_the_templates() -> None:
         "--format",
         "json",
         "--var-file",
-        "vars/prod.yaml",
+        f"{EXAMPLE}/vars/prod.yaml",
         "--var",
         "engines=3",
         "--no-cache",
