@@ -19,6 +19,7 @@ from rmapply.emulator.lifecycle import (
 )
 from rmapply.emulator.options import EmulatorOptions
 from rmapply.emulator.problems import Detail, Problem
+from rmapply.emulator.readiness import FAILURE_CODE_KEY, INPUT_NOT_READY_TITLE, submitted
 from rmapply.emulator.request_body import JobCreationHints
 from rmapply.emulator.storage import JobRow, Store, WorkspaceRow
 from rmapply.emulator.validation import cost_amount_details, invalid_parameter, refuse
@@ -215,7 +216,7 @@ class Backend:
                 doc["costEstimationParameters"] = patch.cost_estimation_parameters.to_wire()
             row = row.with_(doc=doc, modified_ms=now)
             if patch.state is PatchState.ACTIVE:
-                row = row.with_(schedule=self._schedule(row, now))
+                row = submitted(self.store, row, self._schedule(row, now), now)
             elif patch.state is PatchState.CANCELLED:
                 row = row.with_(schedule=replace(row.schedule, cancelled_ms=now))
             self.store.update_job(row)
@@ -319,8 +320,9 @@ class Backend:
         """The job as the API shows it at ``now_ms``."""
         doc = row.doc
         snap = snapshot(row.schedule, now_ms, doc["type"] == JobType.CALIBRATION.value)
+        code = doc.get(FAILURE_CODE_KEY)
         data: dict[str, Any] = {
-            **doc,
+            **{k: v for k, v in doc.items() if k != FAILURE_CODE_KEY},
             "id": row.id,
             "state": snap.state.value,
             "createdDateTime": to_datetime(row.created_ms),
@@ -345,8 +347,9 @@ class Backend:
                 info["estimatedUnits"] = round(units * min(1.0, snap.executed_fraction), 2)
             if snap.state is JobState.FAILED:
                 message = row.fail_message or DEFAULT_FAILURE
+                title = INPUT_NOT_READY_TITLE if code else "Job failed"
                 info["errors"] = [
-                    {"code": "JobFailed", "title": "Job failed", "message": message, "params": []}
+                    {"code": code or "JobFailed", "title": title, "message": message, "params": []}
                 ]
                 info["warnings"] = []
             data["executionInformation"] = info

@@ -257,6 +257,15 @@ class Store:
             )
         return [_job_row(r) for r in rows]
 
+    def jobs_mentioning(self, text: str) -> list[JobRow]:
+        """Jobs whose stored body contains ``text`` (case-folded): the few candidates a caller
+        then checks field by field, without decoding every job."""
+        rows = self._all(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE instr(lower(doc), ?) > 0 ORDER BY seq",
+            (text.lower(),),
+        )
+        return [_job_row(r) for r in rows]
+
     # tokens ------------------------------------------------------------------------------------
     def insert_token(self, row: TokenRow) -> None:
         """Remember an issued token."""

@@ -9,7 +9,7 @@ from typing import Any
 from rmapply.config import GUID
 from rmapply.manifests.findings import Finding, PathPart
 from rmapply.manifests.validate import Resource
-from rmapply.model.specs import CACHE_ADDRESS_PREFIX
+from rmapply.model.specs import CACHE_ADDRESS_PREFIX, OutputRef
 
 EXAMPLE_GUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
@@ -22,11 +22,11 @@ def is_guid(value: str) -> bool:
 def input_reference(value: str) -> bool:
     """True when an input id is a reference that rmapply resolves before sending the job.
 
-    The one place where such references are recognised: none are yet; the output of another
-    job (``jobs.KEY.outputs.FORMAT``) is to be recognised here, and resolved where ``useCache
-    = "jobs.KEY"`` is.
+    The one place where such references are recognised: the output of another job,
+    ``jobs.KEY.outputs.FORMAT`` (``OutputRef``); whether that job and output exist is checked
+    with the other cross-resource checks (manifests/semantics.py).
     """
-    return False
+    return OutputRef.parse(value) is not None
 
 
 def _text(value: Any) -> str | None:
@@ -63,11 +63,14 @@ def id_findings(resource: Resource) -> list[Finding]:
         input_id = _text(item.get("id")) if isinstance(item, dict) else None
         if input_id is None or is_guid(input_id) or input_reference(input_id):
             continue
+        # something that starts like an address was meant as a reference: show that shape too
+        shape = " nor an output reference (jobs.KEY.outputs.FORMAT)"
         found.append(
             _at(
                 resource,
                 ("inputs", index, "id"),
-                f"{_shown(input_id)} is not a reality-data id (a GUID like {EXAMPLE_GUID})",
+                f"{_shown(input_id)} is not a reality-data id (a GUID like {EXAMPLE_GUID})"
+                + (shape if input_id.startswith(CACHE_ADDRESS_PREFIX) else ""),
             )
         )
     settings = data.get("settings")

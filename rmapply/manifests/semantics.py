@@ -9,6 +9,7 @@ from rmapply.manifests.suggest import closest, did_you_mean
 from rmapply.manifests.validate import Resource
 from rmapply.model import Address, JobSpec, WorkspaceSpec
 from rmapply.model.specs import CACHE_ADDRESS_PREFIX
+from rmapply.wire import OutputFormat
 
 
 def check(
@@ -107,6 +108,7 @@ def _check_job(
             )
         )
     found += _check_cache(key, resource, spec, jobs, all_keys)
+    found += _check_output_refs(key, resource, spec, jobs, all_keys)
     for index, text in enumerate(spec.depends_on):
         path = ("dependsOn", index)
         try:
@@ -164,15 +166,58 @@ def _check_cache(
     return []
 
 
+def _check_output_refs(
+    key: str,
+    resource: Resource,
+    spec: JobSpec,
+    jobs: dict[str, tuple[Resource, JobSpec]],
+    all_keys: dict[str, set[str]],
+) -> list[Finding]:
+    """The job each ``jobs.KEY.outputs.FORMAT`` input names exists and lists that output."""
+    found: list[Finding] = []
+    for index, ref in spec.output_refs.items():
+        path = ("inputs", index, "id")
+        target = ref.address.key
+        if target == key:
+            found.append(_at(resource, path, "a job cannot take its own output as an input"))
+            continue
+        if target not in all_keys["jobs"]:
+            near = closest(target, all_keys["jobs"])
+            hint = f"; did you mean 'jobs.{near}.outputs.{ref.format}'?" if near else ""
+            found.append(
+                _at(resource, path, f"{str(ref)!r}: jobs.{target} is not in the manifests{hint}")
+            )
+            continue
+        other = jobs.get(target)
+        if other is None:  # that job failed validation: reported there
+            continue
+        listed = [o.value for o in other[1].settings.outputs]
+        if ref.format in listed:
+            continue
+        known = ref.format in {f.value for f in OutputFormat}
+        near = closest(ref.format, listed if listed else [f.value for f in OutputFormat])
+        hint = f"; did you mean 'jobs.{target}.outputs.{near}'?" if near else ""
+        what = (
+            f"jobs.{target} does not list {ref.format!r} in its settings.outputs"
+            if known
+            else f"{ref.format!r} is not an output format"
+        )
+        outputs = ", ".join(listed) or "none"
+        message = f"{str(ref)!r}: {what} (jobs.{target} outputs: {outputs}){hint}"
+        found.append(_at(resource, path, message))
+    return found
+
+
 def _cycles(jobs: dict[str, tuple[Resource, JobSpec]]) -> list[Finding]:
-    """One finding per dependency cycle among jobs (dependsOn and useCache edges)."""
+    """One finding per dependency cycle among jobs (dependsOn, useCache and output-reference
+    edges)."""
     edges: dict[str, list[str]] = {}
     for key, (_, spec) in jobs.items():
         targets = [a.removeprefix("jobs.") for a in spec.depends_on if a.startswith("jobs.")]
         cached = cache_reference(spec)
-        edges[key] = [
-            t for t in [*targets, *([cached] if cached else [])] if t in jobs and t != key
-        ]
+        targets += [cached] if cached else []
+        targets += [ref.address.key for ref in spec.output_refs.values()]
+        edges[key] = [t for t in dict.fromkeys(targets) if t in jobs and t != key]
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     findings: list[Finding] = []
     for start in sorted(edges):

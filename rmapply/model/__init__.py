@@ -4,7 +4,7 @@ from rmapply.model.address import Address, ResourceKind
 from rmapply.model.desired import DesiredJob, DesiredState, DesiredWorkspace, Source
 from rmapply.model.digest import canonical_json, digest
 from rmapply.model.fields import PATCHABLE_JOB_FIELDS, FieldClass, classify_job_field
-from rmapply.model.specs import RECONCILER_FIELDS, JobSpec, WorkspaceSpec
+from rmapply.model.specs import RECONCILER_FIELDS, JobSpec, OutputRef, WorkspaceSpec
 
 __all__ = [
     "PATCHABLE_JOB_FIELDS",
@@ -15,6 +15,7 @@ __all__ = [
     "DesiredWorkspace",
     "FieldClass",
     "JobSpec",
+    "OutputRef",
     "ResourceKind",
     "Source",
     "WorkspaceSpec",

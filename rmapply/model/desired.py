@@ -49,13 +49,14 @@ class DesiredJob:
         return digest(self.spec.to_wire())
 
     def dependencies(self) -> set[Address]:
-        """Addresses applied before this job: its workspace, ``dependsOn`` and the job whose cache
-        it reuses (``useCache = "jobs.KEY"``)."""
+        """Addresses applied before this job: its workspace, ``dependsOn``, the job whose cache
+        it reuses (``useCache = "jobs.KEY"``) and every job whose output it takes as an input."""
         deps = {Address.parse(a) for a in self.spec.depends_on}
         if self.spec.workspace:
             deps.add(Address.workspace(self.spec.workspace))
         if self.spec.cache_address:
             deps.add(Address.parse(self.spec.cache_address))
+        deps.update(ref.address for ref in self.spec.output_refs.values())
         return deps
 
 

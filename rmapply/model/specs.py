@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from pydantic import Field
 
+from rmapply.model.address import Address
 from rmapply.wire import (
     CostEstimationParameters,
     JobCreateSettings,
@@ -16,6 +21,29 @@ from rmapply.wire import (
 
 # ``cacheSettings.useCache`` starting with this names a job in the manifests, not a cache id.
 CACHE_ADDRESS_PREFIX = "jobs."
+
+# ``jobs.KEY.outputs.FORMAT``: an input that is another job's output (formats hold spaces, "/").
+OUTPUT_REFERENCE = re.compile(r"jobs\.([a-z0-9][a-z0-9_-]*)\.outputs\.(\S(?:.*\S)?)")
+
+
+@dataclass(frozen=True, order=True)
+class OutputRef:
+    """An input written as ``jobs.KEY.outputs.FORMAT``: the output ``format`` of the job at
+    ``address``, whose reality-data id is known only once that job exists."""
+
+    address: Address
+    format: str
+
+    @classmethod
+    def parse(cls, text: str) -> OutputRef | None:
+        """The reference ``text`` spells, or None when it is not shaped like one."""
+        match = OUTPUT_REFERENCE.fullmatch(text)
+        if match is None or "\n" in text:
+            return None
+        return cls(Address.job(match.group(1)), match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.address}.outputs.{self.format}"
 
 
 class WorkspaceSpec(WireModel):
@@ -58,12 +86,35 @@ class JobSpec(WireModel):
         use = cache.use_cache if cache else None
         return use if use and use.startswith(CACHE_ADDRESS_PREFIX) else None
 
-    def to_creation(self, workspace_id: str, cache_id: str | None = None) -> JobCreation:
+    @property
+    def output_refs(self) -> dict[int, OutputRef]:
+        """The inputs written as another job's output (``jobs.KEY.outputs.FORMAT``), by index;
+        derived from the inputs as written, so a job without any is unchanged (same digest)."""
+        found: dict[int, OutputRef] = {}
+        for index, item in enumerate(self.inputs):
+            ref = OutputRef.parse(item.id)
+            if ref is not None:
+                found[index] = ref
+        return found
+
+    def to_creation(
+        self,
+        workspace_id: str,
+        cache_id: str | None = None,
+        output_ids: Mapping[OutputRef, str] | None = None,
+    ) -> JobCreation:
         """The exact ``POST /jobs`` body, with the workspace (and a cache address) resolved.
 
         ``cache_id`` replaces ``useCache = "jobs.KEY"``; it is required when useCache is such
-        an address, because an address must never reach the API.
+        an address, because an address must never reach the API. ``output_ids`` likewise
+        replaces every input written as an output reference.
         """
+        inputs = list(self.inputs)
+        for index, ref in self.output_refs.items():
+            known = (output_ids or {}).get(ref)
+            if known is None:
+                raise ValueError(f"input {ref} needs the id of that job's output")
+            inputs[index] = inputs[index].model_copy(update={"id": known})
         settings = self.settings
         if self.cache_address is not None:
             if cache_id is None:
@@ -79,7 +130,7 @@ class JobSpec(WireModel):
             type=self.type,
             name=self.name,
             workspace_id=workspace_id,
-            inputs=list(self.inputs),
+            inputs=inputs,
             settings=settings,
             cost_estimation_parameters=self.cost_estimation_parameters,
         )

@@ -31,7 +31,7 @@ class GraphNode:
 @dataclass(frozen=True, order=True)
 class GraphEdge:
     """``source`` is applied before ``target``; ``relation`` says why (dependsOn, useCache,
-    workspace)."""
+    workspace, or ``outputs.FORMAT`` for an input that is the source's output)."""
 
     source: str
     target: str
@@ -72,6 +72,8 @@ def resource_graph(desired: DesiredState, records: Mapping[str, ResourceRecord])
             edges.add(GraphEdge(str(Address.workspace(spec.workspace)), address, "workspace"))
         if spec.cache_address:
             edges.add(GraphEdge(spec.cache_address, address, "useCache"))
+        for ref in spec.output_refs.values():  # an input written as jobs.KEY.outputs.FORMAT
+            edges.add(GraphEdge(str(ref.address), address, f"outputs.{ref.format}"))
     for address, record in records.items():
         if address not in nodes:
             kind = "workspace" if record.kind == "workspace" else "job"

@@ -96,6 +96,19 @@ def test_any_guid_in_either_case_is_an_id(value: uuid.UUID, upper: bool) -> None
     assert not is_guid(text + "\n") and not is_guid(text[:-1]) and not is_guid(f"{{{text}}}")
 
 
-def test_no_input_id_is_a_reference_yet() -> None:
-    # the one place that will recognise jobs.KEY.outputs.FORMAT (see rmapply/manifests/ids.py)
-    assert not input_reference("jobs.site-a.outputs.OBJ")
+def test_an_input_reference_is_exactly_an_output_address() -> None:
+    # the one place that recognises jobs.KEY.outputs.FORMAT (see rmapply/manifests/ids.py)
+    assert input_reference("jobs.site-a.outputs.OBJ")
+    assert input_reference("jobs.recon.outputs.Cesium 3D Tiles")
+    assert input_reference("jobs.o.outputs.Orthophoto/DSM")
+    for near_miss in (
+        "jobs.site-a.output.OBJ",
+        "jobs.site-a.outputs.",
+        "jobs.Site-A.outputs.OBJ",
+        "workspaces.main.outputs.OBJ",
+        "jobs.site-a.outputs.OBJ\n",
+        "jobs.site-a.outputs. OBJ",
+        "jobs.site-a",
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    ):
+        assert not input_reference(near_miss), near_miss

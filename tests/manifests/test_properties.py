@@ -183,8 +183,26 @@ def test_configuration_defaults_are_plain_files() -> None:
     assert CONFIG.startswith("[project]") and WORKSPACE.startswith("[workspaces.main]")
 
 
+@st.composite
+def pipelines(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
+    """Jobs keyed by address key; a job may take an earlier job's output as an input, written
+    as ``jobs.KEY.outputs.FORMAT`` (references point backwards, so there is no cycle)."""
+    keys = st.from_regex(r"[a-z][a-z0-9-]{0,6}", fullmatch=True)
+    bodies = draw(st.dictionaries(keys, jobs(), max_size=3))
+    earlier: list[str] = []
+    for key, body in bodies.items():
+        if earlier and draw(st.booleans()):
+            source = draw(st.sampled_from(earlier))
+            output = draw(st.sampled_from(bodies[source]["settings"]["outputs"]))
+            reference = {"id": f"jobs.{source}.outputs.{output}"}
+            position = draw(st.integers(min_value=0, max_value=len(body["inputs"])))
+            body["inputs"].insert(position, reference)
+        earlier.append(key)
+    return bodies
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9-]{0,6}", fullmatch=True), jobs(), max_size=3))
+@given(pipelines())
 def test_rendered_output_loads_back_to_the_same_desired_state(
     bodies: dict[str, dict[str, Any]],
 ) -> None:
@@ -204,6 +222,9 @@ def test_rendered_output_loads_back_to_the_same_desired_state(
             }
             assert {a: j.spec for a, j in again.jobs.items()} == {
                 a: j.spec for a, j in original.jobs.items()
+            }
+            assert {a: j.spec.output_refs for a, j in again.jobs.items()} == {
+                a: j.spec.output_refs for a, j in original.jobs.items()
             }
 
 

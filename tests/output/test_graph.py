@@ -84,6 +84,21 @@ def test_graph_labels_each_resource_with_its_type_and_last_known_state() -> None
     )
 
 
+def test_an_output_reference_is_an_edge_named_for_its_format() -> None:
+    calib = make_job_spec(
+        type="Calibration", settings={"quality": "Medium", "outputs": ["CCOrientations"]}
+    )
+    recon = make_job_spec(
+        type="Reconstruction",
+        name="Recon",
+        inputs=[{"id": "photos-a"}, {"id": "jobs.calib.outputs.CCOrientations"}],
+    )
+    graph = resource_graph(make_desired({"calib": calib, "recon": recon}), {})
+    assert GraphEdge("jobs.calib", "jobs.recon", "outputs.CCOrientations") in graph.edges
+    _, edges = parsed_dot(render_dot(graph))
+    assert ("jobs.calib", "jobs.recon", "outputs.CCOrientations") in edges
+
+
 def test_dot_output_parses_with_its_nodes_labels_and_edges() -> None:
     nodes, edges = parsed_dot(render_dot(_example_graph()))
     assert nodes == {
