@@ -86,9 +86,7 @@ def ensure_schema(conn: psycopg.Connection[Any], url: str, schema: str) -> None:
         # one creator at a time: two first commands must not both create the tables
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('rmapply-schema'))")
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)"
-        )
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)")
         row = conn.execute(f"SELECT max(version) FROM {s}.schema_version").fetchone()
         current = int(row[0]) if row is not None and row[0] is not None else 0
         if current > SCHEMA_VERSION:

@@ -269,6 +269,24 @@ class PostgresStateStore:
 
         self.run("writing the state", work)
 
+    def import_versions(self, kept: list[tuple[StateVersion, bytes]]) -> None:
+        """Add versions kept elsewhere (``state migrate``); names already here are skipped."""
+
+        def work(conn: psycopg.Connection[Any]) -> None:
+            state_id = self.require_id(conn)
+            with conn.cursor() as cursor, conn.transaction():
+                cursor.executemany(
+                    f"INSERT INTO {self.schema}.versions (state_id, name, serial, lineage,"
+                    " resources, kept_at, data) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT DO NOTHING",
+                    [
+                        (state_id, v.name, v.serial, v.lineage, v.resources or 0, v.kept_at, data)
+                        for v, data in kept
+                    ],
+                )
+
+        self.run("copying the versions", work)
+
     def holder(self) -> LockHolder | None:
         """Who holds the lock as recorded in the key's row (stale if no one holds it)."""
 

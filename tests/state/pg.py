@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,14 +13,14 @@ DEFAULT_TEST_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_SCHEMA = "rmapply_test"
 
 
-def test_url() -> str:
+def server_url() -> str:
     """The server the tests use."""
     return os.environ.get("RMAPPLY_TEST_PG_URL", "").strip() or DEFAULT_TEST_URL
 
 
 def require_server() -> str:
     """The URL, or skip (fail under RMAPPLY_REQUIRE_PG=1) naming why it is unusable."""
-    url = test_url()
+    url = server_url()
     reason = ""
     try:
         import psycopg
@@ -76,9 +75,3 @@ def wait_backend_gone(url: str, backend_pid: int, within: float = 30.0) -> None:
                 return
             time.sleep(0.05)
     raise AssertionError(f"backend {backend_pid} still alive after {within} s")
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """The test server's URL (skips or fails as above)."""
-    yield require_server()
