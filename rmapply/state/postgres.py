@@ -126,12 +126,13 @@ class PostgresStateStore:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
                 state_id = self.require_id(conn)
-                row = conn.execute(
+                cursor = conn.cursor(binary=True)  # bytea as is: hex text costs 4x the time
+                row = cursor.execute(
                     f"SELECT document, revision FROM {self.schema}.states WHERE id = %s",
                     (state_id,),
                 ).fetchone()
                 assert row is not None
-                lines = conn.execute(
+                lines = cursor.execute(
                     f"SELECT line FROM {self.schema}.journal WHERE state_id = %s ORDER BY n",
                     (state_id,),
                 ).fetchall()
@@ -152,8 +153,9 @@ class PostgresStateStore:
 
     def load(self) -> StateDocument:
         """The document with a leftover journal replayed in memory; nothing is written."""
-        self.check_traces()
         document, journal, _ = self.read()
+        if document is None:
+            self.check_traces()  # only a missing document can have lost traces beside it
         if journal is None or journal.header is None:
             return document if document is not None else StateDocument()
         return _fold(Path(self.location), document, journal)
