@@ -82,21 +82,32 @@ def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:
 def ensure_schema(conn: psycopg.Connection[Any], url: str, schema: str) -> None:
     """Create ``schema`` on first use and migrate it forward; refuse a newer one."""
     s = check_schema_name(schema)
+    if _version(conn, url, s) == SCHEMA_VERSION:
+        return  # the usual case: no DDL, so a user without CREATE rights works too
     with conn.transaction():
         # one creator at a time: two first commands must not both create the tables
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('rmapply-schema'))")
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)")
-        row = conn.execute(f"SELECT max(version) FROM {s}.schema_version").fetchone()
-        current = int(row[0]) if row is not None and row[0] is not None else 0
-        if current > SCHEMA_VERSION:
-            raise StateError(
-                f"PostgreSQL state schema {s} at {redact(url)} is version {current}; this "
-                f"rmapply knows versions up to {SCHEMA_VERSION}",
-                hint="upgrade rmapply (a newer rmapply migrated this schema); nothing was changed",
-            )
+        current = _version(conn, url, s)
         for version in range(current + 1, SCHEMA_VERSION + 1):
             for statement in _MIGRATIONS[version - 1]:
                 conn.execute(statement.format(s=s))
             conn.execute(f"DELETE FROM {s}.schema_version")
             conn.execute(f"INSERT INTO {s}.schema_version VALUES (%s)", (version,))
+
+
+def _version(conn: psycopg.Connection[Any], url: str, s: str) -> int:
+    """The schema's version (0 when it has none yet); StateError when newer than this rmapply."""
+    row = conn.execute("SELECT to_regclass(%s)", (f"{s}.schema_version",)).fetchone()
+    if row is None or row[0] is None:
+        return 0
+    row = conn.execute(f"SELECT max(version) FROM {s}.schema_version").fetchone()
+    current = int(row[0]) if row is not None and row[0] is not None else 0
+    if current > SCHEMA_VERSION:
+        raise StateError(
+            f"PostgreSQL state schema {s} at {redact(url)} is version {current}; this "
+            f"rmapply knows versions up to {SCHEMA_VERSION}",
+            hint="upgrade rmapply (a newer rmapply migrated this schema); nothing was changed",
+        )
+    return current
