@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -16,7 +15,7 @@ from rmapply.cli.options import (
     lock_timeout_option,
     use_color,
 )
-from rmapply.config import CONFIG_FILE, load_config
+from rmapply.config import load_config
 from rmapply.errors import ConfigError
 from rmapply.project import LOCAL_STATE, Project
 from rmapply.state import (
@@ -30,9 +29,6 @@ from rmapply.state import (
     move_resource,
     show_record,
 )
-
-if TYPE_CHECKING:
-    from rmapply.state.postgres import PostgresStateStore
 
 _lock_timeout = lock_timeout_option(show_default=True)
 
@@ -318,35 +314,13 @@ def output_command(
 COMMANDS: list[click.Command] = [state_group, output_command]
 
 
-def _database_store(directory: Path, key: str | None = None) -> PostgresStateStore:
-    """The postgres store ``[state]`` names (``key`` overrides ``[state] key``)."""
-    from rmapply.state.backends import open_state_store, state_url
-    from rmapply.state.postgres import PostgresStateStore
-
-    config = load_config(directory).require_file()
-    section = config.state
-    if section.backend != "postgres":
-        raise ConfigError(
-            f"{config.directory / CONFIG_FILE}: [state] backend is {section.backend!r}; this "
-            'command works on backend = "postgres"',
-            hint='set [state] backend = "postgres", url and key (docs/state.md#postgresql)',
-        )
-    if key is None:
-        store = open_state_store(section, config.directory)
-        assert isinstance(store, PostgresStateStore)
-        return store
-    return PostgresStateStore(
-        state_url(section), key, schema=section.schema_, keep_versions=section.versions
-    )
-
-
 @state_group.command("init")
 @dir_option
 def state_init(directory: Path) -> None:
     """Create an empty state under [state] key in the PostgreSQL backend."""
-    from rmapply.state.migrate import init_state
+    from rmapply.state.migrate import database_store, init_state
 
-    store = _database_store(directory)
+    store = database_store(directory)
     init_state(store)
     click.echo(f"Created an empty state: {store.location}.")
 
@@ -368,7 +342,7 @@ def state_migrate(directory: Path, lock_timeout: float, target: str, key: str | 
     Into the database, the local file is set aside (with a marker naming the URL and key) only
     once the copy is committed; a state of another lineage there is never overwritten.
     """
-    from rmapply.state.migrate import copy_to_file, migrate_to_database
+    from rmapply.state.migrate import copy_to_file, database_store, migrate_to_database
     from rmapply.state.postgres import PostgresStateStore
     from rmapply.state.store import LocalStateStore
 
@@ -395,7 +369,7 @@ def state_migrate(directory: Path, lock_timeout: float, target: str, key: str | 
             '"postgres" with that url and key to use the database from now on.'
         )
         return
-    copied = copy_to_file(_database_store(directory, key), Path(target), timeout=lock_timeout)
+    copied = copy_to_file(database_store(directory, key), Path(target), timeout=lock_timeout)
     click.echo(
         f"Copied {copied.source} (serial {copied.serial}, {copied.resources} resource(s)) to "
         f"{copied.destination}."

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rmapply.errors import StateError
-from rmapply.state.backends import marker_path
+from rmapply.config import CONFIG_FILE, load_config
+from rmapply.errors import ConfigError, StateError
+from rmapply.state.backends import marker_path, open_state_store, state_url
 from rmapply.state.document import StateDocument
 from rmapply.state.pgschema import redact
 from rmapply.state.postgres import PostgresStateStore
@@ -35,6 +36,25 @@ class Migrated:
     resources: int
     versions: int
     set_aside: Path | None = None
+
+
+def database_store(directory: Path, key: str | None = None) -> PostgresStateStore:
+    """The postgres store ``[state]`` names (``key`` overrides ``[state] key``)."""
+    config = load_config(directory).require_file()
+    section = config.state
+    if section.backend != "postgres":
+        raise ConfigError(
+            f"{config.directory / CONFIG_FILE}: [state] backend is {section.backend!r}; this "
+            'command works on backend = "postgres"',
+            hint='set [state] backend = "postgres", url and key (docs/state.md#postgresql)',
+        )
+    if key is None:
+        store = open_state_store(section, config.directory)
+        assert isinstance(store, PostgresStateStore)
+        return store
+    return PostgresStateStore(
+        state_url(section), key, schema=section.schema_, keep_versions=section.versions
+    )
 
 
 def init_state(store: PostgresStateStore) -> None:
