@@ -8,7 +8,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from rmapply.errors import ConfigError, ManifestProblem
@@ -75,9 +83,37 @@ class StateSection(_Section):
     many earlier versions of it are kept."""
 
     # which StateStore holds the state (rmapply.state.backends.open_state_store picks it)
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "postgres"] = "local"
     path: str = DEFAULT_STATE_PATH
     versions: int = Field(default=DEFAULT_KEPT_VERSIONS, ge=1, le=1000)
+    # postgres: where (RMAPPLY_STATE_URL wins), under which key, in which schema
+    url: str | None = None
+    key: str | None = Field(default=None, min_length=1, max_length=200)
+    schema_: str = Field(default="rmapply", alias="schema", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^postgres(ql)?://", value):
+            raise ValueError(f"{value!r} is not a postgresql:// URL")
+        if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", value) or "password=" in value:
+            # a password in a file that is committed to git is a leaked password
+            raise ValueError(
+                "a password does not belong in rmapply.toml: give it in RMAPPLY_STATE_URL, "
+                "PGPASSWORD or ~/.pgpass"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _key_for_postgres(self) -> StateSection:
+        if self.backend == "postgres" and self.key is None:
+            raise ValueError(
+                'key: required with backend = "postgres" (it names this project\'s state '
+                "in the database)"
+            )
+        return self
 
 
 class DefaultsSection(_Section):

@@ -27,6 +27,8 @@ SUMMARIES: dict[str, str] = {
     "state rebind": "Bind the state to another endpoint or iTwin.",
     "state versions": "List the earlier versions of the state kept for restore.",
     "state restore": "Bring an earlier version of the state back.",
+    "state init": "Create an empty state under [state] key in PostgreSQL.",
+    "state migrate": "Move the local state into PostgreSQL, or copy it back to a file.",
     "status": "Show the live state of the jobs in state.",
     "validate": "Check the manifests and report every problem.",
     "wait": "Wait for the running jobs to succeed, fail or be cancelled.",
@@ -96,6 +98,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "state versions": (
         "rmapply state versions",
         "rmapply state versions --format json",
+    ),
+    "state init": ("rmapply state init",),
+    "state migrate": (
+        "rmapply state migrate --to postgresql://ci@db.example.com:5432/rmapply --key my-project",
+        "rmapply state migrate --to rmapply.state.json",
     ),
     "state restore": (
         "rmapply state restore",

@@ -17,6 +17,7 @@ from rmapply.cli.options import (
     lock_timeout_option,
     use_color,
 )
+from rmapply.config import load_config
 from rmapply.errors import ConfigError
 from rmapply.model import Address
 from rmapply.output.dialect import camel_keys, versioned
@@ -392,3 +393,65 @@ def output_command(
 
 
 COMMANDS: list[click.Command] = [state_group, output_command]
+
+
+@state_group.command("init")
+@dir_option
+def state_init(directory: Path) -> None:
+    """Create an empty state under [state] key in the PostgreSQL backend."""
+    from rmapply.state.migrate import database_store, init_state
+
+    store = database_store(directory)
+    init_state(store)
+    click.echo(f"Created an empty state: {store.location}.")
+
+
+@state_group.command("migrate")
+@dir_option
+@_lock_timeout
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    help="postgresql://USER@HOST:PORT/DB to move the local state in, or a FILE to copy the "
+    "database state back to.",
+)
+@click.option("--key", default=None, help="The key in the database (default: [state] key).")
+def state_migrate(directory: Path, lock_timeout: float, target: str, key: str | None) -> None:
+    """Move the local state (and its versions) into PostgreSQL, or copy it back to a file.
+
+    Into the database, the local file is set aside (with a marker naming the URL and key) only
+    once the copy is committed; a state of another lineage there is never overwritten.
+    """
+    from rmapply.state.migrate import copy_to_file, database_store, migrate_to_database
+    from rmapply.state.postgres import PostgresStateStore
+    from rmapply.state.store import LocalStateStore
+
+    config = load_config(directory).require_file()
+    section = config.state
+    if target.startswith(("postgresql://", "postgres://")):
+        chosen = key or section.key
+        if chosen is None:
+            raise ConfigError(
+                "state migrate --to URL needs a key: pass --key KEY or set [state] key",
+                hint="the key names this project's state in the database",
+            )
+        local = LocalStateStore(config.directory / section.path, keep_versions=section.versions)
+        store = PostgresStateStore(
+            target, chosen, schema=section.schema_, keep_versions=section.versions
+        )
+        moved = migrate_to_database(local, store, timeout=lock_timeout)
+        click.echo(
+            f"Copied {moved.source} (serial {moved.serial}, {moved.resources} resource(s), "
+            f"{moved.versions} version(s)) to {moved.destination}."
+        )
+        click.echo(
+            f"The local file is set aside as {moved.set_aside}; set [state] backend = "
+            '"postgres" with that url and key to use the database from now on.'
+        )
+        return
+    copied = copy_to_file(database_store(directory, key), Path(target), timeout=lock_timeout)
+    click.echo(
+        f"Copied {copied.source} (serial {copied.serial}, {copied.resources} resource(s)) to "
+        f"{copied.destination}."
+    )

@@ -11,6 +11,8 @@ import pytest
 
 from rmapply.state import LocalStateStore, StateStore
 from rmapply.state.memory import MemoryState, MemoryStateStore
+from rmapply.state.postgres import PostgresStateStore
+from tests.state import pg
 from tests.state.conftest import Workers
 from tests.state.contract import StoreContract, threads_holding
 from tests.state.workers import record_then_die
@@ -80,7 +82,61 @@ class MemoryFactory:
         return contextlib.contextmanager(threads_holding)(self.open(), command)
 
 
-FACTORIES = {"local": LocalFactory, "memory": MemoryFactory}
+class PostgresFactory:
+    """A key of its own in the test server's schema; other parties are other processes, each
+    with its own connection (kill -9 of one frees its lock when the server ends its backend)."""
+
+    cross_process = True
+
+    def __init__(self, workers: Workers) -> None:
+        self.url, self.schema, self.key = pg.require_server(), pg.TEST_SCHEMA, pg.new_key()
+        self.workers = workers
+        self.store().init()
+
+    def store(self, keep_versions: int = 5) -> PostgresStateStore:
+        """A PostgresStateStore on this test's key."""
+        return PostgresStateStore(
+            self.url, self.key, schema=self.schema, keep_versions=keep_versions
+        )
+
+    def open(self, *, keep_versions: int = 5) -> StateStore:
+        """A store on the key."""
+        return self.store(keep_versions)
+
+    def plant(self, data: bytes) -> None:
+        """Replace the document's bytes (another program's UPDATE)."""
+        self.store().plant(data)
+
+    def record_and_crash(self) -> None:
+        """A child process records, then dies (os._exit) holding the lock."""
+        process = self.workers.start("pg-record-and-die", self.url, self.schema, self.key)
+        assert process.stdout is not None
+        word, backend = process.stdout.readline().split()
+        assert word == "DYING"
+        process.wait()
+        pg.wait_backend_gone(self.url, int(backend))
+
+    @contextlib.contextmanager
+    def hold_lock_elsewhere(self, command: str) -> Iterator[None]:
+        """A child process holds the lock; killed with SIGKILL at the end."""
+        args = ("pg-hold-lock", self.url, self.schema, self.key, command)
+        process = self.workers.start(*args)
+        assert process.stdout is not None
+        word, backend = process.stdout.readline().split()
+        assert word == "LOCKED"
+        try:
+            yield
+        finally:
+            process.kill()
+            process.wait()
+            pg.wait_backend_gone(self.url, int(backend))
+
+    def close(self) -> None:
+        """Delete the key's rows."""
+        pg.drop_key(self.url, self.schema, self.key)
+
+
+FACTORIES = {"local": LocalFactory, "memory": MemoryFactory, "postgres": PostgresFactory}
 
 
 @pytest.fixture(params=sorted(FACTORIES))
@@ -88,6 +144,10 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path, workers: Worke
     """Each backend in turn, on a fresh state."""
     if request.param == "local":
         return LocalFactory(tmp_path, workers)
+    if request.param == "postgres":
+        factory = PostgresFactory(workers)
+        request.addfinalizer(factory.close)
+        return factory
     return MemoryFactory()
 
 

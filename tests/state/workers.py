@@ -14,8 +14,12 @@ import random
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rmapply.state import LocalStateStore, ResourceRecord, StateSession
+
+if TYPE_CHECKING:
+    from rmapply.state.postgres import PostgresStateStore
 
 BASE = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -80,6 +84,28 @@ def record_and_die(path: str) -> None:
         os._exit(0)
 
 
+def pg_store(url: str, schema: str, key: str) -> PostgresStateStore:
+    """The PostgreSQL store of a test (imported here only: the driver is optional)."""
+    from rmapply.state.postgres import PostgresStateStore
+
+    return PostgresStateStore(url, key, schema=schema)
+
+
+def pg_hold_lock(url: str, schema: str, key: str, command: str) -> None:
+    """Take the PostgreSQL lock, print ``LOCKED <backend pid>``, keep it until killed."""
+    with pg_store(url, schema, key).lock(command) as session:
+        print("LOCKED", session.conn.info.backend_pid, flush=True)
+        time.sleep(600)
+
+
+def pg_record_and_die(url: str, schema: str, key: str) -> None:
+    """Record in a PostgreSQL session, print ``DYING <backend pid>``, die holding the lock."""
+    with pg_store(url, schema, key).lock("apply --crash-trial") as session:
+        record_then_die(session)
+        print("DYING", session.conn.info.backend_pid, flush=True)
+        os._exit(0)
+
+
 def main(argv: list[str]) -> None:
     """Dispatch on the first argument."""
     kind, path = argv[0], argv[1]
@@ -87,6 +113,10 @@ def main(argv: list[str]) -> None:
         hold_lock(path, float(argv[2]) if len(argv) > 2 else None, *argv[3:4])
     elif kind == "record-and-die":
         record_and_die(path)
+    elif kind == "pg-hold-lock":
+        pg_hold_lock(*argv[1:5])
+    elif kind == "pg-record-and-die":
+        pg_record_and_die(*argv[1:4])
     elif kind == "write-journal":
         write_journal(path, int(argv[2]))
     else:
