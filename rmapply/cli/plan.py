@@ -208,6 +208,9 @@ def plan_command(
     if not detailed_exitcode:
         return EXIT_OK
     check_complete(planned)
+    if planned.plan.refresh_only:
+        # a drift check: a job finishing is normal progress, only drift or a gone object is news
+        return EXIT_CHANGES if planned.plan.drift_or_gone else EXIT_OK
     return EXIT_CHANGES if planned.plan.has_changes else EXIT_OK
 
 

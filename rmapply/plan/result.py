@@ -123,6 +123,11 @@ class Plan(PlanValue):
         return tuple(c for c in self.remote_changes if c.category is ChangeCategory.DRIFT)
 
     @property
+    def drift_or_gone(self) -> tuple[RemoteChange, ...]:
+        """Remote changes a drift check reports: drift and gone objects, never a job's progress."""
+        return tuple(c for c in self.remote_changes if c.category is not ChangeCategory.PROGRESS)
+
+    @property
     def has_changes(self) -> bool:
         """True when apply would change something (with refresh_only: accept remote changes)."""
         if self.refresh_only:

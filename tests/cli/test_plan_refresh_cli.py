@@ -148,7 +148,7 @@ def test_refresh_only_shows_remote_changes_alone(
     write_project(tmp_path, itwin_id, {"site-a": {"quality": "Extra"}, "site-b": {}})
     code, out = _plan(tmp_path, env, "--refresh-only")
     assert (code, out) == (
-        2,
+        0,  # a job finishing is normal progress, not drift: the drift check stays green
         "Remote changes since the state last saw them:\n"
         f"  jobs.site-a (job {job}): active -> success\n"
         "\n"
@@ -157,6 +157,31 @@ def test_refresh_only_shows_remote_changes_alone(
     # the same project without --refresh-only plans the manifest changes too
     code, out = _plan(tmp_path, env)
     assert "Plan: 1 to create, 0 to update, 1 to replace, 0 to delete" in out
+
+
+def test_refresh_only_detailed_exitcode_is_2_for_drift_and_for_a_gone_job_not_for_progress(
+    tmp_path: Path,
+    itwin_id: str,
+    env: dict[str, str],
+    emulator: Emulator,
+    client: RealityModelingClient,
+) -> None:
+    emulator.set_speed(0)
+    write_project(tmp_path, itwin_id, {"site-a": {}, "site-b": {"submit": "false"}})
+    apply(tmp_path, env)
+    emulator.advance(24 * 3600)  # site-a: active -> success
+    assert _plan(tmp_path, env, "--refresh-only")[0] == 0
+    site_b = remote_id(tmp_path, "jobs.site-b")
+    client.patch_job(
+        site_b, wire.JobPatch.from_wire({"settings": {"quality": "Extra", "outputs": ["OBJ"]}})
+    )
+    code, out = _plan(tmp_path, env, "--refresh-only")
+    assert code == 2
+    assert f"jobs.site-b (job {site_b}): changed outside rmapply" in out
+    client.delete_job(site_b)
+    code, out = _plan(tmp_path, env, "--refresh-only")
+    assert code == 2
+    assert "jobs.site-b" in out
 
 
 def test_target_globs_plan_the_matching_jobs_and_what_they_need(
