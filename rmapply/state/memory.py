@@ -22,7 +22,12 @@ from rmapply.state.journal import JournalContents, _line, parse_journal
 from rmapply.state.lock import LockHolder
 from rmapply.state.records import JournalEntry, JournalHeader
 from rmapply.state.restore import Restored, choose
-from rmapply.state.session import JournalledSession, SessionJournal, restore_locked_version
+from rmapply.state.session import (
+    JournalledSession,
+    SessionJournal,
+    close_leaving,
+    restore_locked_version,
+)
 from rmapply.state.statefile import decode_state, encode_state
 from rmapply.state.store import (
     DEFAULT_KEPT_VERSIONS,
@@ -222,11 +227,7 @@ class _MemoryLock:
     ) -> None:
         assert self.session is not None
         try:
-            self.session.close()
-        except StateError as close_error:
-            if exc is None:
-                raise
-            exc.add_note(f"then saving the state failed too: {close_error}")
+            close_leaving(self.session, exc)
         finally:
             self._release(self.session.hold)
 

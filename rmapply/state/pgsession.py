@@ -20,7 +20,7 @@ from rmapply.state.journal import _line
 from rmapply.state.lock import LockHolder
 from rmapply.state.pgschema import database_error
 from rmapply.state.records import JournalEntry, JournalHeader
-from rmapply.state.session import JournalledSession, SessionJournal
+from rmapply.state.session import JournalledSession, SessionJournal, close_leaving
 from rmapply.state.statefile import decode_state, encode_state
 from rmapply.state.store import _fold
 
@@ -107,11 +107,7 @@ class PostgresLock:
     ) -> None:
         assert self.session is not None and self.conn is not None
         try:
-            self.session.close()
-        except StateError as close_error:
-            if exc is None:
-                raise
-            exc.add_note(f"then saving the state failed too: {close_error}")
+            close_leaving(self.session, exc)
         finally:
             self.conn.close()  # ends the database session, and so the advisory lock
 

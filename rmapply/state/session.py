@@ -3,7 +3,8 @@
 A :class:`JournalledSession` holds the document, the journal apply records into and the rules
 for writing (checkpoint only when something changed, never replace while calls are in flight,
 open intents become pending operations at close). A backend says only how it writes and how it
-makes sure it still holds the lock (:meth:`JournalledSession._check_held`, ``_commit``).
+makes sure it still holds the lock (``_check_held``, ``_commit``; the local file, which keeps the
+file it replaces before the serial moves, writes its own way in ``_write``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from rmapply import __version__
+from rmapply.errors import StateError
 from rmapply.state.document import STATE_FORMAT_VERSION, StateDocument
 from rmapply.state.journal import Journal
 from rmapply.state.restore import Restored, _check_lineage
@@ -127,6 +129,17 @@ class JournalledSession:
     def _commit(self, document: StateDocument) -> None:
         """Write ``document`` and start the journal over, in one step (a backend's own way)."""
         raise NotImplementedError
+
+
+def close_leaving(session: JournalledSession, exc: BaseException | None) -> None:
+    """Close ``session`` as its lock is left; a failure to save is raised, or, when leaving on
+    the error ``exc``, noted on it (the first error stays the one the user sees)."""
+    try:
+        session.close()
+    except StateError as close_error:
+        if exc is None:
+            raise
+        exc.add_note(f"then saving the state failed too: {close_error}")
 
 
 class _LockingStore(Protocol):

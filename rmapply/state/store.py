@@ -23,7 +23,7 @@ from rmapply.state.lock import StateLock
 from rmapply.state.records import IntentRecord, Outcome
 from rmapply.state.replay import replay
 from rmapply.state.restore import Restored, restore_locked
-from rmapply.state.session import JournalledSession
+from rmapply.state.session import JournalledSession, close_leaving
 from rmapply.state.statefile import read_state, write_state
 from rmapply.state.traces import StateTraces, set_traces_aside, starts_empty, traces_beside
 from rmapply.state.versions import StateVersion, keep_current, restorable_versions
@@ -313,10 +313,7 @@ class LocalStateStore:
             try:
                 yield session
             except BaseException as exc:
-                try:
-                    session.close()
-                except StateError as close_error:
-                    exc.add_note(f"then saving the state failed too: {close_error}")
+                close_leaving(session, exc)
                 raise
             session.close()
         finally:
@@ -353,6 +350,7 @@ class LocalStateSession(JournalledSession):
             self._write()
 
     def _write(self) -> None:
+        # its own order, not the shared one: the file replaced is kept before the serial moves
         path = self._store.path
         if self._guard is not None:
             self._guard()  # a writer that lost its lock leaves the state file to the new holder
