@@ -12,32 +12,30 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
-from rmapply import __version__
 from rmapply.errors import StateError, StateLockedError
-from rmapply.state.document import STATE_FORMAT_VERSION, StateDocument
-from rmapply.state.journal import Journal, JournalContents, parse_journal
+from rmapply.state.document import StateDocument
+from rmapply.state.journal import JournalContents, _line, parse_journal
 from rmapply.state.lock import LockHolder
 from rmapply.state.records import JournalEntry, JournalHeader
-from rmapply.state.restore import Restored, _check_lineage, choose
+from rmapply.state.restore import Restored, choose
+from rmapply.state.session import (
+    JournalledSession,
+    SessionJournal,
+    close_leaving,
+    restore_locked_version,
+)
 from rmapply.state.statefile import decode_state, encode_state
 from rmapply.state.store import (
     DEFAULT_KEPT_VERSIONS,
     StateStore,
     _fold,
-    refuse_lineage_change,
 )
 from rmapply.state.traces import StateTraces
 from rmapply.state.versions import StateVersion
-
-
-def _line(record: JournalHeader | JournalEntry) -> bytes:
-    return record.model_dump_json().encode("utf-8") + b"\n"
 
 
 class MemoryState:
@@ -86,7 +84,7 @@ class MemoryState:
         return document, (parse_journal(path, journal) if journal else None), revision
 
 
-class MemoryJournal(Journal):
+class MemoryJournal(SessionJournal):
     """The journal of a memory session: each record is appended to the state's journal bytes."""
 
     def __init__(self, state: MemoryState, document: StateDocument, hold: int) -> None:
@@ -100,12 +98,6 @@ class MemoryJournal(Journal):
                 self._state.journal = _line(self._header(self.document.serial, record.at))
             self._state.journal += _line(record)
         self._written += 1
-
-    def rebase(self, base_serial: int, *, now: datetime | None = None) -> None:
-        """Count afresh (the session already replaced the journal with the document)."""
-        with self.lock:
-            self._written = 0
-            self._unsaved = False
 
 
 class MemoryStateStore:
@@ -168,26 +160,14 @@ class MemoryStateStore:
         with self.state.changed:
             data = dict((v.name, d) for v, d in self.state.kept)[chosen.name]
         document = decode_state(Path(self.location), data)
-        source_serial = document.serial
-        with self.lock(command, timeout) as session:
-            current = session.document
-            exists = self.exists()
-            reference = current.lineage if exists else None
-            _check_lineage(chosen.name, document, reference, allow_other_lineage)
-            serials = [v.serial for v in traces.kept if v.serial is not None]
-            document.serial = max([current.serial, *serials])
-            session.replace(document)
-        return Restored(
-            source=chosen.name,
-            source_serial=source_serial,
-            serial=document.serial,
-            lineage=document.lineage,
-            resources=len(document.resources),
-            pending=len(document.pending),
-            replayed=0,
-            kept=None,
-            journal_set_aside=None,
-            gap=None,
+        return restore_locked_version(
+            self,
+            chosen.name,
+            document,
+            traces.kept,
+            command=command,
+            timeout=timeout,
+            allow_other_lineage=allow_other_lineage,
         )
 
     def keep(self, data: bytes, document: StateDocument, moment: datetime) -> None:
@@ -247,11 +227,7 @@ class _MemoryLock:
     ) -> None:
         assert self.session is not None
         try:
-            self.session.close()
-        except StateError as close_error:
-            if exc is None:
-                raise
-            exc.add_note(f"then saving the state failed too: {close_error}")
+            close_leaving(self.session, exc)
         finally:
             self._release(self.session.hold)
 
@@ -263,7 +239,7 @@ class _MemoryLock:
                 state.changed.notify_all()
 
 
-class MemoryStateSession:
+class MemoryStateSession(JournalledSession):
     """The writer's session on a MemoryStateStore (made by ``MemoryStateStore.lock``)."""
 
     def __init__(self, store: MemoryStateStore, hold: int) -> None:
@@ -277,72 +253,16 @@ class MemoryStateSession:
         if replayed:
             self.checkpoint()
 
-    @property
-    def document(self) -> StateDocument:
-        """The state as of now."""
-        return self._journal.document
+    def _check_held(self) -> None:
+        self._store.state.check_held(self.hold)
 
-    @property
-    def journal(self) -> Journal:
-        """Where apply records intents and results."""
-        return self._journal
-
-    @property
-    def lock(self) -> AbstractContextManager[Any]:
-        """The journal's re-entrant lock (it guards ``document`` too)."""
-        return self._journal.lock
-
-    def adopt_lineage(self, lineage: str) -> None:
-        """Carry ``lineage`` from now on; refused once written or recorded under another one."""
-        with self._journal.lock:
-            refuse_lineage_change(self.document, self._journal, lineage)
-            self.document.lineage = lineage
-
-    def checkpoint(self) -> None:
-        """Write the document (serial + 1) and start the journal over; no-op if unchanged."""
-        with self._journal.lock:
-            if self._dirty or self._journal.unsaved:
-                self._write()
-
-    def save(self, document: StateDocument) -> None:
-        """Replace the whole document and write it (serial continues from the current one)."""
-        with self._journal.lock:
-            if self._journal.open_intents:
-                raise ValueError("cannot replace the state while calls are in flight")
-            if document.lineage != self.document.lineage:
-                raise ValueError("cannot replace the state with a document of another lineage")
-            document.serial = self.document.serial
-            self.replace(document)
-
-    def replace(self, document: StateDocument) -> None:
-        """Write ``document`` as serial + 1, whatever its lineage (``restore``)."""
-        with self._journal.lock:
-            self._journal.document = document
-            self._write()
-
-    def close(self) -> None:
-        """End the session: open intents become pending operations, then a last checkpoint."""
-        with self._journal.lock:
-            if self._journal.abandon_open_intents():
-                self._dirty = True
-            try:
-                self.checkpoint()
-            finally:
-                self._journal.close()
-
-    def _write(self) -> None:
+    def _commit(self, document: StateDocument) -> None:
         state, store = self._store.state, self._store
-        state.check_held(self.hold)
-        document = self.document
-        document.serial += 1
-        document.rmapply_version = __version__
-        document.version = STATE_FORMAT_VERSION
         data = encode_state(document)
         open_intents = list(self._journal.open_intents.values())
         moment = datetime.now(UTC)
         with state.changed:
             if state.revision != self._revision:
-                document.serial -= 1
                 raise StateError(
                     f"state {state.location} was changed by another program during this "
                     "command; it was not overwritten",
@@ -366,8 +286,6 @@ class MemoryStateSession:
             if previous is None:  # a state just made leaves a version at once
                 store.keep(data, document, moment)
             store.version_kept = True
-        self._dirty = False
-        self._journal.rebase(document.serial)
 
 
 def _memory_store_is_a_state_store(store: MemoryStateStore) -> StateStore:

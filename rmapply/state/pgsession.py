@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from rmapply import __version__
 from rmapply.errors import StateError, StateLockedError
-from rmapply.state.document import STATE_FORMAT_VERSION, StateDocument
-from rmapply.state.journal import Journal
+from rmapply.state.document import StateDocument
+from rmapply.state.journal import _line
 from rmapply.state.lock import LockHolder
 from rmapply.state.pgschema import database_error
 from rmapply.state.records import JournalEntry, JournalHeader
+from rmapply.state.session import JournalledSession, SessionJournal, close_leaving
 from rmapply.state.statefile import decode_state, encode_state
-from rmapply.state.store import _fold, refuse_lineage_change
+from rmapply.state.store import _fold
 
 if TYPE_CHECKING:
     import psycopg
@@ -33,11 +32,7 @@ if TYPE_CHECKING:
 _POLL = 0.2  # seconds between lock attempts while --lock-timeout waits
 
 
-def _line(record: JournalHeader | JournalEntry) -> bytes:
-    return record.model_dump_json().encode("utf-8") + b"\n"
-
-
-class PostgresJournal(Journal):
+class PostgresJournal(SessionJournal):
     """The journal of a PostgreSQL session: each record is one committed row."""
 
     def __init__(self, session: PostgresStateSession, document: StateDocument) -> None:
@@ -55,12 +50,6 @@ class PostgresJournal(Journal):
             raise
         self._session.journal_started = True
         self._written += 1
-
-    def rebase(self, base_serial: int, *, now: datetime | None = None) -> None:
-        """Count afresh (the session already replaced the journal rows with the document)."""
-        with self.lock:
-            self._written = 0
-            self._unsaved = False
 
 
 class PostgresLock:
@@ -118,16 +107,12 @@ class PostgresLock:
     ) -> None:
         assert self.session is not None and self.conn is not None
         try:
-            self.session.close()
-        except StateError as close_error:
-            if exc is None:
-                raise
-            exc.add_note(f"then saving the state failed too: {close_error}")
+            close_leaving(self.session, exc)
         finally:
             self.conn.close()  # ends the database session, and so the advisory lock
 
 
-class PostgresStateSession:
+class PostgresStateSession(JournalledSession):
     """The writer's session on a PostgresStateStore (made by ``PostgresStateStore.lock``)."""
 
     def __init__(
@@ -175,79 +160,19 @@ class PostgresStateSession:
                 else database_error(self.store.url, "writing the journal", exc)
             ) from exc
 
-    @property
-    def document(self) -> StateDocument:
-        """The state as of now."""
-        return self._journal.document
-
-    @property
-    def journal(self) -> Journal:
-        """Where apply records intents and results."""
-        return self._journal
-
-    @property
-    def lock(self) -> AbstractContextManager[Any]:
-        """The journal's re-entrant lock (it guards ``document`` too)."""
-        return self._journal.lock
-
-    def adopt_lineage(self, lineage: str) -> None:
-        """Carry ``lineage`` from now on; refused once written or recorded under another one."""
-        with self._journal.lock:
-            refuse_lineage_change(self.document, self._journal, lineage)
-            self.document.lineage = lineage
-
-    def checkpoint(self) -> None:
-        """Write the document (serial + 1) and start the journal over; no-op if unchanged."""
-        with self._journal.lock:
-            if self._dirty or self._journal.unsaved:
-                self._write()
-
-    def save(self, document: StateDocument) -> None:
-        """Replace the whole document and write it (serial continues from the current one)."""
-        with self._journal.lock:
-            if self._journal.open_intents:
-                raise ValueError("cannot replace the state while calls are in flight")
-            if document.lineage != self.document.lineage:
-                raise ValueError("cannot replace the state with a document of another lineage")
-            document.serial = self.document.serial
-            self.replace(document)
-
-    def replace(self, document: StateDocument) -> None:
-        """Write ``document`` as serial + 1, whatever its lineage (``restore``, ``migrate``)."""
-        with self._journal.lock:
-            self._journal.document = document
-            self._write()
-
-    def close(self) -> None:
-        """End the session: open intents become pending operations, then a last checkpoint."""
-        with self._journal.lock:
-            if self._journal.abandon_open_intents():
-                self._dirty = True
-            try:
-                if not (self.conn.closed or self.conn.broken):
-                    self.checkpoint()
-            finally:
-                self._journal.close()
-
-    def _write(self) -> None:
+    def _check_held(self) -> None:
         self.check_held()
-        document = self.document
-        document.serial += 1
-        document.rmapply_version = __version__
-        document.version = STATE_FORMAT_VERSION
-        try:
-            self._commit(document, encode_state(document))
-        except BaseException:
-            document.serial -= 1
-            raise
-        self._dirty = False
-        self._journal.rebase(document.serial)
 
-    def _commit(self, document: StateDocument, data: bytes) -> None:
+    def _can_write(self) -> bool:
+        # with the connection gone, so is the lock: the journal rows stay for the next command
+        return not (self.conn.closed or self.conn.broken)
+
+    def _commit(self, document: StateDocument) -> None:
         """One transaction: keep a version, write the document guarded by the revision read,
         replace the journal rows with the open intents."""
         import psycopg
 
+        data = encode_state(document)
         s, store, moment = self.store.schema, self.store, datetime.now(UTC)
         opened = list(self._journal.open_intents.values())
         try:

@@ -19,7 +19,8 @@ from rmapply.state.document import StateDocument
 from rmapply.state.journal import JournalContents, parse_journal
 from rmapply.state.lock import LockHolder
 from rmapply.state.pgschema import DEFAULT_SCHEMA, connect, database_error, ensure_schema, redact
-from rmapply.state.restore import Restored, _check_lineage, choose
+from rmapply.state.restore import Restored, choose
+from rmapply.state.session import restore_locked_version
 from rmapply.state.statefile import decode_state
 from rmapply.state.store import DEFAULT_KEPT_VERSIONS, StateStore, _fold
 from rmapply.state.traces import StateTraces
@@ -230,25 +231,14 @@ class PostgresStateStore:
         chosen = choose(StateTraces(Path(self.location), "present", kept=kept), version)
         assert chosen is not None  # no journal is restored alone here
         document = decode_state(Path(self.location), self.version_data(chosen.name))
-        source_serial = document.serial
-        with self.lock(command, timeout) as session:
-            current = session.document
-            reference = current.lineage if self.exists() else None
-            _check_lineage(chosen.name, document, reference, allow_other_lineage)
-            serials = [v.serial for v in kept if v.serial is not None]
-            document.serial = max([current.serial, *serials])
-            session.replace(document)
-        return Restored(
-            source=chosen.name,
-            source_serial=source_serial,
-            serial=document.serial,
-            lineage=document.lineage,
-            resources=len(document.resources),
-            pending=len(document.pending),
-            replayed=0,
-            kept=None,
-            journal_set_aside=None,
-            gap=None,
+        return restore_locked_version(
+            self,
+            chosen.name,
+            document,
+            kept,
+            command=command,
+            timeout=timeout,
+            allow_other_lineage=allow_other_lineage,
         )
 
     def plant(self, data: bytes | None) -> None:

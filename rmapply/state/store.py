@@ -23,6 +23,7 @@ from rmapply.state.lock import StateLock
 from rmapply.state.records import IntentRecord, Outcome
 from rmapply.state.replay import replay
 from rmapply.state.restore import Restored, restore_locked
+from rmapply.state.session import JournalledSession, close_leaving
 from rmapply.state.statefile import read_state, write_state
 from rmapply.state.traces import StateTraces, set_traces_aside, starts_empty, traces_beside
 from rmapply.state.versions import StateVersion, keep_current, restorable_versions
@@ -195,18 +196,6 @@ def _fold(path: Path, document: StateDocument | None, contents: JournalContents)
     return replay(document, contents.entries, results_folded=folded)
 
 
-def refuse_lineage_change(document: StateDocument, journal: JournalWriter, lineage: str) -> None:
-    """ValueError when ``document`` may not take ``lineage``: it was written (serial > 0) or
-    the journal already holds records under its present lineage."""
-    if lineage == document.lineage:
-        return
-    if document.serial > 0 or journal.records_since_checkpoint or journal.open_intents:
-        raise ValueError(
-            f"cannot hand lineage {lineage} over to state of lineage {document.lineage}: "
-            "it was written or has records already"
-        )
-
-
 class LocalStateStore:
     """State in a local JSON file, with ``.journal``, ``.backup``, ``.lock``, ``.versions/``;
     one store serves one command (it keeps a version before the command's first write)."""
@@ -324,17 +313,14 @@ class LocalStateStore:
             try:
                 yield session
             except BaseException as exc:
-                try:
-                    session.close()
-                except StateError as close_error:
-                    exc.add_note(f"then saving the state failed too: {close_error}")
+                close_leaving(session, exc)
                 raise
             session.close()
         finally:
             state_lock.release()
 
 
-class LocalStateSession:
+class LocalStateSession(JournalledSession):
     """The writer's session on a LocalStateStore (made by ``LocalStateStore.lock``)."""
 
     def __init__(self, store: LocalStateStore, *, guard: Callable[[], None] | None = None) -> None:
@@ -356,57 +342,15 @@ class LocalStateSession:
         elif contents is not None:
             remove_durably(store.journal_path)  # empty, or only a torn header: nothing to keep
 
-    @property
-    def document(self) -> StateDocument:
-        """The state as of now."""
-        return self._journal.document
-
-    @property
-    def journal(self) -> Journal:
-        """Where apply records intents and results."""
-        return self._journal
-
-    @property
-    def lock(self) -> AbstractContextManager[Any]:
-        """The journal's re-entrant lock (it guards ``document`` too)."""
-        return self._journal.lock
-
-    def adopt_lineage(self, lineage: str) -> None:
-        """Carry ``lineage`` from now on; refused once written or recorded under another one."""
+    def replace(self, document: StateDocument) -> None:
+        """Write ``document`` as serial + 1; if the write fails, closing tries it again."""
         with self._journal.lock:
-            refuse_lineage_change(self.document, self._journal, lineage)
-            self.document.lineage = lineage
-
-    def checkpoint(self) -> None:
-        """Rewrite the state file (serial + 1) and start the journal over; no-op if unchanged."""
-        with self._journal.lock:
-            if not (self._dirty or self._journal.unsaved):
-                return
-            self._write()
-
-    def save(self, document: StateDocument) -> None:
-        """Replace the whole document and write it (serial continues from the current one)."""
-        with self._journal.lock:
-            if self._journal.open_intents:
-                raise ValueError("cannot replace the state while calls are in flight")
-            if document.lineage != self.document.lineage:
-                raise ValueError("cannot replace the state with a document of another lineage")
-            document.serial = self.document.serial
             self._journal.document = document
             self._dirty = True
             self._write()
 
-    def close(self) -> None:
-        """End the session: open intents become pending operations, then a last checkpoint."""
-        with self._journal.lock:
-            if self._journal.abandon_open_intents():
-                self._dirty = True
-            try:
-                self.checkpoint()
-            finally:
-                self._journal.close()
-
     def _write(self) -> None:
+        # its own order, not the shared one: the file replaced is kept before the serial moves
         path = self._store.path
         if self._guard is not None:
             self._guard()  # a writer that lost its lock leaves the state file to the new holder

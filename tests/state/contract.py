@@ -234,6 +234,36 @@ class StoreContract:
                 session.adopt_lineage("another-lineage")
         assert store_factory.open().load().lineage == lineage
 
+    def test_a_save_while_a_call_is_in_flight_is_refused_and_writes_nothing(self, store_factory):
+        _write(store_factory.open(), _with("jobs.a"))
+        with store_factory.open().lock("state mv") as session:
+            session.journal.intent("jobs.b", "create")
+            replacement = _with("jobs.replacement")
+            replacement.lineage = session.document.lineage
+            with pytest.raises(ValueError, match="cannot replace the state while calls are in"):
+                session.save(replacement)
+        loaded = store_factory.open().load()
+        assert (set(loaded.resources), set(loaded.pending)) == ({"jobs.a"}, {"jobs.b"})
+
+    def test_an_error_in_the_lock_stays_the_one_raised_and_a_failed_save_is_noted_on_it(
+        self, store_factory
+    ):
+        _write(store_factory.open(), _with("jobs.a"))
+        elsewhere = _with("jobs.elsewhere")
+        with (
+            pytest.raises(RuntimeError, match="the command's own error") as raised,
+            store_factory.open().lock("apply") as session,
+        ):
+            session.journal.intent("jobs.b", "create")  # leaves something to save at close
+            elsewhere.lineage, elsewhere.serial = session.document.lineage, 7
+            store_factory.plant(encode_state(elsewhere))
+            raise RuntimeError("the command's own error")
+        notes = getattr(raised.value, "__notes__", [])
+        assert len(notes) == 1
+        assert notes[0].startswith("then saving the state failed too: ")
+        assert "changed by another program" in notes[0]
+        assert set(store_factory.open().load().resources) == {"jobs.elsewhere"}
+
     def test_workers_recording_from_several_threads_lose_nothing(self, store_factory):
         addresses = [f"jobs.w{worker}-{n}" for worker in range(6) for n in range(15)]
         with store_factory.open().lock("apply") as session:
