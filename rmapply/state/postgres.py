@@ -139,8 +139,34 @@ class PostgresStateStore:
 
     def exists(self) -> bool:
         """True when a document or a journal with records exists."""
-        document, journal, _ = self.read()
-        return document is not None or (journal is not None and bool(journal.entries))
+
+        # the journal's rows only: fetching and decoding the document (23 MB for 10,000 jobs)
+        # just to see that it is there doubled the cost of every plan's state read
+        def work(conn: psycopg.Connection[Any]) -> tuple[bool, bytes]:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                state_id = self.require_id(conn)
+                row = conn.execute(
+                    f"SELECT document IS NOT NULL FROM {self.schema}.states WHERE id = %s",
+                    (state_id,),
+                ).fetchone()
+                lines = (
+                    conn.cursor(binary=True)
+                    .execute(
+                        f"SELECT line FROM {self.schema}.journal WHERE state_id = %s ORDER BY n",
+                        (state_id,),
+                    )
+                    .fetchall()
+                )
+            finally:
+                conn.execute("COMMIT")
+            return bool(row and row[0]), b"".join(bytes(line[0]) for line in lines)
+
+        present, lines = self.run("reading the state", work)
+        if present:
+            return True
+        journal = parse_journal(Path(self.location), lines) if lines else None
+        return journal is not None and bool(journal.entries)
 
     def load(self) -> StateDocument:
         """The document with a leftover journal replayed in memory; nothing is written."""
