@@ -15,7 +15,6 @@ from rmapply.errors import ApiError
 from rmapply.plan.pending import (
     IN_FLIGHT_COMMANDS,
     in_flight_message,
-    in_flight_until,
     may_still_land,
 )
 from rmapply.state import PendingOperation, ReplacedId, StateDocument
@@ -173,7 +172,6 @@ def lost_job_create(lookup: JobLookup) -> Resolution:
                 Outcome.UNRESOLVED,
                 in_flight_message(operation, lookup.margin),
                 commands=IN_FLIGHT_COMMANDS,
-                settles_after=in_flight_until(operation, lookup.margin),
             )
         return Resolution(
             address,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from rmapply.state import ResourceRecord
@@ -32,8 +31,6 @@ class Resolution:
     remove: bool = False  # the resource is gone (a delete that happened)
     candidates: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
-    # a create that may still be in flight: our time after which the next apply settles it
-    settles_after: datetime | None = None
 
 
 def settle_commands(

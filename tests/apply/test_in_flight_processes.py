@@ -15,7 +15,7 @@ from tests.apply.test_cli_apply import write_project
 JOBS = "/contextcapture/jobs"
 
 
-def _until(condition: object, what: str) -> None:
+def until(condition: object, what: str) -> None:
     deadline = time.monotonic() + TIMEOUT
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"{what} did not happen in time"
@@ -37,7 +37,7 @@ def test_apply_killed_while_a_create_is_in_flight_and_run_again_at_once_makes_no
     )
     try:
         # killed once the create is journalled and on the wire (the service holds it)
-        _until(lambda: emulator.request_count("POST", JOBS) == 1, "the create request")
+        until(lambda: emulator.request_count("POST", JOBS) == 1, "the create request")
         assert b'"address":"jobs.a","action":"create"' in journal.read_bytes()
         apply.send_signal(signal.SIGKILL)
     finally:
@@ -57,7 +57,7 @@ def test_apply_killed_while_a_create_is_in_flight_and_run_again_at_once_makes_no
         if not emulator.jobs():
             assert "may still be in flight" in plan.stdout
             assert "+ jobs.a" not in plan.stdout
-    _until(lambda: len(emulator.jobs()) == 1, "the held create")
+    until(lambda: len(emulator.jobs()) == 1, "the held create")
     settled = rmapply(env, "apply", "-C", str(project), "--auto-approve")
     assert settled.returncode == 0, settled.stderr
     (job,) = emulator.jobs()
@@ -74,14 +74,14 @@ def test_three_ctrl_c_while_a_create_is_in_flight_exit_130_and_make_no_second_jo
     project = write_project(tmp_path / "p", itwin_id, {"a": ""})
     emulator.delay_next(1, 8.0, "POST", JOBS)  # the service takes 8 s to make the job
     with Running(["apply", "-C", str(project), "--auto-approve"], env) as apply:
-        _until(lambda: emulator.request_count("POST", JOBS) == 1, "the create request")
+        until(lambda: emulator.request_count("POST", JOBS) == 1, "the create request")
         for _ in range(3):  # the first asks apply to finish its calls; the others insist
             apply.process.send_signal(signal.SIGINT)
             time.sleep(0.2)  # not a race: each Ctrl-C only has to arrive, in any state
         code, _, err = apply.finish()
     assert code == 130, err
     assert err.rstrip("\n").endswith("Interrupted.") and "Aborted" not in err
-    _until(lambda: len(emulator.jobs()) == 1, "the held create")
+    until(lambda: len(emulator.jobs()) == 1, "the held create")
     settled = rmapply(env, "apply", "-C", str(project), "--auto-approve")
     assert settled.returncode == 0, settled.stderr
     (job,) = emulator.jobs()

@@ -13,7 +13,7 @@ from rmapply.emulator import Emulator, EmulatorOptions
 from rmapply.state import LocalStateStore
 from tests.apply.test_apply_processes import RMAPPLY, TIMEOUT, environment, rmapply
 from tests.apply.test_cli_apply import write_project
-from tests.apply.test_in_flight_processes import JOBS, _until
+from tests.apply.test_in_flight_processes import JOBS, until
 
 
 def _beside(state: Path) -> dict[str, bytes]:
@@ -38,7 +38,7 @@ def test_state_deleted_after_a_killed_apply_is_refused_and_restored_without_dupl
         stderr=subprocess.DEVNULL,
     )
     try:
-        _until(lambda: emulator.request_count("POST", JOBS) == 3, "the new create request")
+        until(lambda: emulator.request_count("POST", JOBS) == 3, "the new create request")
         apply.send_signal(signal.SIGKILL)
     finally:
         apply.wait(timeout=TIMEOUT)
@@ -60,7 +60,7 @@ def test_state_deleted_after_a_killed_apply_is_refused_and_restored_without_dupl
     assert emulator.request_count("POST", JOBS) == sent  # nothing sent again
     restored = rmapply(env, "state", "restore", "-C", str(project))
     assert restored.returncode == 0, restored.stderr
-    _until(lambda: len(emulator.jobs()) == 3, "the held create")
+    until(lambda: len(emulator.jobs()) == 3, "the held create")
     for _ in range(2):  # the held create is settled from the service, then submitted
         done = rmapply(env, "apply", "-C", str(project), "--auto-approve")
         if done.returncode == 0:
@@ -92,12 +92,12 @@ def test_cancel_replaced_survives_a_kill_and_a_later_apply_cancels_the_old_job(
         stderr=subprocess.DEVNULL,
     )
     try:
-        _until(lambda: slow.request_count("PATCH", JOBS) > patches, "the replacement's submit")
+        until(lambda: slow.request_count("PATCH", JOBS) > patches, "the replacement's submit")
         apply.send_signal(signal.SIGKILL)  # before the old job could be cancelled
     finally:
         apply.wait(timeout=TIMEOUT)
     assert slow.job(old).state.value == "active"
-    _until(lambda: all(j.state.value == "active" for j in slow.jobs()), "the held submit")
+    until(lambda: all(j.state.value == "active" for j in slow.jobs()), "the held submit")
     # no flag now: the cancel recorded by the killed apply is carried out
     done = rmapply(env, "apply", "-C", str(project), "--auto-approve")
     assert done.returncode == 0, done.stderr
