@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ConfigError, PlanError, StateEndpointMismatchError
+from rmapply.gc_pause import gc_paused
 from rmapply.manifests import LoadResult, load_manifests
 from rmapply.model import Address
 from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, Settled, build_plan
@@ -240,7 +241,8 @@ class Project:
     ) -> RealityModelingClient:
         """A client of ``endpoint`` with a connection pool sized for ``parallelism`` workers and
         ``retry_budget`` seconds (else ``[api] retryBudget``) for a request to stay rate limited."""
-        from rmapply.client import RealityModelingClient, RetryPolicy
+        with gc_paused(promote=True):  # urllib3 and the client's modules: long-lived objects
+            from rmapply.client import RealityModelingClient, RetryPolicy
 
         workers = parallelism or self.config.apply.parallelism
         budget = self.config.api.retry_budget if retry_budget is None else retry_budget

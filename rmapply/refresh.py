@@ -15,6 +15,7 @@ from rmapply.errors import (
     PlanError,
     TransportError,
 )
+from rmapply.gc_pause import gc_paused
 from rmapply.model import Address
 from rmapply.plan import ChangeCategory, RemoteChange, RemoteView
 from rmapply.plan.drift import remote_change
@@ -209,7 +210,8 @@ def refresh(
     if use_list and job_ids:
         itwins = _itwins(state, itwin_id)
         if itwins:
-            jobs, problems = _list_jobs(client, itwins, job_ids, page_size)
+            with gc_paused(promote=True):  # a page of a thousand jobs holds no cycles
+                jobs, problems = _list_jobs(client, itwins, job_ids, page_size)
             listed = not problems
     missing_jobs = sorted(job_ids - set(jobs))
     workspaces: dict[str, Workspace] = {}

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rmapply.errors import ConfigError
+from rmapply.gc_pause import gc_paused
 from rmapply.project import LOCAL_DATA, LOCAL_DIR, Endpoint, Project
 
 # A simulated minute per real second: a local job finishes in a few seconds, so `--wait` and
@@ -41,10 +42,13 @@ def open_endpoint(project: Project, endpoint: str | None, local: bool) -> Iterat
         data.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create {data.parent}: {exc.strerror}") from exc
-    from rmapply.emulator import Emulator, EmulatorOptions  # only --local needs it
+    # imports and start-up build only long-lived objects: no collection needs to walk them
+    with gc_paused(promote=True):
+        from rmapply.emulator import Emulator, EmulatorOptions  # only --local needs it
 
-    options = EmulatorOptions(port=0, data=data, tokens=(LOCAL_TOKEN,), speed=LOCAL_SPEED)
-    with Emulator(options) as emulator:
+        options = EmulatorOptions(port=0, data=data, tokens=(LOCAL_TOKEN,), speed=LOCAL_SPEED)
+        started = Emulator(options).start()
+    with started as emulator:
         chosen = Endpoint(emulator.base_url, "--local", local_token=LOCAL_TOKEN)
         project.use_endpoint(chosen)  # its own state under .rmapply/, bound to its data
         yield chosen
