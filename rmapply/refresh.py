@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -24,6 +23,8 @@ from rmapply.state import StateDocument
 from rmapply.wire import Job, Workspace
 
 if TYPE_CHECKING:  # the client (urllib3) is imported only by commands that talk to the API
+    from concurrent.futures import ThreadPoolExecutor
+
     from rmapply.client import RealityModelingClient
 
 LIST_PAGE_SIZE = 1000  # the most the list endpoint serves per page
@@ -217,6 +218,8 @@ def refresh(
     workspaces: dict[str, Workspace] = {}
     proofs: dict[str, str] = {}
     unread: list[str] = []
+
+    from concurrent.futures import ThreadPoolExecutor  # only a refresh runs threads
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         _fetch_each(
