@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     # (urllib3) or apply; ~0.1 s of a 10,000-job plan (bench/bench_plan_cli.py)
     from rmapply.apply.recovery import Resolution
     from rmapply.client import Auth, EventSink, RealityModelingClient
+    from rmapply.client.transport import HttpTransport
     from rmapply.wire import Job, Workspace
 
 ENV_ENDPOINT = "RMAPPLY_ENDPOINT"
@@ -58,6 +59,8 @@ class Endpoint:
     url: str
     source: str  # "--endpoint", "RMAPPLY_ENDPOINT", "rmapply.toml", "default" or "--local"
     local_token: str | None = field(default=None, repr=False)
+    # --local: the embedded emulator's in-process transport (the client then skips HTTP)
+    transport: HttpTransport | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_local(self) -> bool:
@@ -253,6 +256,7 @@ class Project:
             on_event=on_event,
             timeout=(10.0, self.config.api.read_timeout),
             retry=RetryPolicy(retry_budget=budget),
+            transport=endpoint.transport,
         )
 
     def cost_model(self) -> CostModel:

@@ -129,7 +129,7 @@ def test_plan_of_yaml_manifests_still_reads_them(tmp_path: Path, itwin_id: str) 
     assert "yaml" in modules
 
 
-def test_no_op_local_plan_imports_no_template_yaml_diff_or_lock_library(
+def test_no_op_local_plan_imports_no_template_yaml_diff_lock_or_http_library(
     tmp_path: Path, itwin_id: str
 ) -> None:
     project = write_project(_folder(tmp_path), itwin_id, {"a": {"submit": "false"}})
@@ -140,3 +140,5 @@ def test_no_op_local_plan_imports_no_template_yaml_diff_or_lock_library(
     assert code == 0, out
     assert "rmapply.emulator" in modules
     assert found(modules, "jinja2", "yaml", "deepdiff", "filelock") == []
+    # the client hands its requests to the embedded emulator in process: no HTTP library
+    assert found(modules, "urllib3", "rmapply.client.urllib3_transport") == []
