@@ -17,7 +17,6 @@ from rmapply.gc_pause import gc_paused
 from rmapply.manifests import LoadResult, load_manifests
 from rmapply.model import Address
 from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, Settled, build_plan
-from rmapply.refresh import RefreshResult, check_mass_removal, refresh
 from rmapply.state import (
     ResolveRecord,
     ResourceRecord,
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from rmapply.apply.recovery import Resolution
     from rmapply.client import Auth, EventSink, RealityModelingClient
     from rmapply.client.transport import HttpTransport
+    from rmapply.refresh import RefreshResult
     from rmapply.wire import Job, Workspace
 
 ENV_ENDPOINT = "RMAPPLY_ENDPOINT"
@@ -335,6 +335,8 @@ class Project:
         refreshed: RefreshResult | None = None
         view: RemoteView | None = None
         if client is not None:
+            from rmapply.refresh import check_mass_removal, refresh  # only a refresh reads remotely
+
             refreshed = refresh(
                 client,
                 current,

@@ -113,7 +113,7 @@ def test_plan_without_refresh_on_a_warm_cache_renders_nothing_and_imports_no_hea
     assert (code, out) == (0, first)
     assert found(modules, *HEAVY) == []
     assert found(modules, "rmapply.manifests.render", "rmapply.client") == []
-    assert found(modules, "concurrent.futures") == []  # only a refresh runs threads
+    assert found(modules, "rmapply.refresh", "concurrent.futures") == []  # only a refresh
 
 
 def test_plan_of_yaml_manifests_still_reads_them(tmp_path: Path, itwin_id: str) -> None:
