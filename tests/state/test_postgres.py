@@ -286,3 +286,9 @@ def test_without_a_server_the_tests_skip_naming_why_unless_rmapply_require_pg_is
     monkeypatch.setenv("RMAPPLY_REQUIRE_PG", "1")
     with pytest.raises(pytest.fail.Exception, match="RMAPPLY_REQUIRE_PG=1 but PostgreSQL at"):
         pg.require_server()
+
+
+def test_the_state_lives_in_schema_rmapply_unless_another_is_configured(tmp_path: Path) -> None:
+    config = 'backend = "postgres"\nurl = "postgresql://u@h/db"\nkey = "k"\n'
+    store = Project.load(_project(tmp_path, config)).store
+    assert isinstance(store, PostgresStateStore) and store.schema == "rmapply"
