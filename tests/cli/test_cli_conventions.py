@@ -32,6 +32,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         (["plan", "-json"], "No such option: -json. Did you mean --format json?"),
         (["output", "-json"], "No such option: -json. Did you mean --json?"),
         (["plan", "-target", "jobs.a"], "No such option: -target. Did you mean --target?"),
+        (["apply", "-replace", "jobs.a"], "No such option: -replace. Did you mean --replace?"),
         (["apply", "-auto-approve"], "No such option: -auto-approve. Did you mean --auto-approve?"),
         (
             ["apply", "-lock-timeout=5"],
