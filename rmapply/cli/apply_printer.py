@@ -22,6 +22,7 @@ from rmapply.apply.watch import JobStatus
 from rmapply.output.apply_events import EventLines, ProgressBoard, json_line
 from rmapply.output.dialect import versioned
 from rmapply.state import StateDocument
+from rmapply.wire import JobState
 
 
 class EventPrinter:
@@ -141,7 +142,7 @@ def status_line(row: dict[str, Any]) -> str:
     """One line of ``rmapply status`` from a JobStatus as JSON."""
     state = row.get("state") or ("gone" if row.get("gone") else "unreadable")
     parts = [f"{row['address']}: {state}"]
-    if row.get("percentage") is not None and state == "active":
+    if row.get("percentage") is not None and state == JobState.ACTIVE:
         parts.append(f"{row['percentage']:.0f}%")
     if row.get("step"):
         parts.append(str(row["step"]))

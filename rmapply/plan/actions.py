@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from rmapply.errors import PlanError
 from rmapply.model import Address, FieldClass, ResourceKind
+from rmapply.plan.remote import Sighting
 from rmapply.wire import JobCreation, JobPatch, PatchState, WireModel, WorkspaceCreation
 
 # Shown (and sent nowhere) in place of an id that exists only once an earlier action of the
@@ -135,7 +136,7 @@ class JobCost(PlanValue):
         return f"{format_cost(self.amount)} ({label})"
 
 
-class FieldChange(PlanValue):
+class FieldDiff(PlanValue):
     """One field-level difference, e.g. ``settings.quality: "Medium" -> "Extra"``."""
 
     path: str
@@ -153,7 +154,7 @@ class Precondition(PlanValue):
     # job state when planned (unsubmitted, active, ...); None for workspaces or when unknown
     state: str | None = None
     # where `state` comes from: a refresh now, the state file's last sighting, or a 404
-    seen: Literal["refreshed", "last seen", "gone", "absent"] = "absent"
+    seen: Sighting = Sighting.ABSENT
     digest: str | None = None  # the record's digest when planned
 
     def describe(self) -> str:
@@ -176,7 +177,7 @@ class Action(PlanValue):
     before: dict[str, Any] | None = None  # the spec in state
     after: dict[str, Any] | None = None  # the desired spec, written to state once applied
     after_digest: str | None = None
-    diff: tuple[FieldChange, ...] = ()
+    diff: tuple[FieldDiff, ...] = ()
     cost: JobCost | None = None  # set on every action that makes a job run
     # the exact body of the action's main request; None for DELETE and for state-only actions
     request: Annotated[WireModel, _WireOut] | None = None
@@ -187,7 +188,7 @@ class Action(PlanValue):
             raise ValueError(f"{self.address} is not a {self.kind}")
 
     @property
-    def is_change(self) -> bool:
+    def does_something(self) -> bool:
         """True unless this is a no-op."""
         return self.action is not ActionType.NOOP
 

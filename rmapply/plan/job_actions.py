@@ -9,7 +9,7 @@ from typing import Any
 from rmapply.model import Address, DesiredJob
 from rmapply.plan.actions import (
     CreateJob,
-    FieldChange,
+    FieldDiff,
     JobCost,
     Precondition,
     ReasonCode,
@@ -38,7 +38,7 @@ class JobFacts:
     record: ResourceRecord
     seen: Observation
     precondition: Precondition
-    diff: list[FieldChange]
+    diff: list[FieldDiff]
 
     @property
     def address(self) -> Address:
@@ -56,7 +56,7 @@ def top_field(path: str) -> str:
     return _TOP.split(path, maxsplit=1)[0]
 
 
-def paths(changes: list[FieldChange]) -> str:
+def paths(changes: list[FieldDiff]) -> str:
     """The changed paths, comma-separated, each once."""
     return ", ".join(dict.fromkeys(c.path for c in changes))
 
