@@ -13,6 +13,7 @@ import click
 from rmapply.apply.backoff import PollSchedule, poll_scale
 from rmapply.apply.client_bridge import ClientEventBridge
 from rmapply.apply.executor import ApplyOptions, execute_plan
+from rmapply.apply.pipeline_status import job_specs, upstreams_needed, with_inputs
 from rmapply.apply.recovery import resolve_pending
 from rmapply.apply.summary import ApplySummary
 from rmapply.apply.watch import collect_status, job_records, wait_from_store
@@ -42,7 +43,9 @@ from rmapply.errors import (
     ApiError,
     ApplyError,
     ConfigError,
+    ManifestError,
 )
+from rmapply.model import DesiredState
 from rmapply.output.apply_events import (
     summary_lines,
     wait_lines,
@@ -50,7 +53,7 @@ from rmapply.output.apply_events import (
 from rmapply.output.plan_json import plan_data
 from rmapply.plan import Unresolved, check_saved_plan, load_plan
 from rmapply.plan.pending import IN_FLIGHT_COMMANDS
-from rmapply.project import Endpoint
+from rmapply.project import Endpoint, Project
 from rmapply.refresh import stop_error
 
 EXIT_INTERRUPTED = 130
@@ -323,13 +326,19 @@ def status_command(
     """Show the live state of the jobs in state (or of ADDRESS...), read from the service."""
     json_lines = wants_json(fmt, json_alias)
     project = load_project(directory, ignore_previous_state)
+    specs = job_specs(_desired_or_none(project, "status"))
     with (
         open_endpoint(project, endpoint, local) as chosen,
         project.client(chosen, retry_budget=retry_budget) as client,
     ):
         document = project.store.load()  # after open_endpoint: the state of this endpoint
         records = job_records(document, addresses)
+        shown = {r.address for r in records}
+        # a pipeline stage's upstream jobs are read along, to say how far they are
+        extra = [a for a in upstreams_needed(specs, shown) if a not in shown]
+        records += job_records(document, [a for a in extra if a in document.resources])
         rows = collect_status(records, client, parallelism=parallelism or 8)
+    rows = [row for row in with_inputs(rows, specs) if row.address in shown]
     print_status(rows, document, json_lines=json_lines)
     unread = [row for row in rows if row.unread]
     if unread:
@@ -415,6 +424,21 @@ def wait_command(
         if outcome.running and not outcome.interrupted and timeout is not None:
             raise _still_running(summary, timeout)
         return code
+
+
+def _desired_or_none(project: Project, command: str) -> DesiredState | None:
+    """The manifests' desired state with the default variables, to show pipeline stages; None
+    (and a note on stderr) when they cannot be read: the jobs are shown without their chain."""
+    try:
+        return project.manifests().desired
+    except ManifestError as exc:
+        first = exc.message.splitlines()[0]
+        click.echo(
+            f"Note: {command} shows no pipeline chain: the manifests could not be read ({first});"
+            " 'rmapply validate' lists the problems",
+            err=True,
+        )
+        return None
 
 
 def _still_running(summary: ApplySummary, timeout: float) -> ApplyError:
