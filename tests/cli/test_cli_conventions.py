@@ -79,7 +79,7 @@ def test_a_short_option_with_its_value_attached_is_not_mistaken_for_a_habit() ->
 def test_directory_debug_and_no_color_work_before_or_after_the_command(args: list[str]) -> None:
     code, out, err = run(*args)
     assert (code, err) == (0, "")
-    assert out.startswith("Valid: 1 workspace, 4 jobs")
+    assert out.startswith("Valid: 1 workspace, 6 jobs")
 
 
 def test_a_directory_after_the_command_wins_over_one_before_it(tmp_path: Path) -> None:
