@@ -119,7 +119,9 @@ def action_lines(action: Action, paint: Painter) -> list[str]:
         not action.diff
     ):
         for path, value in flatten(action.request.to_wire()):
-            shown = value if value == KNOWN_AFTER_APPLY else describe_value(value)
+            # a placeholder is not a value: shown bare, as the plan fills it
+            placeholder = isinstance(value, str) and value.startswith(KNOWN_AFTER_APPLY)
+            shown = value if placeholder else describe_value(value)
             if value == KNOWN_AFTER_APPLY and isinstance(action, CreateJob | ReplaceJob):
                 source = action.cache_ref if path.endswith("useCache") else action.workspace_ref
                 shown = f"{KNOWN_AFTER_APPLY} from {source}"

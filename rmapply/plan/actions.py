@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from rmapply.errors import PlanError
+from rmapply.errors import ApplyError, PlanError
 from rmapply.model import Address, FieldClass, ResourceKind
 from rmapply.wire import JobCreation, JobPatch, PatchState, WireModel, WorkspaceCreation
 
@@ -102,6 +102,10 @@ class ReasonCode(StrEnum):
     REMOVED_FROM_MANIFESTS = "removed-from-manifests"  # in the state, not in the manifests
     STILL_USED = "still-used"  # a removed workspace that jobs in the state still use
     FAILED_NOT_RETRIED = "failed-not-retried"  # failed or cancelled, retryFailed = false
+    # pipelines: a job taking another job's outputs or cache (its upstream)
+    WAITING_FOR_INPUTS = "waiting-for-inputs"  # submit waits until every upstream succeeded
+    UPSTREAM_FAILED = "upstream-failed"  # an upstream failed or was cancelled: not submitted
+    UPSTREAM_REPLACED = "upstream-replaced"  # an upstream is re-run: its outputs get new ids
     UNCHANGED = "unchanged"
 
 
@@ -164,6 +168,54 @@ class Precondition(PlanValue):
         return f"id {self.remote_id} ({what})"
 
 
+# ``Upstream.state`` of a job this plan creates (or re-creates): it has no job state yet
+NEW_UPSTREAM = "new"
+# upstream states that let a downstream job be submitted, and those that never will
+READY_STATES = frozenset({"success"})
+FAILED_STATES = frozenset({"failed", "cancelled"})
+
+
+class Upstream(PlanValue):
+    """A job whose outputs or cache another job takes, as it was when planned."""
+
+    address: AddressField
+    state: str | None  # job state (``active``...), ``new`` when this plan creates it
+    percentage: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when it ended failed or cancelled (its downstream jobs are blocked)."""
+        return self.state in FAILED_STATES
+
+    def describe(self) -> str:
+        """``jobs.calib (active, 35%)``, ``jobs.calib (new)``."""
+        words = [self.state or "state unknown"]
+        if self.percentage is not None and self.state not in READY_STATES:
+            words.append(f"{format_cost(self.percentage)}%")
+        return f"{self.address} ({', '.join(words)})"
+
+
+def waits_sentence(upstreams: tuple[Upstream, ...]) -> str:
+    """``waits for jobs.calib (active, 35%)`` or ``blocked, jobs.calib failed``."""
+    failed = [u for u in upstreams if u.failed]
+    if failed:
+        return "blocked, " + ", ".join(f"{u.address} {u.state}" for u in failed)
+    return "waits for " + ", ".join(u.describe() for u in upstreams)
+
+
+class InputRef(PlanValue):
+    """An input written as ``jobs.KEY.outputs.FORMAT`` whose id is known only after apply."""
+
+    index: int  # in ``request.inputs``
+    address: AddressField
+    format: str
+
+    @property
+    def placeholder(self) -> str:
+        """What the body holds until apply fills it: ``(known after apply) from jobs...``."""
+        return f"{KNOWN_AFTER_APPLY} from {self.address}.outputs.{self.format}"
+
+
 class Action(PlanValue):
     """Common fields of every action; the subclasses name what is done."""
 
@@ -192,6 +244,11 @@ class Action(PlanValue):
         return self.action is not ActionType.NOOP
 
     @property
+    def waits(self) -> bool:
+        """True for a submit that only waits for running upstream jobs: nothing to do now."""
+        return self.reason_code is ReasonCode.WAITING_FOR_INPUTS
+
+    @property
     def runs_job(self) -> bool:
         """True when applying this action starts a job (it may cost money)."""
         return self.cost is not None
@@ -214,6 +271,10 @@ class _Resolvable(Action):
     cache_ref: AddressField | None = None
     submit: bool = False
     submit_request: JobPatchBody | None = None
+    # inputs taken from jobs this plan creates: filled with their output ids by apply
+    input_refs: tuple[InputRef, ...] = ()
+    # the upstream jobs not in success when planned: the submit waits for them (or is blocked)
+    waiting_for: tuple[Upstream, ...] = ()
 
     def model_post_init(self, context: Any, /) -> None:
         """Refuse a placeholder without its address (or the reverse) and a foreign submit."""
@@ -234,12 +295,28 @@ class _Resolvable(Action):
             if (value == KNOWN_AFTER_APPLY) != (ref is not None):
                 filler = f"the id of {ref}" if ref is not None else "no address"
                 problems.append(f"{path} is {value!r} but the plan fills it with {filler}")
+        refs = {item.index: item for item in self.input_refs}
+        for index, given in enumerate(self.request.inputs):
+            input_ref = refs.pop(index, None)
+            if input_ref is None and given.id.startswith(KNOWN_AFTER_APPLY):
+                problems.append(f"inputs[{index}].id is {given.id!r} but nothing fills it")
+            elif input_ref is not None and given.id != input_ref.placeholder:
+                problems.append(
+                    f"inputs[{index}].id is {given.id!r} but the plan fills it with the output"
+                    f" {input_ref.format} of {input_ref.address}"
+                )
+        problems.extend(f"inputRefs names inputs[{i}], which the body lacks" for i in refs)
         return problems
 
-    def request_body(self, known_ids: Mapping[Address, str]) -> JobCreation:
+    def request_body(
+        self,
+        known_ids: Mapping[Address, str],
+        known_outputs: Mapping[Address, Mapping[str, str]] | None = None,
+    ) -> JobCreation:
         """The exact POST /jobs body the plan shows, each ``(known after apply)`` placeholder
-        filled with the id ``known_ids`` holds for the address the plan names for it (the
-        caller passes only the ids created earlier in the same apply)."""
+        filled with the id ``known_ids`` holds for the address the plan names for it, and each
+        input reference with the output id ``known_outputs`` holds for that job and format
+        (the caller passes only the ids created earlier in the same apply)."""
         problems = self.placeholder_problems()
         if problems:
             raise PlanError(
@@ -261,7 +338,30 @@ class _Resolvable(Action):
                 update={"cache_settings": cache.model_copy(update={"use_cache": cache_id})}
             )
             body = body.model_copy(update={"settings": settings})
+        if self.input_refs:
+            inputs = list(body.inputs)
+            for ref in self.input_refs:
+                output_id = self._output(known_outputs or {}, ref)
+                inputs[ref.index] = inputs[ref.index].model_copy(update={"id": output_id})
+            body = body.model_copy(update={"inputs": inputs})
         return body
+
+    def _output(self, known: Mapping[Address, Mapping[str, str]], ref: InputRef) -> str:
+        outputs = known.get(ref.address)
+        if outputs is None:
+            self._known({}, ref.address)  # raises: that job was not created by this apply
+            raise AssertionError  # pragma: no cover
+        found = outputs.get(ref.format)
+        if found is None:
+            listed = ", ".join(sorted(outputs)) or "none"
+            raise ApplyError(
+                f"{self.address}: input {ref.address}.outputs.{ref.format}: the create answer"
+                f" of {ref.address} lists no output {ref.format} (outputs: {listed});"
+                " nothing was sent",
+                hint=f"check that {ref.address} lists {ref.format} in settings.outputs, then"
+                " run 'rmapply apply' again",
+            )
+        return found
 
     @staticmethod
     def _use_cache(body: JobCreation) -> str | None:
@@ -340,6 +440,7 @@ class UpdateJob(Action):
     request: JobPatchBody
     submit: bool = False
     submit_request: JobPatchBody | None = None
+    waiting_for: tuple[Upstream, ...] = ()
 
     def model_post_init(self, context: Any, /) -> None:
         """Refuse a submit body other than the one apply sends."""
@@ -348,12 +449,14 @@ class UpdateJob(Action):
 
 
 class SubmitJob(Action):
-    """PATCH /jobs/{id} ``{"state": "Active"}``."""
+    """PATCH /jobs/{id} ``{"state": "Active"}``; ``waiting_for`` names the upstream jobs not in
+    success when planned (reasonCode ``waiting-for-inputs`` or ``upstream-failed``)."""
 
     kind: Literal["job"] = "job"
     action: Literal[ActionType.SUBMIT] = ActionType.SUBMIT
     remote_id: str
     request: JobPatchBody
+    waiting_for: tuple[Upstream, ...] = ()
 
     def model_post_init(self, context: Any, /) -> None:
         """Refuse a submit body other than the one apply sends."""

@@ -20,6 +20,7 @@ from rmapply.plan.actions import (
     Retire,
     SubmitJob,
     UpdateJob,
+    waits_sentence,
 )
 from rmapply.plan.context import PlanContext
 from rmapply.plan.diff import parse_path, spec_diff, value_at
@@ -62,7 +63,7 @@ def plan_job(
         if desired is None:
             return None
         reason = f"{address} is in the manifests but not in the state: it is created"
-        reason += then_submit(desired.spec.submit)
+        reason += _then(ctx, desired)
         return create_job(
             ctx,
             desired,
@@ -88,7 +89,7 @@ def plan_job(
     if seen.seen is Seen.GONE:
         reason = (
             f"job {record.remote_id} no longer exists remotely (404): a new job is created"
-            + then_submit(desired.spec.submit)
+            + _then(ctx, desired)
         )
         return create_job(
             ctx,
@@ -103,18 +104,81 @@ def plan_job(
     changes = _diff(
         ctx, desired, after, same=spec_digest == record.digest, record=record, seen=seen
     )
-    facts = JobFacts(desired, after, spec_digest, record, seen, precondition, changes)
+    upstream = _upstream_changes(ctx, desired, record)
+    if upstream:
+        taken = {c.path for c in changes}
+        changes.extend(c for c, _ in upstream.values() if c.path not in taken)
+        changes.sort(key=lambda c: c.path)
+    facts = JobFacts(
+        desired,
+        after,
+        spec_digest,
+        record,
+        seen,
+        precondition,
+        changes,
+        upstream={path: address for path, (_, address) in upstream.items()},
+    )
     state = seen.job_state
     if state in _NOT_FINISHED and desired.spec.retry_failed:
         reason = (
             f"job {record.remote_id} {state} and retryFailed = true: a new job is created"
-            f"{then_submit(desired.spec.submit)}; the {state} job's id moves to history"
+            f"{_then(ctx, desired)}; the {state} job's id moves to history"
         )
         return replace_job(ctx, facts, Retire.KEEP, reason, ReasonCode.RETRY_FAILED)
     action = _unsubmitted(ctx, facts) if state == "unsubmitted" else _submitted(ctx, facts)
     if address in ctx.replacing and not isinstance(action, ReplaceJob):
         return _requested_replace(ctx, facts)
     return action
+
+
+def _then(ctx: PlanContext, desired: DesiredJob) -> str:
+    """Whether (and when) the new job is submitted, with what it waits for."""
+    submit = desired.spec.submit
+    return then_submit(submit, ctx.waiting_for(desired) if submit else ())
+
+
+def _upstream_changes(
+    ctx: PlanContext, desired: DesiredJob, record: ResourceRecord
+) -> dict[str, tuple[FieldChange, Address]]:
+    """Inputs and cache whose id changes because the upstream job is created anew (or was
+    re-created since): the job as sent holds the old id; by path, with the upstream."""
+    remote = record.remote or {}
+    sent_inputs = remote.get("inputs") or []
+    found: dict[str, tuple[FieldChange, Address]] = {}
+    if desired.spec.output_refs:
+        known, _ = ctx.outputs_for(desired)
+        for index, ref in desired.spec.output_refs.items():
+            item = sent_inputs[index] if index < len(sent_inputs) else None
+            old = item.get("id") if isinstance(item, dict) else None
+            if old is not None and old != known[ref]:
+                path = f"inputs[{index}].id"
+                change = FieldChange(
+                    path=path, before=old, after=known[ref], field_class=FieldClass.RERUN
+                )
+                found[path] = (change, ref.address)
+    cache_address = desired.spec.cache_address
+    if cache_address is not None:
+        settings = remote.get("settings") or {}
+        old = (settings.get("cacheSettings") or {}).get("useCache")
+        new, _ = ctx.cache_for(desired)
+        if old is not None and new is not None and old != new:
+            path = "settings.cacheSettings.useCache"
+            shown = new if new != KNOWN_AFTER_APPLY else f"{new} from {cache_address}"
+            change = FieldChange(path=path, before=old, after=shown, field_class=FieldClass.RERUN)
+            found[path] = (change, Address.parse(cache_address))
+    return found
+
+
+def _upstream_reason(facts: JobFacts, changes: list[FieldChange]) -> str | None:
+    """The sentence saying which upstream re-run forces ``changes``, when it forces them all."""
+    if not changes or any(c.path not in facts.upstream for c in changes):
+        return None
+    names = sorted({str(facts.upstream[c.path]) for c in changes})
+    return (
+        f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} run again, so"
+        f" {paths(changes)} {'changes' if len(changes) == 1 else 'change'}"
+    )
 
 
 def _retire(ctx: PlanContext, state: str | None) -> tuple[Retire, str]:
@@ -135,7 +199,7 @@ def _requested_replace(ctx: PlanContext, facts: JobFacts) -> ReplaceJob:
     history = "" if retire is Retire.DELETE else "; its id moves to history"
     reason = (
         f"--replace {facts.address}: job {facts.job_id} ({state or 'state unknown'}) is run"
-        f" again: a new job is created{then_submit(facts.desired.spec.submit)}; {fate}{history}"
+        f" again: a new job is created{_then(ctx, facts.desired)}; {fate}{history}"
     )
     return replace_job(ctx, facts, retire, reason, ReasonCode.REPLACE_REQUESTED)
 
@@ -202,14 +266,22 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
         for c in diff
         if c.field_class is not FieldClass.RECONCILER
         # PATCH cannot clear a field: a removed patchable value needs a new job too
-        and (top_field(c.path) not in PATCHABLE_JOB_FIELDS or c.change == "removed")
+        and (
+            top_field(c.path) not in PATCHABLE_JOB_FIELDS
+            or c.change == "removed"
+            # an id known only after apply cannot be patched in: a new job takes it
+            or c.path in facts.upstream
+        )
     ]
     if fixed:
+        upstream = _upstream_reason(facts, fixed)
+        why = upstream or f"{paths(fixed)} cannot be changed by PATCH on an unsubmitted job"
         reason = (
-            f"{paths(fixed)} cannot be changed by PATCH on an unsubmitted job: job {job_id} is"
-            f" deleted (nothing was spent) and a new job is created{then_submit(spec.submit)}"
+            f"{why}: job {job_id} is deleted (nothing was spent) and a new job is"
+            f" created{_then(ctx, facts.desired)}"
         )
-        return replace_job(ctx, facts, Retire.DELETE, reason, ReasonCode.UNPATCHABLE_FIELD_CHANGED)
+        code = ReasonCode.UPSTREAM_REPLACED if upstream else ReasonCode.UNPATCHABLE_FIELD_CHANGED
+        return replace_job(ctx, facts, Retire.DELETE, reason, code)
     after = facts.after
     restored = _restore(ctx, facts.address, after)
     patched = [c for c in diff if top_field(c.path) in PATCHABLE_JOB_FIELDS]
@@ -232,8 +304,14 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
             reasons.append(
                 f"{paths(restored)} changed outside rmapply: restored to the manifests' values"
             )
+        waiting = ctx.waiting_for(facts.desired) if spec.submit else ()
         if spec.submit:
-            reasons.append("then it is submitted (submit = true)")
+            words = then_submit(True, waiting)
+            reasons.append(
+                f"then it is{words.removeprefix(' and')}"
+                if words.startswith(" and")
+                else f"it is{words.removeprefix(',')}"
+            )
         return UpdateJob(
             **common,
             reason_code=(
@@ -245,18 +323,10 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
             request=patch_body(facts.desired, fields, _existing_cache(ctx, facts.desired)),
             submit=spec.submit,
             submit_request=SUBMIT if spec.submit else None,
+            waiting_for=waiting,
         )
     if spec.submit:
-        return SubmitJob(
-            **common,
-            reason_code=ReasonCode.SUBMIT_REQUESTED,
-            diff=tuple(diff),
-            reasons=(
-                f"job {job_id} is unsubmitted and the manifest says submit = true: it is submitted",
-            ),
-            cost=cost_of(ctx, facts.desired, facts.seen.current),
-            request=SUBMIT,
-        )
+        return _submit(ctx, facts, common)
     if diff:
         return Record(
             **common,
@@ -275,6 +345,36 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
         reasons=("unchanged",),
         precondition=facts.precondition,
         remote_id=job_id,
+    )
+
+
+def _submit(ctx: PlanContext, facts: JobFacts, common: dict[str, Any]) -> SubmitJob:
+    """Submit the unsubmitted job, unless an upstream job has not succeeded yet."""
+    job_id = facts.job_id
+    waiting = ctx.waiting_for(facts.desired)
+    code = ReasonCode.SUBMIT_REQUESTED
+    reason = f"job {job_id} is unsubmitted and the manifest says submit = true: it is submitted"
+    if any(u.failed for u in waiting):
+        code = ReasonCode.UPSTREAM_FAILED
+        reason = (
+            f"job {job_id} is unsubmitted and the manifest says submit = true, but it is"
+            f" {waits_sentence(waiting)}: it is not submitted (re-run the failed job with"
+            " retryFailed = true or --replace, and this one follows)"
+        )
+    elif waiting:
+        code = ReasonCode.WAITING_FOR_INPUTS
+        reason = (
+            f"job {job_id} is unsubmitted and {waits_sentence(waiting)}: it is submitted once"
+            " its inputs are ready (the next 'rmapply apply', or this one with --wait)"
+        )
+    return SubmitJob(
+        **common,
+        reason_code=code,
+        diff=tuple(facts.diff),
+        reasons=(reason,),
+        cost=cost_of(ctx, facts.desired, facts.seen.current),
+        request=SUBMIT,
+        waiting_for=waiting,
     )
 
 
@@ -304,10 +404,17 @@ def _submitted(ctx: PlanContext, facts: JobFacts) -> Action:
     rerun = [c for c in diff if c.field_class is FieldClass.RERUN]
     if rerun:
         retire, fate = _retire(ctx, state)
+        upstream = _upstream_reason(facts, rerun)
+        if upstream is not None:
+            reason = (
+                f"{upstream} and job {job_id} is already submitted ({shown}): a new job is"
+                f" created{_then(ctx, facts.desired)}; {fate}; its id moves to history"
+            )
+            return replace_job(ctx, facts, retire, reason, ReasonCode.UPSTREAM_REPLACED)
         reason = (
             f"{paths(rerun)} {'changes' if len(rerun) == 1 else 'change'} what the job computes"
             f" and job {job_id} is already"
-            f" submitted ({shown}): a new job is created{then_submit(facts.desired.spec.submit)};"
+            f" submitted ({shown}): a new job is created{_then(ctx, facts.desired)};"
             f" {fate}; its id moves to history"
         )
         return replace_job(ctx, facts, retire, reason, ReasonCode.RERUN_FIELD_CHANGED)
