@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rmapply.model import DesiredState, JobSpec
+from rmapply.state import ResourceRecord, StateDocument
 
 if TYPE_CHECKING:
     from rmapply.apply.watch import JobStatus
@@ -132,3 +133,21 @@ def _state(row: JobStatus) -> str | None:
     if row.gone:
         return "gone"
     return row.state or row.recorded_state  # unreadable now: what the state last saw
+
+
+def recorded_stages(
+    records: Sequence[ResourceRecord], document: StateDocument, specs: Mapping[str, JobSpec]
+) -> list[tuple[ResourceRecord, InputsStatus]]:
+    """The pipeline stages among ``records`` still to submit, judged from the states recorded in
+    ``document`` (``rmapply wait``'s last word: it read every upstream it waited for)."""
+    states = {
+        address: (record.job_state, None)
+        for address, record in document.resources.items()
+        if record.kind == "job"
+    }
+    found = []
+    for record in records:
+        inputs = inputs_status(specs, record.address, record.job_state, states)
+        if inputs is not None:
+            found.append((record, inputs))
+    return found
