@@ -52,7 +52,8 @@ def write_project(root: Path, pairs: int, giga_pixels: float) -> Path:
             f'inputs = [{{ id = "{photos}" }}]\n{cost}'
             f'[jobs.calib-{i}.settings]\nquality = "Draft"\noutputs = ["CCOrientations"]\n\n'
             f'[jobs.recon-{i}]\ntype = "Reconstruction"\nname = "Recon {i}"\nworkspace = "main"\n'
-            f'inputs = [{{ id = "{photos}" }}, {{ id = "jobs.calib-{i}.outputs.CCOrientations" }}]\n'
+            f'inputs = [{{ id = "{photos}" }}, '
+            f'{{ id = "jobs.calib-{i}.outputs.CCOrientations" }}]\n'
             f'{cost}[jobs.recon-{i}.settings]\nquality = "Draft"\noutputs = ["OBJ"]\n'
         )
     (root / "jobs.toml").write_text("\n".join(lines))
