@@ -124,7 +124,7 @@ def test_no_color_before_or_after_the_command_turns_colour_off_like_no_color(
     plain = CliRunner().invoke(cli, args, env=env, color=True)
     assert plain.exit_code == 0, plain.output
     assert "\x1b[" not in plain.stdout
-    assert plain.stdout.splitlines()[-1].startswith("Plan: 5 to create")
+    assert plain.stdout.splitlines()[-1].startswith("Plan: 7 to create")
 
 
 @pytest.mark.parametrize("path", LEAVES, ids=" ".join)
