@@ -171,9 +171,13 @@ def test_a_second_apply_at_the_same_time_fails_on_the_lock_and_changes_nothing(
         first.read_until(_is_progress)  # the first apply holds the lock while it waits
         write_project(project, itwin_id, {"a": "", "b": ""})
         requests = slow.request_count("POST") + slow.request_count("PATCH")
-        # apply wrote the state file before it began to wait
-        state_bytes = (project / "state.json").read_bytes()
+        # apply writes the state file once its submits are made (polling began with the
+        # first submit, so the first progress line may come a moment before)
+        deadline = time.monotonic() + TIMEOUT
+        while (project / "state.json.journal").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not (project / "state.json.journal").exists()
+        state_bytes = (project / "state.json").read_bytes()
         second = rmapply(env, "apply", "-C", str(project), "--auto-approve")
         assert second.returncode == 1
         error, hint = second.stderr.splitlines()
