@@ -74,8 +74,11 @@ def status_command(
         records = job_records(document, addresses)
         shown = {r.address for r in records}
         # a pipeline stage's upstream jobs are read along, to say how far they are
-        extra = [a for a in upstreams_needed(specs, shown) if a not in shown]
-        records += job_records(document, [a for a in extra if a in document.resources])
+        extra = [
+            a for a in upstreams_needed(specs, shown) if a not in shown and a in document.resources
+        ]
+        if extra:  # (no address names every job)
+            records += job_records(document, extra)
         rows = collect_status(records, client, parallelism=parallelism or 8)
     rows = [row for row in with_inputs(rows, specs) if row.address in shown]
     print_status(rows, document, json_lines=json_lines)

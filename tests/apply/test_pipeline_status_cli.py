@@ -13,6 +13,7 @@ from tests.apply.test_cli_apply import run
 from tests.schemas import assert_valid
 
 PHOTOS = "58e0c0ca-1d8d-4e8b-9a3c-2f3a1b5c7d90"
+FAST_POLLS = {"RMAPPLY_POLL_SCALE": "0.002"}  # the emulator fixture runs 1000 x
 
 
 def write_chain(root: Path, itwin_id: str, *, submit_recon: bool, fail_calib: bool = False) -> Path:
@@ -60,6 +61,7 @@ def test_status_says_what_each_unsubmitted_stage_waits_for_and_how_far_that_job_
     code, out, err = status(env, project)
     assert (code, err) == (0, "")
     lines = {line.split(":")[0]: line for line in out.splitlines()}
+    assert len(out.splitlines()) == len(lines) == 3  # each job once
     assert lines["jobs.calib"].startswith("jobs.calib: active ")
     assert "waiting" not in lines["jobs.calib"]
     assert lines["jobs.recon"].startswith(
@@ -88,7 +90,7 @@ def test_status_says_what_each_unsubmitted_stage_waits_for_and_how_far_that_job_
 def test_status_of_one_stage_reads_its_upstream_along_and_shows_only_that_stage(
     tmp_path: Path, emulator: Emulator, token: str, itwin_id: str
 ) -> None:
-    env = {"RMAPPLY_ENDPOINT": emulator.base_url, "RMAPPLY_TOKEN": token}
+    env = {"RMAPPLY_ENDPOINT": emulator.base_url, "RMAPPLY_TOKEN": token, **FAST_POLLS}
     project = write_chain(tmp_path / "p", itwin_id, submit_recon=False)
     assert run(env, "apply", "-C", str(project), "--auto-approve", "--wait")[0] == 0
     write_chain(project, itwin_id, submit_recon=True)
@@ -106,7 +108,7 @@ def test_status_of_one_stage_reads_its_upstream_along_and_shows_only_that_stage(
 def test_status_shows_a_stage_blocked_by_a_failed_upstream(
     tmp_path: Path, emulator: Emulator, token: str, itwin_id: str
 ) -> None:
-    env = {"RMAPPLY_ENDPOINT": emulator.base_url, "RMAPPLY_TOKEN": token}
+    env = {"RMAPPLY_ENDPOINT": emulator.base_url, "RMAPPLY_TOKEN": token, **FAST_POLLS}
     project = write_chain(tmp_path / "p", itwin_id, submit_recon=False, fail_calib=True)
     run(env, "apply", "-C", str(project), "--auto-approve", "--wait")  # calib fails: exit 1
     write_chain(project, itwin_id, submit_recon=True, fail_calib=True)
@@ -115,7 +117,9 @@ def test_status_shows_a_stage_blocked_by_a_failed_upstream(
     assert code == 0
     recon = next(line for line in out.splitlines() if line.startswith("jobs.recon:"))
     assert recon.startswith("jobs.recon: unsubmitted, blocked: jobs.calib failed [id=")
-    rows = {r["address"]: r for r in map(json.loads, status(env, project, "--json")[1].split())}
+    rows = {
+        r["address"]: r for r in map(json.loads, status(env, project, "--json")[1].splitlines())
+    }
     assert rows["jobs.recon"]["inputs"] == "blocked"
     assert rows["jobs.recon"]["waitingFor"] == [
         {"address": "jobs.calib", "state": "failed", "percentage": None}
@@ -125,7 +129,7 @@ def test_status_shows_a_stage_blocked_by_a_failed_upstream(
 def test_status_without_readable_manifests_shows_the_jobs_and_says_the_chain_is_missing(
     tmp_path: Path, emulator: Emulator, token: str, itwin_id: str
 ) -> None:
-    env = {"RMAPPLY_ENDPOINT": emulator.base_url, "RMAPPLY_TOKEN": token}
+    env = {"RMAPPLY_ENDPOINT": emulator.base_url, "RMAPPLY_TOKEN": token, **FAST_POLLS}
     project = write_chain(tmp_path / "p", itwin_id, submit_recon=False)
     assert run(env, "apply", "-C", str(project), "--auto-approve")[0] == 0
     (project / "jobs.toml").write_text("[jobs.calib\n")  # broken in the working copy
@@ -139,3 +143,28 @@ def test_status_without_readable_manifests_shows_the_jobs_and_says_the_chain_is_
     assert "waiting" not in out
     assert err.startswith("Note: status shows no pipeline chain: the manifests could not be read")
     assert LocalStateStore(project / "state.json").load().resources["jobs.recon"]
+
+
+def test_wait_follows_the_running_stage_then_says_where_each_waiting_stage_stands(
+    tmp_path: Path, emulator: Emulator, token: str, itwin_id: str
+) -> None:
+    env = {"RMAPPLY_ENDPOINT": emulator.base_url, "RMAPPLY_TOKEN": token, **FAST_POLLS}
+    project = write_chain(tmp_path / "p", itwin_id, submit_recon=True)
+    code, _, err = run(env, "apply", "-C", str(project), "--auto-approve")
+    assert code == 0, err
+
+    code, out, err = run(env, "wait", "-C", str(project))
+    assert (code, err) == (0, "")
+    assert "jobs.recon: unsubmitted, inputs ready: the next 'rmapply apply' submits it" in out
+    assert "jobs.mesh: unsubmitted, waiting for jobs.recon (unsubmitted)" in out
+    assert "not running" not in out
+
+    code, out, err = run(env, "wait", "-C", str(project), "--format", "json")
+    assert (code, err) == (0, "")
+    records = [json.loads(line) for line in out.splitlines()]
+    for record in records:
+        assert_valid("apply-events", record)
+    stages = {r["address"]: r for r in records if r["event"] == "job_inputs"}
+    assert (stages["jobs.recon"]["inputs"], stages["jobs.recon"]["waitingFor"]) == ("ready", [])
+    assert stages["jobs.mesh"]["inputs"] == "waiting"
+    assert stages["jobs.mesh"]["state"] == "unsubmitted"
