@@ -18,6 +18,7 @@ back-off's shortest step, 15 s x 1/S).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import re
@@ -27,7 +28,9 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 RMAPPLY = [sys.executable, "-c", "from rmapply.cli import main; main()"]
 TOKEN = "bench-token"
@@ -103,8 +106,11 @@ def run(args: argparse.Namespace) -> None:
                 str(args.parallelism),
                 "--poll-scale",
                 str(1 / args.speed),
+                "--format",
+                "json",
             ]
             load = os.getloadavg()[0]
+            wall_start = datetime.now(UTC)
             started = time.perf_counter()
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             seconds = time.perf_counter() - started
@@ -131,9 +137,42 @@ def run(args: argparse.Namespace) -> None:
         f" / {args.speed:g} = {chain / args.speed:.2f} s + {calls} calls x {args.latency_ms:g}"
         f" ms / {args.parallelism} = {api:.2f} s); ratio {seconds / ideal:.2f}"
     )
+    print(timeline(done.stdout, wall_start))
     print(
         f"progress GETs: {progress} (ceiling: one per running job per {interval:.3f} s poll"
         f" interval = {ceiling}); job GETs: {job_reads}; load average at start {load:.2f}"
+    )
+
+
+def timeline(events_json: str, wall_start: datetime) -> str:
+    """Where the time went, from the apply's JSON events: start-up and plan (to the first
+    call), the first wave's creates and submits, and the lag from an upstream's end being seen
+    to its downstream's submit."""
+    events = [json.loads(line) for line in events_json.splitlines() if line.startswith("{")]
+    timed = [e for e in events if "at" in e]
+
+    def at(event: dict[str, Any]) -> float:
+        return (datetime.fromisoformat(event["at"]) - wall_start).total_seconds()
+
+    first_call = min(at(e) for e in timed if e["event"] == "action_started")
+    submits = {
+        e["address"]: at(e)
+        for e in timed
+        if e["event"] == "action_finished" and e["action"] == "submit"
+    }
+    settled = {e["address"]: at(e) for e in timed if e["event"] == "job_settled"}
+    first_wave = max(t for a, t in submits.items() if a.startswith("jobs.calib-"))
+    lags = sorted(
+        submits[a] - settled[a.replace("recon-", "calib-")]
+        for a in submits
+        if a.startswith("jobs.recon-") and a.replace("recon-", "calib-") in settled
+    )
+    median = lags[len(lags) // 2] if lags else float("nan")
+    return (
+        f"timeline: first call at {first_call:.2f} s (start-up, plan); last calib submitted at"
+        f" {first_wave:.2f} s; upstream seen ended -> downstream submitted: median"
+        f" {median:.3f} s, max {max(lags, default=float('nan')):.3f} s; last event at"
+        f" {max(at(e) for e in timed):.2f} s"
     )
 
 
