@@ -153,7 +153,8 @@ class Chain:
                 self.waiter.close()
 
     def _run(self, task: Task) -> None:
-        self.emit(ActionStarted(self.now(), task.address, task.action))
+        if not not_ready(self.recorder, self.specs.get(task.address) or {}):
+            self.emit(ActionStarted(self.now(), task.address, task.action))
         try:
             value = task.run()
         except InputsNotReadyError as exc:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from rmapply.apply import steps
 from rmapply.apply.backoff import PollSchedule
@@ -24,14 +23,13 @@ from rmapply.apply.events import (
     ActionFinished,
     ActionSkipped,
     ActionStarted,
-    ActionWaiting,
     ApplyFinished,
     BudgetHeld,
     EventSink,
     discard,
 )
 from rmapply.apply.graph import bind, dependencies, step_for, submits
-from rmapply.apply.readiness import InputsNotReadyError, not_ready
+from rmapply.apply.readiness import not_ready, waiting_reports
 from rmapply.apply.recorded_cancels import recorded_cancel_tasks
 from rmapply.apply.recording import CHECKPOINT_EVERY_SECONDS, Recorder
 from rmapply.apply.recovery import DEFAULT_CLOCK_SKEW
@@ -41,11 +39,9 @@ from rmapply.apply.summary import ActionOutcome, ApplySummary, OutcomeStatus
 from rmapply.apply.waiting import WaitOutcome, WaitTarget
 from rmapply.apply.watch import wait_for_jobs
 from rmapply.client import RealityModelingClient
-from rmapply.errors import ApiError
 from rmapply.plan.actions import (
     Action,
     NoOp,
-    ReasonCode,
     ReplaceJob,
     Retire,
     SubmitJob,
@@ -278,49 +274,22 @@ class _PlanRun:
         return ended
 
     def _report_waiting(self, percentages: dict[str, float] | None) -> None:
-        """What still waits for upstream jobs: one event and one outcome each; without
-        ``--wait`` the progress of each running upstream job is read once to say how far."""
+        """What still waits for upstream jobs: one event and one outcome each."""
         if not self.waiting:
             return
         specs = {k: a.after or {} for k, a in self.by_key.items()}
-        if percentages is None:
-            percentages = self._upstream_progress(specs)
-        for result in self.waiting.values():
-            upstreams = not_ready(self.ctx.recorder, specs.get(result.address) or {}, percentages)
-            if upstreams:
-                message = InputsNotReadyError(result.address, upstreams).sentence
-            else:
-                message = f"waiting ({result.reason})"
-            self.emit(
-                ActionWaiting(
-                    self.clock(),
-                    result.address,
-                    result.action,
-                    ReasonCode.WAITING_FOR_INPUTS.value,
-                    tuple(u.model_dump(mode="json") for u in upstreams),
-                    message,
-                )
-            )
-            self.outcomes.append(
-                ActionOutcome(result.address, result.action, OutcomeStatus.WAITING, message)
-            )
+        waiting = [(r.address, r.action, r.reason) for r in self.waiting.values()]
+        for event, outcome in waiting_reports(
+            self.ctx.recorder,
+            self.ctx.client,
+            waiting,
+            specs,
+            percentages=percentages,
+            now=self.clock(),
+        ):
+            self.emit(event)
+            self.outcomes.append(outcome)
         self.waiting.clear()
-
-    def _upstream_progress(self, specs: dict[str, dict[str, Any]]) -> dict[str, float]:
-        found: dict[str, float] = {}
-        for result in self.waiting.values():
-            for upstream in not_ready(self.ctx.recorder, specs.get(result.address) or {}):
-                address = str(upstream.address)
-                record = self.ctx.recorder.record(address)
-                if address in found or record is None or upstream.state != "active":
-                    continue
-                try:
-                    progress = self.ctx.client.get_progress(record.remote_id)
-                except ApiError:
-                    continue  # how far it is only adds to the sentence
-                if progress.percentage is not None:
-                    found[address] = float(progress.percentage)
-        return found
 
     def _record_progress(self) -> None:
         recorder = self.ctx.recorder
@@ -444,6 +413,10 @@ class _PlanRun:
     # -- events -----------------------------------------------------------------------------
 
     def _started(self, task: Task) -> None:
+        action = self.by_key.get(task.address)
+        spec = action.after if action is not None else None
+        if task.action == "submit" and spec and not_ready(self.ctx.recorder, spec):
+            return  # nothing is sent: it is reported as waiting (or blocked) instead
         self.emit(ActionStarted(self.clock(), task.address, task.action))
 
     def _ended(self, result: TaskResult) -> None:

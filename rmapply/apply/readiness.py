@@ -3,14 +3,24 @@ ended in success, as the state records it. A submit is never sent before."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
+from rmapply.apply.events import ActionWaiting
 from rmapply.apply.recording import Recorder
-from rmapply.errors import RmapplyError
+from rmapply.apply.summary import ActionOutcome, OutcomeStatus
+from rmapply.client import RealityModelingClient
+from rmapply.errors import ApiError, RmapplyError
 from rmapply.model import Address, OutputRef
 from rmapply.model.specs import CACHE_ADDRESS_PREFIX
-from rmapply.plan.actions import NEW_UPSTREAM, READY_STATES, Upstream, waits_sentence
+from rmapply.plan.actions import (
+    NEW_UPSTREAM,
+    READY_STATES,
+    ReasonCode,
+    Upstream,
+    waits_sentence,
+)
 
 
 class InputsNotReadyError(RmapplyError):
@@ -72,3 +82,54 @@ def check_ready(recorder: Recorder, address: str, spec: Mapping[str, Any] | None
     waiting = not_ready(recorder, spec or {})
     if waiting:
         raise InputsNotReadyError(address, waiting)
+
+
+def waiting_reports(
+    recorder: Recorder,
+    client: RealityModelingClient,
+    waiting: Sequence[tuple[str, str, str]],
+    specs: Mapping[str, Mapping[str, Any]],
+    *,
+    percentages: Mapping[str, float] | None,
+    now: datetime,
+) -> list[tuple[ActionWaiting, ActionOutcome]]:
+    """The event and outcome of each (address, action, reason) left waiting; without
+    ``percentages`` (no --wait) the progress of each running upstream job is read once."""
+    if percentages is None:
+        percentages = _progress(recorder, client, [specs.get(a) or {} for a, _, _ in waiting])
+    reports = []
+    for address, action, reason in waiting:
+        upstreams = not_ready(recorder, specs.get(address) or {}, percentages)
+        message = (
+            InputsNotReadyError(address, upstreams).sentence if upstreams else f"waiting ({reason})"
+        )
+        event = ActionWaiting(
+            now,
+            address,
+            action,
+            ReasonCode.WAITING_FOR_INPUTS.value,
+            tuple(u.model_dump(mode="json") for u in upstreams),
+            message,
+        )
+        reports.append((event, ActionOutcome(address, action, OutcomeStatus.WAITING, message)))
+    return reports
+
+
+def _progress(
+    recorder: Recorder, client: RealityModelingClient, specs: Sequence[Mapping[str, Any]]
+) -> dict[str, float]:
+    """How far each running upstream job is (one GET each; a failed read only says less)."""
+    found: dict[str, float] = {}
+    for spec in specs:
+        for upstream in not_ready(recorder, spec):
+            address = str(upstream.address)
+            record = recorder.record(address)
+            if address in found or record is None or upstream.state != "active":
+                continue
+            try:
+                progress = client.get_progress(record.remote_id)
+            except ApiError:
+                continue
+            if progress.percentage is not None:
+                found[address] = float(progress.percentage)
+    return found

@@ -151,8 +151,14 @@ def summary_line(plan: Plan) -> str:
         if not n:
             return "No remote changes: the state is up to date."
         return f"Refresh only: {n} remote change(s) to accept into the state; nothing else."
+    waiting = plan.summary.waiting
     if not plan.has_changes:
         unchanged = counts.get(ActionType.NOOP, 0)
+        if waiting:
+            return (
+                f"Nothing to do now: {waiting} submit(s) wait for upstream jobs still running;"
+                f" {unchanged} resource(s) match the manifests."
+            )
         return f"No changes: {unchanged} resource(s) match the manifests."
     main = ", ".join(
         f"{counts.get(t, 0)} to {t.value}"
@@ -163,6 +169,8 @@ def summary_line(plan: Plan) -> str:
         for t in (ActionType.SUBMIT, ActionType.FORGET, ActionType.RECORD)
         if counts.get(t)
     )
+    if waiting:
+        extra += f"{', ' if extra else ''}{waiting} waiting for inputs"
     text = f"Plan: {main}" + (f"; {extra}" if extra else "")
     cost = plan.summary.cost
     if not cost.jobs:

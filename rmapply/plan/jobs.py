@@ -18,9 +18,7 @@ from rmapply.plan.actions import (
     Record,
     ReplaceJob,
     Retire,
-    SubmitJob,
     UpdateJob,
-    waits_sentence,
 )
 from rmapply.plan.context import PlanContext
 from rmapply.plan.diff import parse_path, spec_diff, value_at
@@ -39,6 +37,12 @@ from rmapply.plan.job_actions import (
     top_field,
 )
 from rmapply.plan.remote import Observation, Seen
+from rmapply.plan.upstream_jobs import (
+    submit_when_ready,
+    upstream_changes,
+    upstream_reason,
+    when_submitted,
+)
 from rmapply.state.document import ResourceRecord
 
 # spec fields that only say where the workspace comes from; the resolved id decides a change
@@ -63,7 +67,7 @@ def plan_job(
         if desired is None:
             return None
         reason = f"{address} is in the manifests but not in the state: it is created"
-        reason += _then(ctx, desired)
+        reason += when_submitted(ctx, desired)
         return create_job(
             ctx,
             desired,
@@ -89,7 +93,7 @@ def plan_job(
     if seen.seen is Seen.GONE:
         reason = (
             f"job {record.remote_id} no longer exists remotely (404): a new job is created"
-            + _then(ctx, desired)
+            + when_submitted(ctx, desired)
         )
         return create_job(
             ctx,
@@ -104,7 +108,7 @@ def plan_job(
     changes = _diff(
         ctx, desired, after, same=spec_digest == record.digest, record=record, seen=seen
     )
-    upstream = _upstream_changes(ctx, desired, record)
+    upstream = upstream_changes(ctx, desired, record)
     if upstream:
         taken = {c.path for c in changes}
         changes.extend(c for c, _ in upstream.values() if c.path not in taken)
@@ -123,62 +127,13 @@ def plan_job(
     if state in _NOT_FINISHED and desired.spec.retry_failed:
         reason = (
             f"job {record.remote_id} {state} and retryFailed = true: a new job is created"
-            f"{_then(ctx, desired)}; the {state} job's id moves to history"
+            f"{when_submitted(ctx, desired)}; the {state} job's id moves to history"
         )
         return replace_job(ctx, facts, Retire.KEEP, reason, ReasonCode.RETRY_FAILED)
     action = _unsubmitted(ctx, facts) if state == "unsubmitted" else _submitted(ctx, facts)
     if address in ctx.replacing and not isinstance(action, ReplaceJob):
         return _requested_replace(ctx, facts)
     return action
-
-
-def _then(ctx: PlanContext, desired: DesiredJob) -> str:
-    """Whether (and when) the new job is submitted, with what it waits for."""
-    submit = desired.spec.submit
-    return then_submit(submit, ctx.waiting_for(desired) if submit else ())
-
-
-def _upstream_changes(
-    ctx: PlanContext, desired: DesiredJob, record: ResourceRecord
-) -> dict[str, tuple[FieldChange, Address]]:
-    """Inputs and cache whose id changes because the upstream job is created anew (or was
-    re-created since): the job as sent holds the old id; by path, with the upstream."""
-    remote = record.remote or {}
-    sent_inputs = remote.get("inputs") or []
-    found: dict[str, tuple[FieldChange, Address]] = {}
-    if desired.spec.output_refs:
-        known, _ = ctx.outputs_for(desired)
-        for index, ref in desired.spec.output_refs.items():
-            item = sent_inputs[index] if index < len(sent_inputs) else None
-            old = item.get("id") if isinstance(item, dict) else None
-            if old is not None and old != known[ref]:
-                path = f"inputs[{index}].id"
-                change = FieldChange(
-                    path=path, before=old, after=known[ref], field_class=FieldClass.RERUN
-                )
-                found[path] = (change, ref.address)
-    cache_address = desired.spec.cache_address
-    if cache_address is not None:
-        settings = remote.get("settings") or {}
-        old = (settings.get("cacheSettings") or {}).get("useCache")
-        new, _ = ctx.cache_for(desired)
-        if old is not None and new is not None and old != new:
-            path = "settings.cacheSettings.useCache"
-            shown = new if new != KNOWN_AFTER_APPLY else f"{new} from {cache_address}"
-            change = FieldChange(path=path, before=old, after=shown, field_class=FieldClass.RERUN)
-            found[path] = (change, Address.parse(cache_address))
-    return found
-
-
-def _upstream_reason(facts: JobFacts, changes: list[FieldChange]) -> str | None:
-    """The sentence saying which upstream re-run forces ``changes``, when it forces them all."""
-    if not changes or any(c.path not in facts.upstream for c in changes):
-        return None
-    names = sorted({str(facts.upstream[c.path]) for c in changes})
-    return (
-        f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} run again, so"
-        f" {paths(changes)} {'changes' if len(changes) == 1 else 'change'}"
-    )
 
 
 def _retire(ctx: PlanContext, state: str | None) -> tuple[Retire, str]:
@@ -199,7 +154,7 @@ def _requested_replace(ctx: PlanContext, facts: JobFacts) -> ReplaceJob:
     history = "" if retire is Retire.DELETE else "; its id moves to history"
     reason = (
         f"--replace {facts.address}: job {facts.job_id} ({state or 'state unknown'}) is run"
-        f" again: a new job is created{_then(ctx, facts.desired)}; {fate}{history}"
+        f" again: a new job is created{when_submitted(ctx, facts.desired)}; {fate}{history}"
     )
     return replace_job(ctx, facts, retire, reason, ReasonCode.REPLACE_REQUESTED)
 
@@ -274,11 +229,11 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
         )
     ]
     if fixed:
-        upstream = _upstream_reason(facts, fixed)
+        upstream = upstream_reason(facts, fixed)
         why = upstream or f"{paths(fixed)} cannot be changed by PATCH on an unsubmitted job"
         reason = (
             f"{why}: job {job_id} is deleted (nothing was spent) and a new job is"
-            f" created{_then(ctx, facts.desired)}"
+            f" created{when_submitted(ctx, facts.desired)}"
         )
         code = ReasonCode.UPSTREAM_REPLACED if upstream else ReasonCode.UNPATCHABLE_FIELD_CHANGED
         return replace_job(ctx, facts, Retire.DELETE, reason, code)
@@ -326,7 +281,7 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
             waiting_for=waiting,
         )
     if spec.submit:
-        return _submit(ctx, facts, common)
+        return submit_when_ready(ctx, facts, common)
     if diff:
         return Record(
             **common,
@@ -345,36 +300,6 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
         reasons=("unchanged",),
         precondition=facts.precondition,
         remote_id=job_id,
-    )
-
-
-def _submit(ctx: PlanContext, facts: JobFacts, common: dict[str, Any]) -> SubmitJob:
-    """Submit the unsubmitted job, unless an upstream job has not succeeded yet."""
-    job_id = facts.job_id
-    waiting = ctx.waiting_for(facts.desired)
-    code = ReasonCode.SUBMIT_REQUESTED
-    reason = f"job {job_id} is unsubmitted and the manifest says submit = true: it is submitted"
-    if any(u.failed for u in waiting):
-        code = ReasonCode.UPSTREAM_FAILED
-        reason = (
-            f"job {job_id} is unsubmitted and the manifest says submit = true, but it is"
-            f" {waits_sentence(waiting)}: it is not submitted (re-run the failed job with"
-            " retryFailed = true or --replace, and this one follows)"
-        )
-    elif waiting:
-        code = ReasonCode.WAITING_FOR_INPUTS
-        reason = (
-            f"job {job_id} is unsubmitted and {waits_sentence(waiting)}: it is submitted once"
-            " its inputs are ready (the next 'rmapply apply', or this one with --wait)"
-        )
-    return SubmitJob(
-        **common,
-        reason_code=code,
-        diff=tuple(facts.diff),
-        reasons=(reason,),
-        cost=cost_of(ctx, facts.desired, facts.seen.current),
-        request=SUBMIT,
-        waiting_for=waiting,
     )
 
 
@@ -404,17 +329,17 @@ def _submitted(ctx: PlanContext, facts: JobFacts) -> Action:
     rerun = [c for c in diff if c.field_class is FieldClass.RERUN]
     if rerun:
         retire, fate = _retire(ctx, state)
-        upstream = _upstream_reason(facts, rerun)
+        upstream = upstream_reason(facts, rerun)
         if upstream is not None:
             reason = (
                 f"{upstream} and job {job_id} is already submitted ({shown}): a new job is"
-                f" created{_then(ctx, facts.desired)}; {fate}; its id moves to history"
+                f" created{when_submitted(ctx, facts.desired)}; {fate}; its id moves to history"
             )
             return replace_job(ctx, facts, retire, reason, ReasonCode.UPSTREAM_REPLACED)
         reason = (
             f"{paths(rerun)} {'changes' if len(rerun) == 1 else 'change'} what the job computes"
             f" and job {job_id} is already"
-            f" submitted ({shown}): a new job is created{_then(ctx, facts.desired)};"
+            f" submitted ({shown}): a new job is created{when_submitted(ctx, facts.desired)};"
             f" {fate}; its id moves to history"
         )
         return replace_job(ctx, facts, retire, reason, ReasonCode.RERUN_FIELD_CHANGED)
