@@ -45,7 +45,7 @@ def upstream_changes(
                 found[path] = (change, ref.address)
     cache_address = desired.spec.cache_address
     if cache_address is not None:
-        settings = remote.get("settings") or {}
+        settings = remote.get("jobSettings") or remote.get("settings") or {}
         old = (settings.get("cacheSettings") or {}).get("useCache")
         new, _ = ctx.cache_for(desired)
         if old is not None and new is not None and old != new:
