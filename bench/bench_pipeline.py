@@ -161,7 +161,8 @@ def timeline(events_json: str, wall_start: datetime) -> str:
         if e["event"] == "action_finished" and e["action"] == "submit"
     }
     settled = {e["address"]: at(e) for e in timed if e["event"] == "job_settled"}
-    first_wave = max(t for a, t in submits.items() if a.startswith("jobs.calib-"))
+    calibs = [t for a, t in submits.items() if a.startswith("jobs.calib-")]
+    recons = [t for a, t in submits.items() if a.startswith("jobs.recon-")]
     lags = sorted(
         submits[a] - settled[a.replace("recon-", "calib-")]
         for a in submits
@@ -169,8 +170,9 @@ def timeline(events_json: str, wall_start: datetime) -> str:
     )
     median = lags[len(lags) // 2] if lags else float("nan")
     return (
-        f"timeline: first call at {first_call:.2f} s (start-up, plan); last calib submitted at"
-        f" {first_wave:.2f} s; upstream seen ended -> downstream submitted: median"
+        f"timeline: first call at {first_call:.2f} s (start-up, plan); calibs submitted from"
+        f" {min(calibs):.2f} to {max(calibs):.2f} s, recons from {min(recons):.2f} to"
+        f" {max(recons):.2f} s; upstream seen ended -> downstream submitted: median"
         f" {median:.3f} s, max {max(lags, default=float('nan')):.3f} s; last event at"
         f" {max(at(e) for e in timed):.2f} s"
     )
