@@ -18,6 +18,7 @@ from rmapply.apply.step_context import StepResult
 from rmapply.apply.waiting import JobWaiter, WaitOutcome, WaitTarget
 from rmapply.client import RealityModelingClient
 from rmapply.errors import RmapplyError
+from rmapply.state.lease import LeasedSession
 from rmapply.wire import Job
 
 
@@ -38,6 +39,7 @@ class Chain:
         emit: EventSink,
         now: Callable[[], datetime],
         on_end: Callable[[TaskResult], None],
+        lease: LeasedSession | None = None,
     ) -> None:
         self.recorder = recorder
         self.specs = specs  # the planned spec of each address (its upstream jobs)
@@ -46,6 +48,8 @@ class Chain:
         self.emit = emit
         self.now = now
         self.on_end = on_end
+        # lets go of the state lock while the chain only polls; any record takes it back
+        self.lease = lease
         self.percentages: dict[str, float] = {}
         self.waiting: dict[str, Task] = {}
         self.done: set[str] = set()
@@ -94,6 +98,14 @@ class Chain:
         with self._lock:
             self._phase_over = True
         self._carry_on()
+        # in a thread of the chain: Ctrl-C lands in the main thread, never halfway through it
+        self._pool.submit(self._maybe_release)
+
+    def _maybe_release(self) -> None:
+        """Let go of the state lock when nothing is being recorded and nothing is sent."""
+        with self._lock:
+            if self.lease is not None and self._phase_over and self._in_flight == 0:
+                self.lease.release()
 
     def join(self) -> WaitOutcome:
         """Wait for the chain to end; Ctrl-C stops it (the jobs keep running)."""
@@ -126,8 +138,17 @@ class Chain:
         self.emit(event)
 
     def _settled(self, address: str, job: Job) -> None:
-        self.recorder.observe(address, job)
+        with self._lock:
+            self._in_flight += 1  # recording: the lock is not let go meanwhile
+        try:
+            if self.lease is not None:
+                self.lease.retake()  # the record is read again as the state holds it now
+            self.recorder.observe(address, job)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
         self._carry_on()
+        self._maybe_release()
 
     def _eligible(self, task: Task) -> bool:
         if any(k in self.phase_keys and k not in self.done for k in task.after):
@@ -171,3 +192,4 @@ class Chain:
         with self._lock:
             self._in_flight -= 1
         self._carry_on()
+        self._maybe_release()

@@ -50,6 +50,7 @@ from rmapply.plan.drift import ChangeCategory
 from rmapply.plan.pending import DEFAULT_IN_FLIGHT_MARGIN, unresolved
 from rmapply.plan.result import Plan
 from rmapply.state import StateSession
+from rmapply.state.lease import LeasedSession
 from rmapply.wire import Job
 
 DEFAULT_PARALLELISM = 8
@@ -255,6 +256,9 @@ class _PlanRun:
             emit=self.emit,
             now=self.clock,
             on_end=self._ended,
+            lease=session
+            if isinstance(session := self.ctx.recorder.session, LeasedSession)
+            else None,
         )
         targets = []
         for address in self._to_wait_for():

@@ -184,6 +184,8 @@ class JobWaiter:
             outcome.interrupted = True
         finally:
             self._finish(pool, running, outcome)
+        # added but never polled (waiting stopped first): running all the same
+        self._push_added(targets, due, seq, self._monotonic())
         outcome.running = sorted(
             t.address
             for t in targets

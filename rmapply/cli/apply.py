@@ -48,6 +48,7 @@ from rmapply.output.plan_json import plan_data
 from rmapply.plan import Unresolved, check_saved_plan, load_plan
 from rmapply.plan.pending import IN_FLIGHT_COMMANDS
 from rmapply.project import Endpoint
+from rmapply.state.lease import lease_lock
 
 EXIT_INTERRUPTED = 130
 NO_TERMINAL = (
@@ -223,7 +224,8 @@ def apply_command(
         project.client(
             chosen, parallelism=workers, on_event=bridge, retry_budget=retry_budget
         ) as client,
-        project.store.lock("apply", lock_timeout) as session,
+        # --wait over a chain lets go of the lock while it only waits (docs/apply.md)
+        lease_lock(project.store, "apply", lock_timeout) as session,
     ):
         bridge.sink = printer
         now = datetime.now(UTC)
