@@ -9,7 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rmapply.model import DesiredState, JobSpec
+from rmapply.model import DesiredJob, DesiredState
+from rmapply.plan.context import upstreams
 from rmapply.state import ResourceRecord, StateDocument
 
 if TYPE_CHECKING:
@@ -64,35 +65,31 @@ class InputsStatus:
         return "inputs ready: the next 'rmapply apply' submits it"
 
 
-def upstream_addresses(spec: JobSpec) -> list[str]:
-    """The jobs ``spec`` takes an output (``jobs.KEY.outputs.FORMAT``) or a cache
-    (``useCache = "jobs.KEY"``) from, sorted; ``dependsOn`` orders without data, so it is not
-    one."""
-    found = {str(ref.address) for ref in spec.output_refs.values()}
-    if spec.cache_address is not None:
-        found.add(spec.cache_address)
-    return sorted(found)
+def upstream_addresses(job: DesiredJob) -> list[str]:
+    """The jobs ``job`` takes an output or a cache from, sorted (the planner's rule:
+    ``dependsOn`` orders without data, so it is not one)."""
+    return sorted(str(address) for address in upstreams(job))
 
 
-def job_specs(desired: DesiredState | None) -> dict[str, JobSpec]:
-    """The desired jobs' specs by address text (none when the manifests were not read)."""
+def job_specs(desired: DesiredState | None) -> dict[str, DesiredJob]:
+    """The desired jobs by address text (none when the manifests were not read)."""
     if desired is None:
         return {}
-    return {str(address): job.spec for address, job in desired.jobs.items()}
+    return {str(address): job for address, job in desired.jobs.items()}
 
 
-def upstreams_needed(specs: Mapping[str, JobSpec], addresses: Iterable[str]) -> list[str]:
+def upstreams_needed(specs: Mapping[str, DesiredJob], addresses: Iterable[str]) -> list[str]:
     """The upstream addresses of the jobs at ``addresses`` (to read them along)."""
     found: set[str] = set()
     for address in addresses:
-        spec = specs.get(address)
-        if spec is not None:
-            found.update(upstream_addresses(spec))
+        job = specs.get(address)
+        if job is not None:
+            found.update(upstream_addresses(job))
     return sorted(found)
 
 
 def inputs_status(
-    specs: Mapping[str, JobSpec],
+    specs: Mapping[str, DesiredJob],
     address: str,
     state: str | None,
     upstream_states: Mapping[str, tuple[str | None, float | None]],
@@ -102,10 +99,10 @@ def inputs_status(
 
     ``upstream_states`` maps a job address to its state and percentage (a missing address: the
     job is not created)."""
-    spec = specs.get(address)
-    if spec is None or not spec.submit or state not in NOT_SUBMITTED:
+    job = specs.get(address)
+    if job is None or not job.spec.submit or state not in NOT_SUBMITTED:
         return None
-    names = upstream_addresses(spec)
+    names = upstream_addresses(job)
     if not names:
         return None
     pending = []
@@ -119,7 +116,7 @@ def inputs_status(
     return InputsStatus("blocked" if blocked else "waiting", tuple(pending))
 
 
-def with_inputs(rows: Sequence[JobStatus], specs: Mapping[str, JobSpec]) -> list[JobStatus]:
+def with_inputs(rows: Sequence[JobStatus], specs: Mapping[str, DesiredJob]) -> list[JobStatus]:
     """``rows`` with each pipeline stage still to submit told what it waits for, judged from
     the other rows (read together) or, for a job not among them, its recorded state."""
     states = {row.address: (_state(row), row.percentage) for row in rows}
@@ -136,7 +133,7 @@ def _state(row: JobStatus) -> str | None:
 
 
 def recorded_stages(
-    records: Sequence[ResourceRecord], document: StateDocument, specs: Mapping[str, JobSpec]
+    records: Sequence[ResourceRecord], document: StateDocument, specs: Mapping[str, DesiredJob]
 ) -> list[tuple[ResourceRecord, InputsStatus]]:
     """The pipeline stages among ``records`` still to submit, judged from the states recorded in
     ``document`` (``rmapply wait``'s last word: it read every upstream it waited for)."""

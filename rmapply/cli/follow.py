@@ -37,7 +37,7 @@ from rmapply.cli.options import (
     retry_budget_option,
 )
 from rmapply.errors import ApiError, ApplyError, ManifestError
-from rmapply.model import DesiredState, JobSpec
+from rmapply.model import DesiredJob, DesiredState
 from rmapply.project import Project
 from rmapply.refresh import stop_error
 
@@ -168,7 +168,7 @@ def wait_command(
 
 
 def _report_stages(
-    printer: EventPrinter, project: Project, specs: dict[str, JobSpec], not_running: list[str]
+    printer: EventPrinter, project: Project, specs: dict[str, DesiredJob], not_running: list[str]
 ) -> None:
     """After a wait: each job that was not running, and for a pipeline stage still to submit,
     where its inputs stand now (a ``job_inputs`` record in JSON)."""

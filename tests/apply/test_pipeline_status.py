@@ -12,16 +12,16 @@ from rmapply.apply.pipeline_status import (
     upstream_addresses,
     upstreams_needed,
 )
-from rmapply.model import JobSpec
+from rmapply.model import Address, DesiredJob, JobSpec, Source
 
 PHOTOS = "58e0c0ca-1d8d-4e8b-9a3c-2f3a1b5c7d90"
 
 
-def spec(*inputs: str, use_cache: str | None = None, **extra: Any) -> JobSpec:
+def job(*inputs: str, use_cache: str | None = None, **extra: Any) -> DesiredJob:
     settings: dict[str, Any] = {"quality": "Draft", "outputs": ["OBJ"]}
     if use_cache:
         settings["cacheSettings"] = {"useCache": use_cache}
-    return JobSpec.from_wire(
+    spec = JobSpec.from_wire(
         {
             "type": "Reconstruction",
             "name": "n",
@@ -30,14 +30,15 @@ def spec(*inputs: str, use_cache: str | None = None, **extra: Any) -> JobSpec:
             **extra,
         }
     )
+    return DesiredJob(Address.job("x"), spec, Source("jobs.toml"))
 
 
 SPECS = {
-    "jobs.calib": spec(PHOTOS),
-    "jobs.recon": spec(PHOTOS, "jobs.calib.outputs.CCOrientations"),
-    "jobs.mesh": spec(PHOTOS, use_cache="jobs.recon", dependsOn=["jobs.calib"]),
-    "jobs.both": spec("jobs.calib.outputs.CCOrientations", use_cache="jobs.recon"),
-    "jobs.held": spec(PHOTOS, "jobs.calib.outputs.CCOrientations", submit=False),
+    "jobs.calib": job(PHOTOS),
+    "jobs.recon": job(PHOTOS, "jobs.calib.outputs.CCOrientations"),
+    "jobs.mesh": job(PHOTOS, use_cache="jobs.recon", dependsOn=["jobs.calib"]),
+    "jobs.both": job("jobs.calib.outputs.CCOrientations", use_cache="jobs.recon"),
+    "jobs.held": job(PHOTOS, "jobs.calib.outputs.CCOrientations", submit=False),
 }
 
 
