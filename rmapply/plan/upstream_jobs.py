@@ -45,8 +45,11 @@ def upstream_changes(
                 found[path] = (change, ref.address)
     cache_address = desired.spec.cache_address
     if cache_address is not None:
-        settings = remote.get("jobSettings") or remote.get("settings") or {}
-        old = (settings.get("cacheSettings") or {}).get("useCache")
+        # the job as the API answers it holds jobSettings ("settings" is the create body's name)
+        cache = (remote.get("jobSettings") or {}).get("cacheSettings") or (
+            remote.get("settings") or {}
+        ).get("cacheSettings")
+        old = (cache or {}).get("useCache")
         new, _ = ctx.cache_for(desired)
         if old is not None and new is not None and old != new:
             path = "settings.cacheSettings.useCache"
