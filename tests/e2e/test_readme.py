@@ -48,10 +48,13 @@ def test_readme_main_command_plans_and_applies_the_example(tmp_path: Path) -> No
         assert done.returncode == 0, (args, done.stdout, done.stderr)
         outputs.append(done.stdout)
     assert "Plan: 5 to create" in outputs[0]
+    # site-a reuses the cache of bridge-north: it is created at once and submitted only once
+    # bridge-north has succeeded (the next apply), so this apply leaves it waiting (exit 0)
     assert (
-        "Apply complete: 5 created, 0 updated, 0 replaced, 0 deleted; 4 submitted; 0 failed,"
-        " 0 skipped." in outputs[1]
+        "Apply complete: 5 created, 0 updated, 0 replaced, 0 deleted; 3 submitted; 0 failed,"
+        " 0 skipped, 1 waiting." in outputs[1]
     )
+    assert "  jobs.site-a: waiting for jobs.bridge-north (active" in outputs[1]
     # a rehearsal keeps its own state beside the emulator's data; the real one is never made
     assert not (tmp_path / "manifests" / "rmapply.state.json").exists()
     local_state = tmp_path / "manifests" / ".rmapply" / "local" / "state.json"
@@ -60,11 +63,15 @@ def test_readme_main_command_plans_and_applies_the_example(tmp_path: Path) -> No
     jobs = {k: v for k, v in state["resources"].items() if v["kind"] == "job"}
     assert len(jobs) == 4 and all(r["outputs"] for r in jobs.values())
     for address, record in jobs.items():
-        assert f"{address}: {record['remote_id']} (active)" in outputs[2]
+        state = "unsubmitted" if address == "jobs.site-a" else "active"
+        assert f"{address}: {record['remote_id']} ({state})" in outputs[2]
     # the cache reference of site-a became the id of the job that creates the cache
     cache = jobs["jobs.site-a"]["remote"]["jobSettings"]["cacheSettings"]
     assert cache == {"useCache": jobs["jobs.bridge-north"]["remote_id"]}
     again = _rmapply(["plan", "-C", "manifests", "--local", "--detailed-exitcode"], tmp_path)
-    assert again.returncode == 0, again.stdout
-    assert "No changes" in again.stdout
+    if again.returncode == 0:  # bridge-north still running: the submit of site-a only waits
+        assert "Nothing to do now: 1 submit(s) wait for upstream jobs" in again.stdout
+    else:  # bridge-north succeeded meanwhile: the submit of site-a is ready
+        assert again.returncode == 2, again.stdout
+        assert "> jobs.site-a: submit" in again.stdout
     assert not (tmp_path / "manifests" / "rmapply.state.json").exists()
