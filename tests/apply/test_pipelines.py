@@ -5,6 +5,7 @@ failed upstream."""
 
 from __future__ import annotations
 
+import _thread
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -72,9 +73,9 @@ def test_apply_without_wait_creates_the_chain_submits_its_head_and_leaves_the_re
     itwin_id: str,
 ) -> None:
     emulator = emulator_factory(EmulatorOptions(speed=0))
-    recording = RealityModelingClient(emulator.base_url, client.auth, timeout=(5, 10))
     events: list[ApplyEvent] = []
-    summary = run_apply(pipeline(itwin_id), store, recording, events=events)
+    with RealityModelingClient(emulator.base_url, client.auth) as service:
+        summary = run_apply(pipeline(itwin_id), store, service, events=events)
     assert summary.ok, summary.error()
     assert summary.counts()["waiting"] == 1
     jobs = by_name(emulator)
@@ -162,4 +163,37 @@ def test_a_failed_upstream_blocks_its_downstream_and_the_apply_fails_saying_why(
     error = summary.error()
     assert error is not None
     assert "  jobs.recon: submit skipped: blocked, jobs.calib failed" in error.message
+    assert by_name(emulator)["Recon"].state.value == "unsubmitted"
+
+
+def test_ctrl_c_during_a_chain_leaves_the_state_true_and_the_rest_waiting(
+    emulator_factory: Callable[..., Emulator],
+    client: RealityModelingClient,
+    store: LocalStateStore,
+    itwin_id: str,
+) -> None:
+    emulator = emulator_factory(EmulatorOptions(speed=0))  # the calibration never ends
+
+    class InterruptOnProgress(list[ApplyEvent]):
+        def append(self, event: ApplyEvent) -> None:
+            super().append(event)
+            if isinstance(event, ProgressReported) and not self.sent:
+                self.sent = True
+                _thread.interrupt_main()  # as Ctrl-C does
+
+        sent = False
+
+    events = InterruptOnProgress()
+    with RealityModelingClient(emulator.base_url, client.auth) as service:
+        summary = run_apply(
+            pipeline(itwin_id), store, service, events=events, wait=True, wait_timeout=30
+        )
+    assert summary.interrupted
+    assert [(o.address, o.status) for o in summary.with_status(OutcomeStatus.WAITING)] == [
+        ("jobs.recon", OutcomeStatus.WAITING)
+    ]
+    state = store.load()
+    assert state.pending == {}
+    assert state.resources["jobs.calib"].job_state == "active"
+    assert state.resources["jobs.recon"].job_state == "unsubmitted"
     assert by_name(emulator)["Recon"].state.value == "unsubmitted"

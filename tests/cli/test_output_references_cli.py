@@ -4,6 +4,7 @@ waiting (exit 0); ``plan --detailed-exitcode`` is 0 while only waiting, 2 once i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import yaml
 
 from rmapply.emulator import Emulator
 from tests.cli.project import photos_id, run
+from tests.schemas import assert_valid
 
 PIPELINE = """\
 [jobs.calib]
@@ -87,3 +89,25 @@ def test_detailed_exitcode_is_0_while_the_chain_only_waits_and_2_once_inputs_are
     assert len(jobs) == 2
     assert jobs["Reconstruction"].state.value == "active"
     assert jobs["Reconstruction"].inputs[1].id == jobs["Calibration"].output_ids()["CCOrientations"]
+
+
+def test_apply_json_reports_the_waiting_submit_as_an_action_waiting_event(
+    pipeline: Path, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.set_speed(0)
+    code, out, err = run("apply", "-C", str(pipeline), "--auto-approve", "--json", env=env)
+    assert (code, err) == (0, "")
+    events = [json.loads(line) for line in out.splitlines()]
+    for event in events:
+        assert_valid("apply-events", event)
+    (waiting,) = [e for e in events if e["event"] == "action_waiting"]
+    assert waiting["address"] == "jobs.recon"
+    assert waiting["reasonCode"] == "waiting-for-inputs"
+    assert waiting["waitingFor"] == [
+        {"address": "jobs.calib", "state": "active", "percentage": 0.0}
+    ]
+    summary = events[-1]
+    assert summary["counts"]["waiting"] == 1
+    assert {"address": "jobs.recon", "action": "submit", "status": "waiting"}.items() <= next(
+        a for a in summary["actions"] if a["status"] == "waiting"
+    ).items()
