@@ -10,7 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from rmapply.apply.backoff import PollSchedule
-from rmapply.apply.events import ActionStarted, ApplyEvent, EventSink, ProgressReported
+from rmapply.apply.events import (
+    ActionStarted,
+    ApplyEvent,
+    EventSink,
+    ProgressReported,
+    WaitStopped,
+)
 from rmapply.apply.readiness import InputsNotReadyError, not_ready
 from rmapply.apply.recording import Recorder
 from rmapply.apply.schedule import Task, TaskResult, TaskStatus
@@ -54,6 +60,7 @@ class Chain:
         self.waiting: dict[str, Task] = {}
         self.done: set[str] = set()
         self.outcome = WaitOutcome()
+        self._watched: list[str] = []  # every job handed to the waiter, in order
         self._lock = threading.Lock()
         self._in_flight = 0
         self._phase_over = False
@@ -75,6 +82,7 @@ class Chain:
 
     def start(self, running: Sequence[WaitTarget]) -> None:
         """Begin polling ``running`` (jobs already active); more come as they are submitted."""
+        self._watched.extend(t.address for t in running)
         self._thread = threading.Thread(
             target=self._wait, args=(list(running),), name="rmapply-chain-wait", daemon=True
         )
@@ -90,6 +98,7 @@ class Chain:
                 value = result.value
                 submitted = task.action == "submit" and isinstance(value, StepResult)
                 if submitted and value.remote_id and value.job_state == "active":
+                    self._watched.append(task.address)
                     self.waiter.add(WaitTarget(task.address, value.remote_id))
         self._carry_on()
 
@@ -118,8 +127,19 @@ class Chain:
             self.stop()
             self._thread.join()
         self._pool.shutdown(wait=True)  # a submit on the wire finishes and is recorded
-        self.outcome.interrupted |= self._interrupted
-        return self.outcome
+        outcome = self.outcome
+        outcome.interrupted |= self._interrupted
+        # a job submitted as waiting stopped may never have reached the waiter: running too
+        missed = [
+            a
+            for a in dict.fromkeys(self._watched)
+            if a not in outcome.settled and a not in outcome.failed and a not in outcome.running
+        ]
+        if missed:
+            outcome.running = sorted([*outcome.running, *missed])
+            reason = "interrupted" if outcome.interrupted or self._stopped else "timeout"
+            self.emit(WaitStopped(self.now(), tuple(outcome.running), reason))
+        return outcome
 
     def stop(self) -> None:
         """Stop waiting (apply was interrupted): nothing more is submitted."""
