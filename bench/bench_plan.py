@@ -164,7 +164,7 @@ def scenario(
     """Time build_plan and the three renderers for one input."""
     print(title)
     plan: Plan = timed("build_plan", lambda: build_plan(desired, state, remote, now=NOW), runs)
-    print(f"    -> {len(plan.changes)} change(s), {len(plan.actions)} action(s)")
+    print(f"    -> {len(plan.to_apply)} change(s), {len(plan.actions)} action(s)")
     timed("render text", lambda: render_plan_text(plan), runs)
     timed("render JSON (all actions, no-ops included)", lambda: render_plan_json(plan), runs)
     timed("render markdown", lambda: render_plan_markdown(plan), runs)

@@ -16,7 +16,7 @@ from rmapply.errors import (
     TransportError,
 )
 from rmapply.model import Address
-from rmapply.plan import ChangeCategory, RemoteChange, RemoteView
+from rmapply.plan import RemoteChange, RemoteChangeCategory, RemoteView
 from rmapply.plan.drift import remote_change
 from rmapply.plan.remote import observe
 from rmapply.state import StateDocument
@@ -299,7 +299,7 @@ def accept_remote_changes(
         record = resources.get(key)
         if record is None:
             continue
-        if change.category is ChangeCategory.GONE or change.remote is None:
+        if change.category is RemoteChangeCategory.GONE or change.remote is None:
             del resources[key]
             continue
         outputs = dict(record.outputs)

@@ -25,7 +25,7 @@ from rmapply.apply.waiting import JobWaiter, WaitOutcome, WaitTarget
 from rmapply.client import RealityModelingClient
 from rmapply.errors import RmapplyError
 from rmapply.state.lease import LeasedSession
-from rmapply.wire import Job
+from rmapply.wire import Job, JobState
 
 
 class Chain:
@@ -97,7 +97,7 @@ class Chain:
                 self.done.add(task.key)
                 value = result.value
                 submitted = task.action == "submit" and isinstance(value, StepResult)
-                if submitted and value.remote_id and value.job_state == "active":
+                if submitted and value.remote_id and value.job_state == JobState.ACTIVE:
                     self._watched.append(task.address)
                     self.waiter.add(WaitTarget(task.address, value.remote_id))
         self._carry_on()

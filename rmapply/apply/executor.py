@@ -46,12 +46,12 @@ from rmapply.plan.actions import (
     Retire,
     SubmitJob,
 )
-from rmapply.plan.drift import ChangeCategory
+from rmapply.plan.drift import RemoteChangeCategory
 from rmapply.plan.pending import DEFAULT_IN_FLIGHT_MARGIN, unresolved
 from rmapply.plan.result import Plan
 from rmapply.state import StateSession
 from rmapply.state.lease import LeasedSession
-from rmapply.wire import Job
+from rmapply.wire import Job, JobState
 
 DEFAULT_PARALLELISM = 8
 
@@ -298,7 +298,7 @@ class _PlanRun:
     def _record_progress(self) -> None:
         recorder = self.ctx.recorder
         for change in self.plan.remote_changes:
-            if change.category is not ChangeCategory.PROGRESS or change.remote is None:
+            if change.category is not RemoteChangeCategory.PROGRESS or change.remote is None:
                 continue
             record = recorder.record(str(change.address))
             if record is None or record.kind != "job" or record.remote_id != change.remote_id:
@@ -410,7 +410,7 @@ class _PlanRun:
         for action in self.plan.actions:
             address = str(action.address)
             record = self.ctx.recorder.record(address)
-            if record is not None and record.kind == "job" and record.job_state == "active":
+            if record is not None and record.kind == "job" and record.job_state == JobState.ACTIVE:
                 wanted.append(address)
         return wanted
 

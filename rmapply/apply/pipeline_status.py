@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rmapply.model import DesiredJob, DesiredState
 from rmapply.plan.context import upstreams
 from rmapply.state import ResourceRecord, StateDocument
+from rmapply.wire import JobState
 
 if TYPE_CHECKING:
     from rmapply.apply.watch import JobStatus
@@ -36,7 +37,7 @@ class Upstream:
 
     def __str__(self) -> str:
         state = self.state or "not created"
-        if self.state == "active" and self.percentage is not None:
+        if self.state == JobState.ACTIVE and self.percentage is not None:
             return f"{self.address} ({state}, {self.percentage:.0f}%)"
         return f"{self.address} ({state})"
 

@@ -21,6 +21,7 @@ from rmapply.plan.actions import (
     Upstream,
     waits_sentence,
 )
+from rmapply.wire import JobState
 
 
 class InputsNotReadyError(RmapplyError):
@@ -124,7 +125,7 @@ def _progress(
         for upstream in not_ready(recorder, spec):
             address = str(upstream.address)
             record = recorder.record(address)
-            if address in found or record is None or upstream.state != "active":
+            if address in found or record is None or upstream.state != JobState.ACTIVE:
                 continue
             try:
                 progress = client.get_progress(record.remote_id)

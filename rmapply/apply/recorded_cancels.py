@@ -11,6 +11,7 @@ from rmapply.apply.recording import requested_cancels
 from rmapply.apply.schedule import Task
 from rmapply.apply.step_context import StepContext
 from rmapply.plan.actions import Action, ReplaceJob
+from rmapply.wire import JobState
 
 
 def recorded_cancel_tasks(
@@ -27,7 +28,7 @@ def recorded_cancel_tasks(
         record = recorder.record(address)
         if address in submitting:
             after = frozenset({f"submit:{address}"})
-        elif record is not None and record.job_state not in (None, "unsubmitted"):
+        elif record is not None and record.job_state not in (None, JobState.UNSUBMITTED):
             after = frozenset()
         else:
             continue  # its replacement is not submitted yet: the cancel waits for it

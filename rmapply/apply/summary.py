@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from rmapply.errors import ApiError, ApplyError, RmapplyError
+from rmapply.wire import JobState
 
 # the note of a workspace created again after a lost answer: the closing summary names it
 RECREATED_NOTE = "created again;"
@@ -80,7 +81,9 @@ class ApplySummary:
     @property
     def failed_jobs(self) -> list[str]:
         """Jobs that --wait saw end failed or cancelled."""
-        return sorted(a for a, s in self.job_states.items() if s in ("failed", "cancelled"))
+        return sorted(
+            a for a, s in self.job_states.items() if s in (JobState.FAILED, JobState.CANCELLED)
+        )
 
     @property
     def ok(self) -> bool:

@@ -26,9 +26,7 @@ from rmapply.errors import (
 )
 from rmapply.refresh import not_the_api, proof_of_absence, refused_credentials
 from rmapply.state import ResourceRecord, StateDocument, StateStore
-from rmapply.wire import Job, JobProgress
-
-RUNNING = "active"
+from rmapply.wire import Job, JobProgress, JobState
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ def collect_status(
         try:
             job = client.get_job(record.remote_id)
             progress: JobProgress | None = None
-            if job.state.value == RUNNING:
+            if job.state is JobState.ACTIVE:
                 progress = client.get_progress(record.remote_id)
         except AuthenticationError as exc:
             raise refused_credentials(client.base_url, exc) from exc
@@ -129,7 +127,7 @@ def collect_status(
             job.state.value,
             percentage=progress.percentage
             if progress
-            else (100.0 if job.state.value == "success" else None),
+            else (100.0 if job.state is JobState.SUCCESS else None),
             step=progress.step if progress else None,
             estimated_cost=job.estimated_cost,
             outputs=job.output_ids(),
@@ -146,7 +144,12 @@ def running_targets(records: Sequence[ResourceRecord]) -> tuple[list[WaitTarget]
     """Jobs to wait for (last seen running), and those already settled (by address)."""
     targets, settled = [], []
     for record in records:
-        if record.job_state in ("success", "failed", "cancelled", "unsubmitted"):
+        if record.job_state in (
+            JobState.SUCCESS,
+            JobState.FAILED,
+            JobState.CANCELLED,
+            JobState.UNSUBMITTED,
+        ):
             settled.append(record.address)
         else:
             targets.append(WaitTarget(record.address, record.remote_id))

@@ -264,7 +264,7 @@ def apply_command(
             printer.data({"event": "plan", "plan": plan_data(plan)})
         else:
             click.echo(render(plan, "text", color=use_color(no_color)), nl=False)
-        if saved is None and plan.has_changes:
+        if saved is None and plan.anything_to_apply:
             _confirm(auto_approve)
         summary = execute_plan(
             plan,

@@ -22,6 +22,7 @@ from rmapply.apply.watch import JobStatus
 from rmapply.output.apply_events import EventLines, ProgressBoard, json_line
 from rmapply.output.dialect import versioned
 from rmapply.state import StateDocument
+from rmapply.wire import JobState
 
 
 class EventPrinter:
@@ -141,7 +142,7 @@ def status_line(row: JobStatus) -> str:
     """One line of ``rmapply status``: the job's state, progress, what it waits for, its id."""
     state = row.state or ("gone" if row.gone else "unreadable")
     parts = [f"{row.address}: {state}"]
-    if row.percentage is not None and state == "active":
+    if row.percentage is not None and state == JobState.ACTIVE:
         parts.append(f"{row.percentage:.0f}%")
     if row.step:
         parts.append(row.step)

@@ -211,7 +211,7 @@ def plan_command(
     if planned.plan.refresh_only:
         # a drift check: a job finishing is normal progress, only drift or a gone object is news
         return EXIT_CHANGES if planned.plan.drift_or_gone else EXIT_OK
-    return EXIT_CHANGES if planned.plan.has_changes else EXIT_OK
+    return EXIT_CHANGES if planned.plan.anything_to_apply else EXIT_OK
 
 
 def check_complete(planned: Planned) -> None:

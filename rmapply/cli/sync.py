@@ -29,7 +29,7 @@ from rmapply.cli.options import (
 )
 from rmapply.errors import ApiError, ConfigError, NotFoundError, PlanError
 from rmapply.model import Address, DesiredState, DesiredWorkspace, ResourceKind
-from rmapply.plan import ChangeCategory
+from rmapply.plan import RemoteChangeCategory
 from rmapply.plan.adopt import adopt_job, adopt_workspace
 from rmapply.project import Project
 from rmapply.refresh import (
@@ -94,7 +94,7 @@ def refresh_command(
         document = session.document
         changes = remote_changes(document, seen.view)
         for change in changes:
-            if change.category is ChangeCategory.GONE:
+            if change.category is RemoteChangeCategory.GONE:
                 proof = seen.proofs[change.remote_id]
                 where = f"{change.address} ({change.remote_id})"
                 click.echo(f"- {where}: {change.message}; proof: {proof}")
@@ -108,7 +108,7 @@ def refresh_command(
             session.save(accept_remote_changes(document, changes, now=now))
         noun = "change" if len(changes) == 1 else "changes"
         click.echo(f"Refresh: {len(changes)} remote {noun} accepted into state.")
-        if any(change.category is ChangeCategory.GONE for change in changes):
+        if any(change.category is RemoteChangeCategory.GONE for change in changes):
             _say_where_the_state_before_is(project, directory, local)
         if seen.unread:
             raise ApiError(

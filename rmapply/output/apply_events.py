@@ -27,6 +27,7 @@ from rmapply.apply.events import (
 )
 from rmapply.apply.summary import RECREATED_NOTE, ApplySummary, OutcomeStatus
 from rmapply.output.dialect import versioned
+from rmapply.wire import JobState
 
 # plain (non-terminal) progress lines: one per job when it moves 10 points, or once a minute
 PROGRESS_STEP = 10.0
@@ -215,7 +216,7 @@ def wait_lines(summary: ApplySummary) -> list[str]:
     lines += [
         f"  job {state}: {a}"
         for a, state in sorted(summary.job_states.items())
-        if state != "success"
+        if state != JobState.SUCCESS
     ]
     if summary.still_running:
         lines.append(

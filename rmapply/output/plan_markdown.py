@@ -30,7 +30,7 @@ def render_plan_markdown(plan: Plan) -> str:
         out.append(f"**Warnings ({len(plan.warnings)}):**")
         out.extend(f"- {_cell(w)}" for w in plan.warnings)
         out.append("")
-    changes = plan.changes
+    changes = plan.to_apply
     if changes:
         out += ["| | Address | Action | Cost |", "|---|---|---|---|"]
         for action in changes:

@@ -10,20 +10,20 @@ from rmapply.plan import (
     KNOWN_AFTER_APPLY,
     Action,
     ActionType,
-    ChangeCategory,
     CreateJob,
     CreateWorkspace,
-    FieldChange,
+    FieldDiff,
     Forget,
     Plan,
     RemoteChange,
+    RemoteChangeCategory,
     ReplaceJob,
     ReplaceWorkspace,
     Retire,
     UpdateJob,
     format_cost,
 )
-from rmapply.plan.diff import describe_change, describe_value
+from rmapply.plan.diff import describe_diff, describe_value
 
 MARKERS = {
     ActionType.CREATE: "+",
@@ -101,10 +101,10 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
-def diff_line(change: FieldChange) -> str:
+def diff_line(change: FieldDiff) -> str:
     """A field diff, with its class when it does not re-run anything."""
     note = _CLASS_NOTES.get(change.field_class)
-    return describe_change(change) + (f"  # {note}" if note else "")
+    return describe_diff(change) + (f"  # {note}" if note else "")
 
 
 def action_lines(action: Action, paint: Painter) -> list[str]:
@@ -138,8 +138,8 @@ def action_lines(action: Action, paint: Painter) -> list[str]:
 def remote_change_lines(change: RemoteChange) -> list[str]:
     """One remote change: where, what, and its field differences."""
     lines = [f"  {change.address} ({change.kind} {change.remote_id}): {change.message}"]
-    if change.category is ChangeCategory.DRIFT:
-        lines += [f"{INDENT}{describe_change(c)}" for c in change.changes]
+    if change.category is RemoteChangeCategory.DRIFT:
+        lines += [f"{INDENT}{describe_diff(c)}" for c in change.diff]
     return lines
 
 
@@ -152,7 +152,7 @@ def summary_line(plan: Plan) -> str:
             return "No remote changes: the state is up to date."
         return f"Refresh only: {n} remote change(s) to accept into the state; nothing else."
     waiting = plan.summary.waiting
-    if not plan.has_changes:
+    if not plan.anything_to_apply:
         unchanged = counts.get(ActionType.NOOP, 0)
         if waiting:
             return (
@@ -204,8 +204,8 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
             for s in plan.settled
         )
         out.append("")
-    drift = [c for c in plan.remote_changes if c.category is ChangeCategory.DRIFT]
-    others = [c for c in plan.remote_changes if c.category is not ChangeCategory.DRIFT]
+    drift = [c for c in plan.remote_changes if c.category is RemoteChangeCategory.DRIFT]
+    others = [c for c in plan.remote_changes if c.category is not RemoteChangeCategory.DRIFT]
     if drift:
         out.append(paint("Changed outside rmapply (drift):", "1;33"))
         for change in drift:
@@ -216,7 +216,7 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
         for change in others:
             out.extend(remote_change_lines(change))
         out.append("")
-    changes = plan.changes
+    changes = plan.to_apply
     if changes:
         out.append(paint("rmapply will perform these actions, in this order:", "1"))
         for action in changes:

@@ -10,7 +10,7 @@ from rmapply.plan.actions import (
     CreateWorkspace,
     DeleteJob,
     DeleteWorkspace,
-    FieldChange,
+    FieldDiff,
     Forget,
     JobCost,
     NoOp,
@@ -26,7 +26,7 @@ from rmapply.plan.actions import (
 )
 from rmapply.plan.context import PlanOptions
 from rmapply.plan.cost import CostModel
-from rmapply.plan.drift import ChangeCategory, RemoteChange
+from rmapply.plan.drift import RemoteChange, RemoteChangeCategory
 from rmapply.plan.planfile import (
     SavedPlan,
     check_fresh,
@@ -35,7 +35,7 @@ from rmapply.plan.planfile import (
     save_plan,
 )
 from rmapply.plan.planner import build_plan
-from rmapply.plan.remote import RemoteView, Seen
+from rmapply.plan.remote import RemoteView, Sighting
 from rmapply.plan.result import (
     PLAN_FORMAT_VERSION,
     CostSummary,
@@ -51,7 +51,6 @@ __all__ = [
     "PLAN_FORMAT_VERSION",
     "Action",
     "ActionType",
-    "ChangeCategory",
     "CostModel",
     "CostSource",
     "CostSummary",
@@ -59,7 +58,7 @@ __all__ = [
     "CreateWorkspace",
     "DeleteJob",
     "DeleteWorkspace",
-    "FieldChange",
+    "FieldDiff",
     "Forget",
     "JobCost",
     "NoOp",
@@ -69,13 +68,14 @@ __all__ = [
     "ReasonCode",
     "Record",
     "RemoteChange",
+    "RemoteChangeCategory",
     "RemoteView",
     "ReplaceJob",
     "ReplaceWorkspace",
     "Retire",
     "SavedPlan",
-    "Seen",
     "Settled",
+    "Sighting",
     "SubmitJob",
     "Summary",
     "Unresolved",

@@ -19,7 +19,7 @@ from rmapply.plan.values import (
     ActionType,
     AddressField,
     CostSource,
-    FieldChange,
+    FieldDiff,
     InputRef,
     JobCost,
     JobCreationBody,
@@ -49,7 +49,7 @@ class Action(PlanValue):
     before: dict[str, Any] | None = None  # the spec in state
     after: dict[str, Any] | None = None  # the desired spec, written to state once applied
     after_digest: str | None = None
-    diff: tuple[FieldChange, ...] = ()
+    diff: tuple[FieldDiff, ...] = ()
     cost: JobCost | None = None  # set on every action that makes a job run
     # the exact body of the action's main request; None for DELETE and for state-only actions
     request: Annotated[WireModel, _WireOut] | None = None
@@ -60,7 +60,7 @@ class Action(PlanValue):
             raise ValueError(f"{self.address} is not a {self.kind}")
 
     @property
-    def is_change(self) -> bool:
+    def does_something(self) -> bool:
         """True unless this is a no-op."""
         return self.action is not ActionType.NOOP
 
@@ -353,7 +353,7 @@ __all__ = [
     "CreateWorkspace",
     "DeleteJob",
     "DeleteWorkspace",
-    "FieldChange",
+    "FieldDiff",
     "Forget",
     "InputRef",
     "JobCost",

@@ -23,7 +23,7 @@ from rmapply.model import (
     classify_job_field,
     digest,
 )
-from rmapply.plan.actions import FieldChange
+from rmapply.plan.actions import FieldDiff
 from rmapply.plan.diff import classify_workspace_field, describe_value, parse_path, spec_diff
 from rmapply.plan.drift import job_projection
 from rmapply.plan.workspaces import desired_workspace_spec
@@ -41,13 +41,13 @@ class Adoption:
     notes: tuple[str, ...]
 
 
-def _describe(change: FieldChange, noun: str) -> str:
+def _describe(change: FieldDiff, noun: str) -> str:
     manifest = "(absent)" if change.change == "added" else describe_value(change.before)
     remote = "(absent)" if change.change == "removed" else describe_value(change.after)
     return f"{change.path}: manifest {manifest}, {noun} {remote}"
 
 
-def _set_at(data: dict[str, Any], path: str, change: FieldChange) -> None:
+def _set_at(data: dict[str, Any], path: str, change: FieldDiff) -> None:
     """Put the remote side of ``change`` into ``data`` at ``path`` (remove it when absent)."""
     parts = parse_path(path)
     parent: Any = data
@@ -68,7 +68,7 @@ def _adopt(
     noun: str,
     refusal: str,
     stored: dict[str, Any],
-    changes: tuple[FieldChange, ...],
+    changes: tuple[FieldDiff, ...],
     hint: str,
 ) -> Adoption:
     # a field the remote object sets and the manifest leaves out is the service's default

@@ -24,6 +24,7 @@ from rmapply.plan.cost import CostModel
 from rmapply.plan.drift import RemoteChange
 from rmapply.plan.remote import Observation, RemoteView, observe
 from rmapply.state.document import ResourceRecord, StateDocument
+from rmapply.wire import JobState
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ class PlanContext:
     def waiting_for(self, job: DesiredJob) -> tuple[Upstream, ...]:
         """The upstream jobs of ``job`` not in success: its submit waits for them."""
         found = [self.upstream(a) for a in sorted(upstreams(job))]
-        return tuple(u for u in found if u.state != "success")
+        return tuple(u for u in found if u.state != JobState.SUCCESS)
 
     def gone_workspace_ids(self, address: Address) -> set[str]:
         """Ids of the workspace at ``address`` that vanished remotely (not the user's change)."""

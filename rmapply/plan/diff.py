@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rmapply.model import FieldClass, classify_job_field
-from rmapply.plan.actions import FieldChange
+from rmapply.plan.actions import FieldDiff
 from rmapply.wire.paths import field_path as format_path
 
 _ADDED = ("dictionary_item_added", "iterable_item_added")
@@ -46,7 +46,7 @@ def spec_diff(
     before: Mapping[str, Any],
     after: Mapping[str, Any],
     classify: Callable[[str], FieldClass] = classify_job_field,
-) -> tuple[FieldChange, ...]:
+) -> tuple[FieldDiff, ...]:
     """Every changed leaf, sorted by path; a changed list of plain values is shown whole."""
     # deepdiff costs ~0.1 s to import: only plans with changes pay for it.
     from deepdiff import DeepDiff
@@ -54,7 +54,7 @@ def spec_diff(
     tree = DeepDiff(
         dict(before), dict(after), view="tree", ignore_numeric_type_changes=True, verbose_level=2
     )
-    changes: dict[str, FieldChange] = {}
+    changes: dict[str, FieldDiff] = {}
     for report, items in tree.items():
         for item in items:
             parts: list[str | int] = list(item.path(output_format="list"))
@@ -64,7 +64,7 @@ def spec_diff(
                 if _scalar_list(old) or _scalar_list(new):
                     # settings.outputs: ["OBJ"] -> ["OBJ", "3MX"] reads better than per index
                     path = format_path(parent)
-                    changes[path] = FieldChange(
+                    changes[path] = FieldDiff(
                         path=path,
                         change=_kind(old, new),
                         before=old,
@@ -74,15 +74,15 @@ def spec_diff(
                     continue
             path = format_path(parts)
             if report in _ADDED:
-                change = FieldChange(
+                change = FieldDiff(
                     path=path, change="added", after=item.t2, field_class=classify(path)
                 )
             elif report in _REMOVED:
-                change = FieldChange(
+                change = FieldDiff(
                     path=path, change="removed", before=item.t1, field_class=classify(path)
                 )
             elif report in _CHANGED:
-                change = FieldChange(
+                change = FieldDiff(
                     path=path, before=item.t1, after=item.t2, field_class=classify(path)
                 )
             else:  # pragma: no cover - JSON values produce no other reports
@@ -104,7 +104,7 @@ def describe_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def describe_change(change: FieldChange) -> str:
+def describe_diff(change: FieldDiff) -> str:
     """``settings.quality: "Medium" -> "Extra"``; an absent side is written ``(absent)``."""
     old = "(absent)" if change.change == "added" else describe_value(change.before)
     new = "(absent)" if change.change == "removed" else describe_value(change.after)

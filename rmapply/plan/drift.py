@@ -9,13 +9,14 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from rmapply.model import Address, FieldClass, classify_job_field
-from rmapply.plan.actions import AddressField, FieldChange, PlanValue
+from rmapply.plan.actions import AddressField, FieldDiff, PlanValue
 from rmapply.plan.diff import classify_workspace_field, spec_diff
-from rmapply.plan.remote import Observation, Seen
+from rmapply.plan.remote import Observation, Sighting
 from rmapply.state.document import ResourceRecord
+from rmapply.wire import JobState
 
 
-class ChangeCategory(StrEnum):
+class RemoteChangeCategory(StrEnum):
     """What kind of remote change."""
 
     PROGRESS = "progress"  # the job moved on as jobs do: active -> success / failed / cancelled
@@ -29,17 +30,17 @@ class RemoteChange(PlanValue):
     address: AddressField
     kind: Literal["job", "workspace"]
     remote_id: str
-    category: ChangeCategory
-    changes: tuple[FieldChange, ...] = ()
+    category: RemoteChangeCategory
+    diff: tuple[FieldDiff, ...] = ()
     remote: dict[str, Any] | None = None  # the object seen now; None when gone
     message: str
 
 
 # Normal life of a job: anything else (e.g. unsubmitted -> active) happened outside rmapply.
 _PROGRESS = {
-    ("active", "success"),
-    ("active", "failed"),
-    ("active", "cancelled"),
+    (JobState.ACTIVE, JobState.SUCCESS),
+    (JobState.ACTIVE, JobState.FAILED),
+    (JobState.ACTIVE, JobState.CANCELLED),
 }
 
 
@@ -66,14 +67,14 @@ def remote_change(
     address: Address, record: ResourceRecord, seen: Observation
 ) -> RemoteChange | None:
     """The change between the record's last sighting and now, if any."""
-    if seen.seen is Seen.UNKNOWN:
+    if seen.seen is Sighting.LAST_SEEN:
         return None
-    if seen.seen is Seen.GONE:
+    if seen.seen is Sighting.GONE:
         return RemoteChange(
             address=address,
             kind=record.kind,
             remote_id=record.remote_id,
-            category=ChangeCategory.GONE,
+            category=RemoteChangeCategory.GONE,
             message="no longer exists remotely (404)",
         )
     now = seen.current or {}
@@ -85,7 +86,7 @@ def remote_change(
             address=address,
             kind=record.kind,
             remote_id=record.remote_id,
-            category=ChangeCategory.PROGRESS,
+            category=RemoteChangeCategory.PROGRESS,
             remote=now,
             message="seen remotely for the first time",
         )
@@ -109,8 +110,8 @@ def _workspace_change(
         address=address,
         kind="workspace",
         remote_id=record.remote_id,
-        category=ChangeCategory.DRIFT,
-        changes=changes,
+        category=RemoteChangeCategory.DRIFT,
+        diff=changes,
         remote=now,
         message="changed outside rmapply",
     )
@@ -124,18 +125,18 @@ def _job_change(
     changes = list(spec_diff(before, after, _drift_class)) if before != after else []
     state_moved = old_state != new_state
     if state_moved:
-        state_change = FieldChange(
+        state_diff = FieldDiff(
             path="state", before=old_state, after=new_state, field_class=FieldClass.RECONCILER
         )
     if changes or (state_moved and (old_state, new_state) not in _PROGRESS):
         if state_moved:
-            changes.append(state_change)
+            changes.append(state_diff)
         return RemoteChange(
             address=address,
             kind="job",
             remote_id=record.remote_id,
-            category=ChangeCategory.DRIFT,
-            changes=tuple(changes),
+            category=RemoteChangeCategory.DRIFT,
+            diff=tuple(changes),
             remote=now,
             message="changed outside rmapply",
         )
@@ -144,8 +145,8 @@ def _job_change(
             address=address,
             kind="job",
             remote_id=record.remote_id,
-            category=ChangeCategory.PROGRESS,
-            changes=(state_change,),
+            category=RemoteChangeCategory.PROGRESS,
+            diff=(state_diff,),
             remote=now,
             message=f"{old_state} -> {new_state}",
         )

@@ -9,7 +9,7 @@ from typing import Any
 from rmapply.model import Address, DesiredJob
 from rmapply.plan.actions import (
     CreateJob,
-    FieldChange,
+    FieldDiff,
     JobCost,
     Precondition,
     ReasonCode,
@@ -40,7 +40,7 @@ class JobFacts:
     record: ResourceRecord
     seen: Observation
     precondition: Precondition
-    diff: list[FieldChange]
+    diff: list[FieldDiff]
     # changed paths forced by an upstream job created anew (its output or cache ids change)
     upstream: dict[str, Address] = field(default_factory=dict)
 
@@ -60,7 +60,7 @@ def top_field(path: str) -> str:
     return _TOP.split(path, maxsplit=1)[0]
 
 
-def paths(changes: list[FieldChange]) -> str:
+def paths(changes: list[FieldDiff]) -> str:
     """The changed paths, comma-separated, each once."""
     return ", ".join(dict.fromkeys(c.path for c in changes))
 

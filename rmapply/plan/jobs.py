@@ -10,7 +10,7 @@ from rmapply.plan.actions import (
     KNOWN_AFTER_APPLY,
     Action,
     DeleteJob,
-    FieldChange,
+    FieldDiff,
     Forget,
     NoOp,
     Precondition,
@@ -22,7 +22,7 @@ from rmapply.plan.actions import (
 )
 from rmapply.plan.context import PlanContext
 from rmapply.plan.diff import parse_path, spec_diff, value_at
-from rmapply.plan.drift import ChangeCategory
+from rmapply.plan.drift import RemoteChangeCategory
 from rmapply.plan.job_actions import (
     ABSENT,
     CANCEL,
@@ -36,7 +36,7 @@ from rmapply.plan.job_actions import (
     then_submit,
     top_field,
 )
-from rmapply.plan.remote import Observation, Seen
+from rmapply.plan.remote import Observation, Sighting
 from rmapply.plan.upstream_jobs import (
     submit_when_ready,
     upstream_changes,
@@ -44,6 +44,7 @@ from rmapply.plan.upstream_jobs import (
     when_submitted,
 )
 from rmapply.state.document import ResourceRecord
+from rmapply.wire import JobState
 
 # spec fields that only say where the workspace comes from; the resolved id decides a change
 _WORKSPACE_FIELDS = ("workspace", "workspaceId")
@@ -52,7 +53,7 @@ _CLASS_WORDS = {
     FieldClass.ESTIMATE: "estimate-only",
     FieldClass.RECONCILER: "rmapply's own",
 }
-_NOT_FINISHED = ("failed", "cancelled")
+_NOT_FINISHED = (JobState.FAILED, JobState.CANCELLED)
 
 
 def plan_job(
@@ -82,7 +83,7 @@ def plan_job(
         in_state=True,
         remote_id=record.remote_id,
         state=seen.job_state,
-        seen=seen.label,
+        seen=seen.seen,
         digest=record.digest,
     )
     if desired is None:
@@ -90,7 +91,7 @@ def plan_job(
     # equal dicts have equal canonical digests: hashing is only needed when they differ
     same = record.spec == after and bool(record.digest)
     spec_digest = record.digest if same else digest(after)
-    if seen.seen is Seen.GONE:
+    if seen.seen is Sighting.GONE:
         reason = (
             f"job {record.remote_id} no longer exists remotely (404): a new job is created"
             + when_submitted(ctx, desired)
@@ -130,7 +131,7 @@ def plan_job(
             f"{when_submitted(ctx, desired)}; the {state} job's id moves to history"
         )
         return replace_job(ctx, facts, Retire.KEEP, reason, ReasonCode.RETRY_FAILED)
-    action = _unsubmitted(ctx, facts) if state == "unsubmitted" else _submitted(ctx, facts)
+    action = _unsubmitted(ctx, facts) if state == JobState.UNSUBMITTED else _submitted(ctx, facts)
     if address in ctx.replacing and not isinstance(action, ReplaceJob):
         return _requested_replace(ctx, facts)
     return action
@@ -138,11 +139,11 @@ def plan_job(
 
 def _retire(ctx: PlanContext, state: str | None) -> tuple[Retire, str]:
     """How the old job of a replacement is retired, and the words that say so."""
-    if state == "unsubmitted":
+    if state == JobState.UNSUBMITTED:
         return Retire.DELETE, "the old job is deleted (nothing was spent)"
-    if state == "active" and ctx.options.cancel_replaced:
+    if state == JobState.ACTIVE and ctx.options.cancel_replaced:
         return Retire.CANCEL, "the old job is cancelled (--cancel-replaced)"
-    if state == "active":
+    if state == JobState.ACTIVE:
         return Retire.KEEP, "the old job keeps running (pass --cancel-replaced to cancel it)"
     return Retire.KEEP, "the old job and its outputs stay"
 
@@ -167,9 +168,9 @@ def _diff(
     same: bool,
     record: ResourceRecord,
     seen: Observation,
-) -> list[FieldChange]:
+) -> list[FieldDiff]:
     """Spec differences (deepdiff only when the digests differ) and a workspace id change."""
-    changes: list[FieldChange] = []
+    changes: list[FieldDiff] = []
     if not same:
         for change in spec_diff(record.spec, after):
             # how the workspace is named is rmapply's business; its resolved id decides below
@@ -190,25 +191,25 @@ def _diff(
         if old not in gone:  # a workspace re-created after a 404 is not the user's change
             new = workspace_id if ref is None else KNOWN_AFTER_APPLY
             changes.append(
-                FieldChange(path="workspaceId", before=old, after=new, field_class=FieldClass.RERUN)
+                FieldDiff(path="workspaceId", before=old, after=new, field_class=FieldClass.RERUN)
             )
             changes.sort(key=lambda c: c.path)
     return changes
 
 
-def _restore(ctx: PlanContext, address: Address, after: dict[str, Any]) -> list[FieldChange]:
+def _restore(ctx: PlanContext, address: Address, after: dict[str, Any]) -> list[FieldDiff]:
     """Patchable fields of an unsubmitted job changed outside rmapply: back to the manifests."""
     change = ctx.remote_changes.get(address)
-    if change is None or change.category is not ChangeCategory.DRIFT:
+    if change is None or change.category is not RemoteChangeCategory.DRIFT:
         return []
     return [
-        FieldChange(
+        FieldDiff(
             path=drifted.path,
             before=drifted.after,
             after=value_at(after, parse_path(drifted.path)),
             field_class=drifted.field_class,
         )
-        for drifted in change.changes
+        for drifted in change.diff
         if top_field(drifted.path) in PATCHABLE_JOB_FIELDS
     ]
 
@@ -395,10 +396,10 @@ def _removal(
         "reason_code": ReasonCode.REMOVED_FROM_MANIFESTS,
     }
     left = f"{address} is no longer in the manifests"
-    if seen.seen is Seen.GONE:
+    if seen.seen is Sighting.GONE:
         reason = f"{left} and job {job_id} no longer exists remotely (404): it is forgotten"
         return Forget(**common, kind="job", reasons=(reason,))
-    if state == "unsubmitted":
+    if state == JobState.UNSUBMITTED:
         reason = f"{left} and job {job_id} is unsubmitted: it is deleted (nothing was spent)"
         return DeleteJob(**common, reasons=(reason,))
     if state is None:
@@ -407,13 +408,13 @@ def _removal(
         )
         reason = f"{left} and the state of job {job_id} is unknown: it is forgotten, no API call"
         return Forget(**common, kind="job", reasons=(reason,))
-    if state == "active" and ctx.options.cancel_removed:
+    if state == JobState.ACTIVE and ctx.options.cancel_removed:
         reason = (
             f"{left} and job {job_id} is active: it is cancelled (cancel_removed) and"
             " forgotten; its outputs stay"
         )
         return Forget(**common, kind="job", reasons=(reason,), request=CANCEL)
-    running = "; it keeps running" if state == "active" else ""
+    running = "; it keeps running" if state == JobState.ACTIVE else ""
     reason = (
         f"{left} and job {job_id} is already submitted ({state}): it is forgotten, no API"
         f" call{running}; its outputs stay"

@@ -19,7 +19,7 @@ from rmapply.plan.actions import (
 )
 from rmapply.plan.context import PlanContext, PlanOptions, RecordIndex, address_name, upstreams
 from rmapply.plan.cost import check_budget, total_cost
-from rmapply.plan.drift import ChangeCategory, remote_change
+from rmapply.plan.drift import RemoteChangeCategory, remote_change
 from rmapply.plan.jobs import plan_job
 from rmapply.plan.ordering import closure, matching, order_actions
 from rmapply.plan.pending import (
@@ -28,7 +28,7 @@ from rmapply.plan.pending import (
     requested_cancel_notes,
     unresolved,
 )
-from rmapply.plan.remote import RemoteView, Seen
+from rmapply.plan.remote import RemoteView, Sighting
 from rmapply.plan.result import AnyAction, CostSummary, Plan, Summary
 from rmapply.plan.workspaces import plan_workspace, plan_workspace_removal
 from rmapply.state.document import ResourceRecord, StateDocument
@@ -121,7 +121,7 @@ def _build_plan(
             jobs=cost.jobs,
         ),
         remote_changes=len(changes),
-        drift=sum(1 for c in changes if c.category is ChangeCategory.DRIFT),
+        drift=sum(1 for c in changes if c.category is RemoteChangeCategory.DRIFT),
         unresolved=len(pending),
         waiting=sum(1 for a in actions if a.waits),
     )
@@ -191,7 +191,7 @@ def _remote_changes(ctx: PlanContext, selected: set[Address] | None) -> None:
         if selected is not None and address not in selected:
             continue
         seen = ctx.observe(address)
-        unknown += seen.seen is Seen.UNKNOWN
+        unknown += seen.seen is Sighting.LAST_SEEN
         change = remote_change(address, record, seen)
         if change is not None:
             ctx.remote_changes[address] = change

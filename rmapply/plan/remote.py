@@ -11,12 +11,13 @@ from rmapply.state.document import ResourceRecord
 from rmapply.wire import Job, Workspace
 
 
-class Seen(StrEnum):
-    """How a remote id was seen by the refresh."""
+class Sighting(StrEnum):
+    """How the remote object of a resource was last seen (as written in preconditions)."""
 
-    FOUND = "found"  # GET answered with the object
-    GONE = "gone"  # GET answered 404
-    UNKNOWN = "unknown"  # not refreshed (no refresh, or the refresh could not tell)
+    REFRESHED = "refreshed"  # a GET now answered with the object
+    LAST_SEEN = "last seen"  # not refreshed: the object the state last saw
+    GONE = "gone"  # a GET now answered 404
+    ABSENT = "absent"  # not in the state: nothing to see
 
 
 @dataclass(frozen=True)
@@ -27,25 +28,24 @@ class RemoteView:
     workspaces: Mapping[str, Workspace] = field(default_factory=dict)
     gone: frozenset[str] = frozenset()
 
-    def seen(self, remote_id: str) -> Seen:
+    def seen(self, remote_id: str) -> Sighting:
         """How ``remote_id`` was seen."""
         if remote_id in self.jobs or remote_id in self.workspaces:
-            return Seen.FOUND
+            return Sighting.REFRESHED
         if remote_id in self.gone:
-            return Seen.GONE
-        return Seen.UNKNOWN
+            return Sighting.GONE
+        return Sighting.LAST_SEEN
 
 
-_LABELS = {Seen.FOUND: "refreshed", Seen.GONE: "gone", Seen.UNKNOWN: "last seen"}
 # module constants: an enum member looked up on its class costs a descriptor call each time
-_UNKNOWN, _GONE, _FOUND = Seen.UNKNOWN, Seen.GONE, Seen.FOUND
+_LAST_SEEN, _GONE, _REFRESHED = Sighting.LAST_SEEN, Sighting.GONE, Sighting.REFRESHED
 
 
 @dataclass(frozen=True)
 class Observation:
     """A record as the planner sees it: how it was seen and the remote object (wire JSON)."""
 
-    seen: Seen
+    seen: Sighting
     # the object seen now (FOUND), else the last one the state saw (UNKNOWN), None when GONE
     current: dict[str, Any] | None
 
@@ -57,23 +57,18 @@ class Observation:
         state = self.current.get("state")
         return str(state) if state is not None else None
 
-    @property
-    def label(self) -> str:
-        """``refreshed``, ``last seen`` or ``gone`` (as written in preconditions)."""
-        return _LABELS[self.seen]
-
 
 def observe(record: ResourceRecord, remote: RemoteView | None) -> Observation:
     """The observation of ``record``: the refreshed object, or the state's last sighting."""
     if remote is None:
-        return Observation(_UNKNOWN, record.remote)
+        return Observation(_LAST_SEEN, record.remote)
     found: Job | Workspace | None = (
         remote.jobs.get(record.remote_id)
         if record.kind == "job"
         else remote.workspaces.get(record.remote_id)
     )
     if found is not None:
-        return Observation(_FOUND, found.to_wire())
+        return Observation(_REFRESHED, found.to_wire())
     if record.remote_id in remote.gone:
         return Observation(_GONE, None)
-    return Observation(_UNKNOWN, record.remote)
+    return Observation(_LAST_SEEN, record.remote)

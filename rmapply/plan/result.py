@@ -24,7 +24,7 @@ from rmapply.plan.actions import (
     SubmitJob,
     UpdateJob,
 )
-from rmapply.plan.drift import ChangeCategory, RemoteChange
+from rmapply.plan.drift import RemoteChange, RemoteChangeCategory
 
 # 2: camelCase keys (the API's dialect) and a reasonCode on every action
 PLAN_FORMAT_VERSION = 2
@@ -114,22 +114,24 @@ class Plan(PlanValue):
     summary: Summary
 
     @property
-    def changes(self) -> tuple[Action, ...]:
+    def to_apply(self) -> tuple[Action, ...]:
         """The actions that do something (no no-ops)."""
         return tuple(a for a in self.actions if a.action is not ActionType.NOOP)
 
     @property
     def drift(self) -> tuple[RemoteChange, ...]:
         """Remote changes made outside rmapply (not progress, not gone)."""
-        return tuple(c for c in self.remote_changes if c.category is ChangeCategory.DRIFT)
+        return tuple(c for c in self.remote_changes if c.category is RemoteChangeCategory.DRIFT)
 
     @property
     def drift_or_gone(self) -> tuple[RemoteChange, ...]:
         """Remote changes a drift check reports: drift and gone objects, never a job's progress."""
-        return tuple(c for c in self.remote_changes if c.category is not ChangeCategory.PROGRESS)
+        return tuple(
+            c for c in self.remote_changes if c.category is not RemoteChangeCategory.PROGRESS
+        )
 
     @property
-    def has_changes(self) -> bool:
+    def anything_to_apply(self) -> bool:
         """True when apply would change something (with refresh_only: accept remote changes)."""
         if self.refresh_only:
             return bool(self.remote_changes)

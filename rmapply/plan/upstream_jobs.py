@@ -8,7 +8,7 @@ from typing import Any
 from rmapply.model import Address, DesiredJob, FieldClass
 from rmapply.plan.actions import (
     KNOWN_AFTER_APPLY,
-    FieldChange,
+    FieldDiff,
     ReasonCode,
     SubmitJob,
     waits_sentence,
@@ -26,12 +26,12 @@ def when_submitted(ctx: PlanContext, desired: DesiredJob) -> str:
 
 def upstream_changes(
     ctx: PlanContext, desired: DesiredJob, record: ResourceRecord
-) -> dict[str, tuple[FieldChange, Address]]:
+) -> dict[str, tuple[FieldDiff, Address]]:
     """Inputs and cache whose id changes because the upstream job is created anew (or was
     re-created since): the job as sent holds the old id; by path, with the upstream."""
     remote = record.remote or {}
     sent_inputs = remote.get("inputs") or []
-    found: dict[str, tuple[FieldChange, Address]] = {}
+    found: dict[str, tuple[FieldDiff, Address]] = {}
     if desired.spec.output_refs:
         known, _ = ctx.outputs_for(desired)
         for index, ref in desired.spec.output_refs.items():
@@ -39,7 +39,7 @@ def upstream_changes(
             old = item.get("id") if isinstance(item, dict) else None
             if old is not None and old != known[ref]:
                 path = f"inputs[{index}].id"
-                change = FieldChange(
+                change = FieldDiff(
                     path=path, before=old, after=known[ref], field_class=FieldClass.RERUN
                 )
                 found[path] = (change, ref.address)
@@ -54,12 +54,12 @@ def upstream_changes(
         if old is not None and new is not None and old != new:
             path = "settings.cacheSettings.useCache"
             shown = new if new != KNOWN_AFTER_APPLY else f"{new} from {cache_address}"
-            change = FieldChange(path=path, before=old, after=shown, field_class=FieldClass.RERUN)
+            change = FieldDiff(path=path, before=old, after=shown, field_class=FieldClass.RERUN)
             found[path] = (change, Address.parse(cache_address))
     return found
 
 
-def upstream_reason(facts: JobFacts, changes: list[FieldChange]) -> str | None:
+def upstream_reason(facts: JobFacts, changes: list[FieldDiff]) -> str | None:
     """The sentence saying which upstream re-run forces ``changes``, when it forces them all."""
     if not changes or any(c.path not in facts.upstream for c in changes):
         return None

@@ -137,7 +137,7 @@ class JobCost(PlanValue):
         return f"{format_cost(self.amount)} ({label})"
 
 
-class FieldChange(PlanValue):
+class FieldDiff(PlanValue):
     """One field-level difference, e.g. ``settings.quality: "Medium" -> "Extra"``."""
 
     path: str

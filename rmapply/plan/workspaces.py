@@ -20,7 +20,7 @@ from rmapply.plan.actions import (
 from rmapply.plan.context import PlanContext
 from rmapply.plan.diff import classify_workspace_field, spec_diff
 from rmapply.plan.pending import lost_create_note
-from rmapply.plan.remote import Seen
+from rmapply.plan.remote import Sighting
 from rmapply.state.document import ResourceRecord
 from rmapply.wire import WorkspaceCreation
 
@@ -39,7 +39,7 @@ def desired_workspace_spec(
 def _precondition(ctx: PlanContext, address: Address, record: ResourceRecord) -> Precondition:
     seen = ctx.observe(address)
     return Precondition(
-        in_state=True, remote_id=record.remote_id, seen=seen.label, digest=record.digest
+        in_state=True, remote_id=record.remote_id, seen=seen.seen, digest=record.digest
     )
 
 
@@ -65,7 +65,7 @@ def plan_workspace(
         )
     precondition = _precondition(ctx, address, record)
     common |= {"before": record.spec, "precondition": precondition}
-    if ctx.observe(address).seen is Seen.GONE:
+    if ctx.observe(address).seen is Sighting.GONE:
         return CreateWorkspace(
             **common,
             reason_code=ReasonCode.GONE_REMOTELY,
@@ -120,7 +120,7 @@ def plan_workspace_removal(
 ) -> Action:
     """Delete a workspace that left the manifests, unless a job in state still uses it."""
     precondition = _precondition(ctx, address, record)
-    if ctx.observe(address).seen is Seen.GONE:
+    if ctx.observe(address).seen is Sighting.GONE:
         return Forget(
             kind="workspace",
             address=address,

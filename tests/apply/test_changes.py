@@ -31,7 +31,7 @@ def test_a_removed_unsubmitted_job_is_deleted_and_leaves_the_state(
     gone_id = store.load().resources["jobs.a"].remote_id
     later = desired_state(itwin_id, {"b": job_spec("B")})
     plan = _plan(later, store)
-    assert [(str(a.address), a.action.value) for a in plan.changes] == [("jobs.a", "delete")]
+    assert [(str(a.address), a.action.value) for a in plan.to_apply] == [("jobs.a", "delete")]
     assert run_apply(later, store, client, plan=plan).ok
     assert emulator.job(gone_id) is None
     assert "jobs.a" not in store.load().resources
@@ -57,7 +57,7 @@ def test_changing_the_outputs_of_an_unsubmitted_job_patches_it_and_records_the_n
     job_id = store.load().resources["jobs.a"].remote_id
     changed = desired_state(itwin_id, {"a": job_spec("A", submit=False, outputs=("LAS",))})
     plan = _plan(changed, store)
-    assert [a.action.value for a in plan.changes] == ["update"]
+    assert [a.action.value for a in plan.to_apply] == ["update"]
     assert run_apply(changed, store, client, plan=plan).ok
     record = store.load().resources["jobs.a"]
     assert record.remote_id == job_id
@@ -73,7 +73,7 @@ def test_changing_the_inputs_of_an_unsubmitted_job_replaces_it_and_deletes_the_o
     spec = job_spec("A", submit=False).model_copy(update={"inputs": [JobInput(id=OTHER_INPUT)]})
     changed = desired_state(itwin_id, {"a": spec})
     plan = _plan(changed, store)
-    assert [a.action.value for a in plan.changes] == ["replace"]
+    assert [a.action.value for a in plan.to_apply] == ["replace"]
     summary = run_apply(changed, store, client, plan=plan)
     assert summary.ok, summary.error()
     record = store.load().resources["jobs.a"]
@@ -94,7 +94,7 @@ def test_replacing_an_active_job_with_cancel_replaced_cancels_it_after_the_new_o
         old_id = store.load().resources["jobs.a"].remote_id
         changed = desired_state(itwin_id, {"a": job_spec("A", outputs=("LAS",))})
         plan = _plan(changed, store, cancel_replaced=True)
-        assert [a.action.value for a in plan.changes] == ["replace"]
+        assert [a.action.value for a in plan.to_apply] == ["replace"]
         summary = run_apply(changed, store, c, plan=plan)
     assert summary.ok, summary.error()
     assert [(o.action, o.status) for o in summary.outcomes] == [
@@ -156,7 +156,7 @@ def test_apply_records_the_progress_its_refresh_saw_even_when_nothing_changes(
     emulator.advance(3600)  # the job has long finished
     seen = refresh(client, store.load(), itwin_id=itwin_id)
     plan = build_plan(desired, store.load(), seen.view, now=datetime.now(UTC))
-    assert not plan.has_changes
+    assert not plan.anything_to_apply
     assert run_apply(desired, store, client, plan=plan).ok
     assert store.load().resources["jobs.a"].remote["state"] == "success"
 

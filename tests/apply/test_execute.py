@@ -143,7 +143,7 @@ def test_a_second_apply_of_the_same_manifests_changes_nothing(
     assert run_apply(desired, store, client).ok
     before = emulator.request_count()
     plan = plan_for(desired, store)
-    assert not plan.has_changes
+    assert not plan.anything_to_apply
     summary = run_apply(desired, store, client, plan=plan)
     assert summary.outcomes == ()
     assert emulator.request_count() == before

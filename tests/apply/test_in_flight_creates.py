@@ -129,4 +129,4 @@ def test_a_plan_made_without_the_service_shows_a_young_lost_create_as_in_flight(
     (shown,) = plan.unresolved
     assert "may still be in flight" in shown.message
     assert shown.commands == ("rmapply apply",)
-    assert [str(a.address) for a in plan.changes if str(a.address) == "jobs.a"] == []
+    assert [str(a.address) for a in plan.to_apply if str(a.address) == "jobs.a"] == []

@@ -108,7 +108,7 @@ def test_a_workspace_create_left_pending_by_a_crash_is_created_again_by_the_next
         )
     plan = plan_for(desired, store)
     assert plan.unresolved == ()
-    (create,) = [a for a in plan.changes if str(a.address) == "workspaces.main"]
+    (create,) = [a for a in plan.to_apply if str(a.address) == "workspaces.main"]
     assert "lost its answer: it is created again" in create.reasons[-1]
     with store.lock("apply") as session:
         assert resolve_pending(session, client, datetime.now(UTC)) == []
@@ -296,7 +296,7 @@ def test_unsubmitted_job_is_updated_in_place_then_submitted(
     with store.lock("plan"):
         pass
     plan = build_plan(changed, store.load(), None, now=datetime.now(UTC))
-    assert [a.action.value for a in plan.changes] == ["update"]
+    assert [a.action.value for a in plan.to_apply] == ["update"]
     summary = run_apply(changed, store, client, plan=plan)
     assert summary.ok, summary.error()
     (job,) = emulator.jobs()

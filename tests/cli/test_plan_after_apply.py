@@ -132,6 +132,6 @@ def test_plan_after_applying_it_finds_nothing_to_do(
                 if job["submit"]:  # a submitted job is never taken back by a later apply
                     assert remote.state.value != "unsubmitted"
             again = _plan(project)
-            assert not again.has_changes, [
-                (str(a.address), a.action.value, a.reasons) for a in again.changes
+            assert not again.anything_to_apply, [
+                (str(a.address), a.action.value, a.reasons) for a in again.to_apply
             ]

@@ -10,7 +10,7 @@ import pytest
 from rmapply import wire
 from rmapply.client import RealityModelingClient, StaticToken
 from rmapply.emulator import Emulator
-from rmapply.plan import Seen
+from rmapply.plan import Sighting
 from rmapply.refresh import refresh
 from rmapply.state import ResourceRecord, StateDocument
 
@@ -74,7 +74,7 @@ def test_refresh_lists_jobs_page_by_page_instead_of_one_get_per_job(
     lists, per_job = (a - b for a, b in zip(_gets(emulator), before, strict=True))
     assert (lists, per_job) == (3, 0)  # 5 jobs, 2 per page
     assert seen.list_pages_used and seen.get_requests == 1  # the workspace
-    assert all(seen.view.seen(r.remote_id) is Seen.FOUND for r in state.resources.values())
+    assert all(seen.view.seen(r.remote_id) is Sighting.REFRESHED for r in state.resources.values())
 
 
 def test_refresh_asks_only_for_the_jobs_the_listing_did_not_show(
@@ -86,7 +86,7 @@ def test_refresh_asks_only_for_the_jobs_the_listing_did_not_show(
     before = _gets(emulator)
     seen = refresh(client, state, itwin_id=itwin_id, page_size=1000)
     assert tuple(a - b for a, b in zip(_gets(emulator), before, strict=True)) == (1, 1)
-    assert seen.view.seen(deleted) is Seen.GONE
+    assert seen.view.seen(deleted) is Sighting.GONE
     assert seen.problems == ()
 
 
@@ -114,4 +114,4 @@ def test_refresh_falls_back_to_gets_when_the_listing_fails(
     assert not seen.list_pages_used
     assert len(seen.problems) == 1
     assert seen.problems[0].startswith(f"listing the jobs of iTwin {itwin_id} failed (")
-    assert all(seen.view.seen(r.remote_id) is Seen.FOUND for r in state.resources.values())
+    assert all(seen.view.seen(r.remote_id) is Sighting.REFRESHED for r in state.resources.values())

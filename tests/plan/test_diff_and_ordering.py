@@ -6,7 +6,7 @@ import pytest
 
 from rmapply.errors import PlanError
 from rmapply.model import FieldClass
-from rmapply.plan.diff import describe_change, spec_diff
+from rmapply.plan.diff import describe_diff, spec_diff
 from tests.factories import (
     main_workspace_record,
     make_desired,
@@ -25,7 +25,7 @@ def test_spec_diff_describes_changed_added_and_removed_fields() -> None:
         settings={"quality": "Extra", "outputs": ["OBJ", "3MX"], "processingEngines": 4},
         inputs=[{"id": "photos-a"}],
     ).to_wire()
-    lines = [describe_change(c) for c in spec_diff(before, after)]
+    lines = [describe_diff(c) for c in spec_diff(before, after)]
     assert lines == [
         'inputs[0].description: "drone photos" -> (absent)',
         'name: "Site A" -> "Site B"',

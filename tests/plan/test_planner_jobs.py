@@ -91,7 +91,7 @@ def test_planner_plans_nothing_for_unchanged_job() -> None:
         _state(make_record("jobs.site-a", "job-a", spec, state="success")),
     )
     assert isinstance(action(plan, "jobs.site-a"), NoOp)
-    assert not plan.has_changes
+    assert not plan.anything_to_apply
     assert plan.summary.counts[ActionType.NOOP] == 2
 
 

@@ -61,7 +61,7 @@ def test_planner_creates_again_a_workspace_whose_create_lost_its_answer_and_plan
 ):
     state = make_state(pending=[make_pending("workspaces.main", name="Main")])
     plan = plan_for(make_desired({"site-a": make_job_spec(), "site-b": make_job_spec()}), state)
-    assert [(str(a.address), a.action.value) for a in plan.changes] == [
+    assert [(str(a.address), a.action.value) for a in plan.to_apply] == [
         ("workspaces.main", "create"),
         ("jobs.site-a", "create"),
         ("jobs.site-b", "create"),

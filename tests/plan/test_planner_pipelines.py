@@ -87,7 +87,7 @@ def test_a_submit_waiting_for_a_running_upstream_is_nothing_to_do_now() -> None:
     assert submit.reason_code is ReasonCode.WAITING_FOR_INPUTS
     assert "waits for jobs.calib (active)" in submit.reasons[0]
     assert plan.summary.waiting == 1
-    assert not plan.has_changes
+    assert not plan.anything_to_apply
 
 
 def test_a_submit_whose_inputs_are_ready_is_a_change() -> None:
@@ -99,7 +99,7 @@ def test_a_submit_whose_inputs_are_ready_is_a_change() -> None:
     assert isinstance(submit, SubmitJob)
     assert submit.reason_code is ReasonCode.SUBMIT_REQUESTED
     assert submit.waiting_for == ()
-    assert plan.has_changes
+    assert plan.anything_to_apply
 
 
 @pytest.mark.parametrize("failed", ["failed", "cancelled"])

@@ -179,8 +179,8 @@ def test_planning_again_after_applying_a_plan_finds_nothing_to_do(
     _assert_dependencies_first(first, desired, state)
     applied = simulate_apply(desired, state, first, now=NOW)
     second = plan_for(desired, applied)
-    assert not second.has_changes, [
-        (str(a.address), a.action.value, a.reasons) for a in second.changes
+    assert not second.anything_to_apply, [
+        (str(a.address), a.action.value, a.reasons) for a in second.to_apply
     ]
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rmapply.model import FieldClass
 from rmapply.plan import (
-    ChangeCategory,
     CreateJob,
-    FieldChange,
+    FieldDiff,
     Forget,
     NoOp,
+    RemoteChangeCategory,
     RemoteView,
     ReplaceJob,
     Retire,
@@ -54,7 +54,7 @@ def test_planner_creates_job_again_when_it_was_deleted_remotely() -> None:
         " (submit = true)",
     )
     assert [(c.address.key, c.category) for c in plan.remote_changes] == [
-        ("site-a", ChangeCategory.GONE)
+        ("site-a", RemoteChangeCategory.GONE)
     ]
 
 
@@ -76,7 +76,7 @@ def test_planner_shows_failed_job_as_failed_and_does_not_run_it_again() -> None:
         " true in manifests/jobs/site-a.toml:1 to create it again, or run it once more with"
         " --replace jobs.site-a)",
     )
-    assert plan.remote_changes[0].category is ChangeCategory.PROGRESS
+    assert plan.remote_changes[0].category is RemoteChangeCategory.PROGRESS
     assert plan.remote_changes[0].message == "active -> failed"
 
 
@@ -103,11 +103,11 @@ def test_planner_treats_a_cancelled_job_like_a_failed_one() -> None:
 def test_planner_lists_normal_progress_apart_from_drift_and_plans_nothing_for_it() -> None:
     desired, state = _one_job("active")
     plan = plan_for(desired, state, _remote("success"))
-    assert not plan.has_changes
+    assert not plan.anything_to_apply
     (change,) = plan.remote_changes
-    assert change.category is ChangeCategory.PROGRESS
-    assert change.changes == (
-        FieldChange(
+    assert change.category is RemoteChangeCategory.PROGRESS
+    assert change.diff == (
+        FieldDiff(
             path="state", before="active", after="success", field_class=FieldClass.RECONCILER
         ),
     )
@@ -120,18 +120,18 @@ def test_planner_reports_settings_changed_remotely_as_drift() -> None:
     drifted = make_job_spec(settings={"quality": "Extra", "outputs": ["OBJ"]})
     plan = plan_for(desired, state, _remote("active", drifted))
     (change,) = plan.drift
-    assert [(c.path, c.before, c.after) for c in change.changes] == [
+    assert [(c.path, c.before, c.after) for c in change.diff] == [
         ("settings.quality", "Medium", "Extra")
     ]
     assert plan.summary.drift == 1
-    assert not plan.has_changes
+    assert not plan.anything_to_apply
 
 
 def test_planner_reports_a_submit_made_outside_rmapply_as_drift() -> None:
     desired, state = _one_job("unsubmitted")
     plan = plan_for(desired, state, _remote("active"))
     (change,) = plan.drift
-    assert [(c.path, c.before, c.after) for c in change.changes] == [
+    assert [(c.path, c.before, c.after) for c in change.diff] == [
         ("state", "unsubmitted", "active")
     ]
 
@@ -159,10 +159,10 @@ def test_refresh_only_plan_shows_remote_changes_alone() -> None:
     changed_desired = make_desired({"site-a": make_job_spec(name="Renamed"), "new": SPEC})
     plan = plan_for(changed_desired, state, _remote("success"), refresh_only=True)
     assert plan.actions == ()
-    assert [c.category for c in plan.remote_changes] == [ChangeCategory.PROGRESS]
-    assert plan.has_changes
+    assert [c.category for c in plan.remote_changes] == [RemoteChangeCategory.PROGRESS]
+    assert plan.anything_to_apply
     quiet = plan_for(desired, state, _remote("active"), refresh_only=True)
-    assert not quiet.has_changes
+    assert not quiet.anything_to_apply
 
 
 def test_planner_warns_about_resources_the_refresh_could_not_see() -> None:
