@@ -1,6 +1,7 @@
 """Benchmark: whole ``rmapply`` processes with the local-file and the PostgreSQL state backend.
 
-    .venv/bin/python -m bench.bench_backends_cli [--plan-jobs 10000] [--apply-jobs 1000] [--runs 3]
+    .venv/bin/python -m bench.bench_backends_cli [--plan-jobs 10000] [--apply-jobs 1000] \
+        [--runs 3] [--skip-plan]
 
 1. A no-op ``plan --no-refresh`` of ``--plan-jobs`` jobs (every job in state, finished; the
    manifest cache warm), once with the state in ``rmapply.state.json`` and once with the same
@@ -10,8 +11,8 @@
 
 Runs alternate between the backends; each figure is the median of ``--runs`` (spawn to exit).
 Targets: PostgreSQL within 1.3x of the local file for both. Needs the server of
-RMAPPLY_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/test); schema
-``rmapply_bench`` is dropped at the end. Not a test: figures go to bench/README.md.
+RMAPPLY_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/test); its schema
+``rmapply_bench_<pid>`` is dropped at the end. Not a test: figures go to bench/README.md.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from rmapply.state import LocalStateStore
 from rmapply.state.postgres import PostgresStateStore
 
 URL = os.environ.get("RMAPPLY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SCHEMA = "rmapply_bench"
+SCHEMA = f"rmapply_bench_{os.getpid()}"  # its own: benches may run side by side
 TOKEN = "bench-token"
 RMAPPLY = [sys.executable, "-m", "rmapply"]
 
@@ -147,13 +148,15 @@ def main() -> None:
     parser.add_argument("--plan-jobs", type=int, default=10_000)
     parser.add_argument("--apply-jobs", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-plan", action="store_true", help="time only the apply")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RMAPPLY_")}
     env |= {"NO_COLOR": "1", "RMAPPLY_STATE_URL": URL}
     root = Path(tempfile.mkdtemp(prefix="rmapply-bench-backends-"))
     print(f"load average {load()}")
     try:
-        plan_no_refresh(root, args.plan_jobs, args.runs, env)
+        if not args.skip_plan:
+            plan_no_refresh(root, args.plan_jobs, args.runs, env)
         apply_jobs(root, args.apply_jobs, args.runs, env)
     finally:
         shutil.rmtree(root, ignore_errors=True)

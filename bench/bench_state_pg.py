@@ -21,7 +21,7 @@ from rmapply.state import StateDocument
 from rmapply.state.postgres import PostgresStateStore
 
 URL = os.environ.get("RMAPPLY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SCHEMA = "rmapply_bench"
+SCHEMA = f"rmapply_bench_{os.getpid()}"  # its own: benches may run side by side
 PAIRS = 300
 
 LOAD = """

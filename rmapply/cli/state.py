@@ -452,6 +452,6 @@ def state_migrate(directory: Path, lock_timeout: float, target: str, key: str | 
         return
     copied = copy_to_file(database_store(directory, key), Path(target), timeout=lock_timeout)
     click.echo(
-        f"Copied {copied.source} (serial {copied.serial}, {copied.resources} resource(s)) to "
-        f"{copied.destination}."
+        f"Copied {copied.source} (serial {copied.serial}, {copied.resources} resource(s), "
+        f"{copied.versions} version(s)) to {copied.destination}."
     )

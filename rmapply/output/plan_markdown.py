@@ -32,12 +32,12 @@ def render_plan_markdown(plan: Plan) -> str:
         out.append("")
     changes = plan.to_apply
     if changes:
-        out += ["| | Address | Action | Cost |", "|---|---|---|---|"]
+        out += ["| | Address | Action | Reason | Cost |", "|---|---|---|---|---|"]
         for action in changes:
             cost = action.cost.describe() if action.cost else ""
             out.append(
                 f"| `{MARKERS[action.action]}` | `{action.address}` | {_cell(headline(action))}"
-                f" | {_cell(cost)} |"
+                f" | `{action.reason_code.value}` | {_cell(cost)} |"
             )
         out.append("")
     if changes or plan.remote_changes or plan.unresolved or plan.settled:

@@ -128,8 +128,11 @@ def action_lines(action: Action, paint: Painter) -> list[str]:
             lines.append(f"{INDENT}{path}: {shown}")
     for change in action.diff:
         lines.append(f"{INDENT}{diff_line(change)}")
-    for reason in action.reasons:
-        lines.append(f"{INDENT}why: {reason}")
+    # the machine-readable code (JSON reasonCode) closes the last sentence, dimmed
+    code = paint(f"[{action.reason_code.value}]", "2")
+    *first, last = action.reasons or ("",)
+    lines += [f"{INDENT}why: {reason}" for reason in first]
+    lines.append(f"{INDENT}why: {last} {code}" if last else f"{INDENT}why: {code}")
     if action.cost is not None:
         lines.append(f"{INDENT}cost: {action.cost.describe()}")
     return lines

@@ -16,6 +16,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from rmapply.model import Address, FieldClass
+from rmapply.plan.remote import Sighting
 from rmapply.wire import JobCreation, JobPatch, PatchState, WorkspaceCreation
 
 # Shown (and sent nowhere) in place of an id that exists only once an earlier action of the
@@ -155,7 +156,7 @@ class Precondition(PlanValue):
     # job state when planned (unsubmitted, active, ...); None for workspaces or when unknown
     state: str | None = None
     # where `state` comes from: a refresh now, the state file's last sighting, or a 404
-    seen: Literal["refreshed", "last seen", "gone", "absent"] = "absent"
+    seen: Sighting = Sighting.ABSENT
     digest: str | None = None  # the record's digest when planned
 
     def describe(self) -> str:

@@ -20,7 +20,7 @@ from rmapply.state.pgschema import redact
 from rmapply.state.postgres import PostgresStateStore
 from rmapply.state.statefile import decode_state, read_state, write_state
 from rmapply.state.store import LocalStateStore
-from rmapply.state.versions import BACKUP
+from rmapply.state.versions import BACKUP, copy_in_version
 
 MOVED_SUFFIX = ".migrated-copy"  # the local file once its state lives in the database
 
@@ -127,7 +127,8 @@ def migrate_to_database(
 
 
 def copy_to_file(store: PostgresStateStore, path: Path, *, timeout: float = 0.0) -> Migrated:
-    """Copy the database state to the local file ``path`` (refusing another lineage there)."""
+    """Copy the database state and its kept versions to the local file ``path`` (refusing
+    another lineage there); versions of the same name kept there already stay as they are."""
     local = LocalStateStore(path)
     with store.lock("state migrate", timeout) as session:
         document = session.document.model_copy(deep=True)
@@ -137,7 +138,9 @@ def copy_to_file(store: PostgresStateStore, path: Path, *, timeout: float = 0.0)
             there = read_state(path)
             if there is not None:
                 _refuse_other_lineage(str(path), there, document)
+            kept = [(v.name, store.version_data(v.name)) for v in store.versions()]
             write_state(path, document)
+            copied = sum(copy_in_version(path, name, data) for name, data in kept)
     marker_path(path).unlink(missing_ok=True)  # the file holds the state again
     decode_state(path, path.read_bytes())  # what was written reads back
     return Migrated(
@@ -146,5 +149,5 @@ def copy_to_file(store: PostgresStateStore, path: Path, *, timeout: float = 0.0)
         document.serial,
         document.lineage,
         len(document.resources),
-        0,
+        copied,
     )

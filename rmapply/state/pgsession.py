@@ -8,6 +8,7 @@ connection was cut (and its lock freed by the server) cannot write anything more
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +19,10 @@ from rmapply.errors import StateError, StateLockedError
 from rmapply.state.document import StateDocument
 from rmapply.state.journal import _line
 from rmapply.state.lock import LockHolder
+from rmapply.state.pgjournal import PostgresJournal
 from rmapply.state.pgschema import database_error
-from rmapply.state.records import JournalEntry, JournalHeader
-from rmapply.state.session import JournalledSession, SessionJournal, close_leaving
+from rmapply.state.records import JournalHeader
+from rmapply.state.session import JournalledSession, close_leaving
 from rmapply.state.statefile import decode_state, encode_state
 from rmapply.state.store import _fold
 
@@ -30,26 +32,6 @@ if TYPE_CHECKING:
     from rmapply.state.postgres import PostgresStateStore
 
 _POLL = 0.2  # seconds between lock attempts while --lock-timeout waits
-
-
-class PostgresJournal(SessionJournal):
-    """The journal of a PostgreSQL session: each record is one committed row."""
-
-    def __init__(self, session: PostgresStateSession, document: StateDocument) -> None:
-        super().__init__(Path(session.store.location), document, guard=session.check_held)
-        self._session = session
-
-    def _append(self, record: JournalEntry) -> None:
-        self._check_ours()
-        serial = self.document.serial  # the row extends this serial; a first row needs a header
-        rows = [] if self._session.journal_started else [_line(self._header(serial, record.at))]
-        try:
-            self._session.insert_rows(serial, [*rows, _line(record)])
-        except StateError as exc:
-            self._lost = exc  # a writer that lost its connection never writes again
-            raise
-        self._session.journal_started = True
-        self._written += 1
 
 
 class PostgresLock:
@@ -115,10 +97,13 @@ class PostgresLock:
 class PostgresStateSession(JournalledSession):
     """The writer's session on a PostgresStateStore (made by ``PostgresStateStore.lock``)."""
 
+    _journal: PostgresJournal
+
     def __init__(
         self, store: PostgresStateStore, conn: psycopg.Connection[Any], state_id: int
     ) -> None:
         self.store, self.conn, self.state_id = store, conn, state_id
+        self.conn_lock = threading.Lock()  # one statement or transaction at a time on conn
         document, journal, self._revision = store.read()
         replayed = journal is not None and journal.header is not None and bool(journal.entries)
         if journal is not None and journal.header is not None:
@@ -141,18 +126,22 @@ class PostgresStateSession(JournalledSession):
             hint="run the command again: it replays what this command recorded",
         )
 
-    def insert_rows(self, serial: int, lines: list[bytes]) -> None:
-        """Commit ``lines`` as journal rows extending ``serial`` (on the lock's connection)."""
+    def insert_rows(self, rows: list[tuple[int, bytes]]) -> None:
+        """Commit ``rows`` (serial extended, line) in one statement on the lock's connection
+        (the caller holds ``conn_lock``); their order is the journal's."""
         import psycopg
 
         self.check_held()
+        serials, lines = zip(*rows, strict=True)
         try:
-            with self.conn.cursor() as cursor, self.conn.transaction():
-                cursor.executemany(
-                    f"INSERT INTO {self.store.schema}.journal (state_id, base_serial, line)"
-                    " VALUES (%s, %s, %s)",
-                    [(self.state_id, serial, line) for line in lines],
-                )
+            # autocommit: one statement is one transaction, committed in one round trip
+            self.conn.execute(
+                f"INSERT INTO {self.store.schema}.journal (state_id, base_serial, line)"
+                " SELECT %s, r.serial, r.line"
+                " FROM unnest(%s::bigint[], %s::bytea[]) WITH ORDINALITY AS r(serial, line, i)"
+                " ORDER BY r.i",
+                (self.state_id, list(serials), list(lines)),
+            )
         except psycopg.Error as exc:
             raise (
                 self._lost()
@@ -176,7 +165,7 @@ class PostgresStateSession(JournalledSession):
         s, store, moment = self.store.schema, self.store, datetime.now(UTC)
         opened = list(self._journal.open_intents.values())
         try:
-            with self.conn.transaction():
+            with self._journal.checkpointing(), self.conn.transaction():
                 row = self.conn.execute(
                     f"SELECT document, revision FROM {s}.states WHERE id = %s FOR UPDATE",
                     (self.state_id,),
@@ -209,7 +198,9 @@ class PostgresStateSession(JournalledSession):
                             " VALUES (%s, %s, %s)",
                             [(self.state_id, document.serial, line) for line in lines],
                         )
-                if row[0] is None:  # a state just made leaves a version at once
+                if row[0] is None and not self._has_versions():
+                    # a state just made leaves a version at once; one moved in with its
+                    # versions (state migrate) has its traces already and keeps its history
                     self._keep(data, document, moment)
         except psycopg.Error as exc:
             raise (
@@ -220,6 +211,13 @@ class PostgresStateSession(JournalledSession):
         self._revision += 1
         self.journal_started = bool(opened)
         store.version_kept = True
+
+    def _has_versions(self) -> bool:
+        row = self.conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {self.store.schema}.versions WHERE state_id = %s)",
+            (self.state_id,),
+        ).fetchone()
+        return bool(row and row[0])
 
     def _keep(self, data: bytes, document: StateDocument, moment: datetime) -> None:
         """Keep ``data`` as a version (inside the checkpoint's transaction); drop the oldest."""

@@ -112,15 +112,22 @@ class PostgresStateStore:
 
     def read(self) -> tuple[StateDocument | None, JournalContents | None, int]:
         """The document, the journal and the revision, as of one snapshot."""
+        document, journal, revision, _ = self._snapshot()
+        return document, journal, revision
 
-        def work(conn: psycopg.Connection[Any]) -> tuple[bytes | None, bytes, int]:
+    def _snapshot(self) -> tuple[StateDocument | None, JournalContents | None, int, bool]:
+        """``read()``, and whether the key keeps versions but no document, in one snapshot."""
+
+        def work(conn: psycopg.Connection[Any]) -> tuple[bytes | None, bytes, int, bool]:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
                 state_id = self.require_id(conn)
                 cursor = conn.cursor(binary=True)  # bytea as is: hex text costs 4x the time
                 row = cursor.execute(
-                    f"SELECT document, revision FROM {self.schema}.states WHERE id = %s",
-                    (state_id,),
+                    f"SELECT document, revision, document IS NULL AND EXISTS (SELECT 1 FROM"
+                    f" {self.schema}.versions WHERE state_id = %s)"
+                    f" FROM {self.schema}.states WHERE id = %s",
+                    (state_id, state_id),
                 ).fetchone()
                 assert row is not None
                 lines = cursor.execute(
@@ -130,12 +137,13 @@ class PostgresStateStore:
             finally:
                 conn.execute("COMMIT")
             data = None if row[0] is None else bytes(row[0])
-            return data, b"".join(bytes(line[0]) for line in lines), int(row[1])
+            return data, b"".join(bytes(line[0]) for line in lines), int(row[1]), bool(row[2])
 
-        data, journal, revision = self.run("reading the state", work)
+        data, journal, revision, orphaned = self.run("reading the state", work)
         path = Path(self.location)
         document = None if data is None else decode_state(path, data)
-        return document, (parse_journal(path, journal) if journal else None), revision
+        contents = parse_journal(path, journal) if journal else None
+        return document, contents, revision, orphaned
 
     def exists(self) -> bool:
         """True when a document or a journal with records exists."""
@@ -170,9 +178,11 @@ class PostgresStateStore:
 
     def load(self) -> StateDocument:
         """The document with a leftover journal replayed in memory; nothing is written."""
-        document, journal, _ = self.read()
-        if document is None:
-            self.check_traces()  # only a missing document can have lost traces beside it
+        # whether versions are kept beside a missing document is read in the same snapshot: a
+        # writer's first checkpoint between two reads would look like a deleted document
+        document, journal, _, orphaned = self._snapshot()
+        if orphaned:
+            raise self._orphaned()
         if journal is None or journal.header is None:
             return document if document is not None else StateDocument()
         return _fold(Path(self.location), document, journal)
@@ -208,11 +218,14 @@ class PostgresStateStore:
         """StateError when the key has versions but no document (it was deleted by hand)."""
         traces = self.find_traces()
         if traces.condition == "missing" and traces.kept:
-            raise StateError(
-                f"state {self.location} has no document but keeps earlier versions",
-                hint="its document was deleted: run 'rmapply state restore' to bring the "
-                "newest version back (see 'rmapply state versions')",
-            )
+            raise self._orphaned()
+
+    def _orphaned(self) -> StateError:
+        return StateError(
+            f"state {self.location} has no document but keeps earlier versions",
+            hint="its document was deleted: run 'rmapply state restore' to bring the "
+            "newest version back (see 'rmapply state versions')",
+        )
 
     def versions(self) -> list[StateVersion]:
         """The kept versions, oldest first."""

@@ -179,6 +179,31 @@ def keep_version(
     return target
 
 
+def copy_in_version(state_path: Path, name: str, data: bytes) -> bool:
+    """Keep ``data`` under the version name ``name`` it had elsewhere (``state migrate --to
+    FILE``); False when a version of that name is kept already (or the name is not one)."""
+    if _VERSION.match(f"{name}.json") is None:
+        return False  # never a path of its own choosing: only names rmapply gives
+    folder = _folder(state_path)
+    target = folder / f"{name}.json"
+    try:
+        temporary = write_temporary(folder, ".keep-", data)
+        try:
+            os.link(temporary, target)  # never over a version kept here already
+        except FileExistsError:
+            return False
+        finally:
+            temporary.unlink()
+        fsync_directory(folder)
+    except OSError as exc:
+        raise StateError(
+            f"cannot copy version {name} into {folder}: {exc.strerror or exc}",
+            hint="check free disk space and the folder's permissions, then run the command "
+            "again (versions copied already are kept)",
+        ) from exc
+    return True
+
+
 def keep_current(state_path: Path, serial: int, *, now: datetime, keep: int) -> None:
     """Keep the state file as it is now (at ``serial``) as a dated version, if it holds anything."""
     data = read_if_present(state_path, "state file")

@@ -72,6 +72,7 @@ def test_apply_auto_approve_creates_submits_and_output_shows_the_ids(
     assert sorted(jobs) == ["Job a", "Job b"]
     code, out, _ = run(env, "output", "-C", str(project), "--json")
     assert code == 0
+    assert run(env, "output", "-C", str(project), "--format", "json")[1] == out  # the alias
     shown = json.dumps(json.loads(out))
     for job in jobs.values():
         assert job.id in shown

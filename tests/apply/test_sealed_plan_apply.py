@@ -114,6 +114,23 @@ def test_a_saved_plan_without_its_seal_is_refused(
     assert [j.name for j in emulator.jobs()] == ["Job a"]
 
 
+@pytest.mark.parametrize("command", ["apply", "show"])
+def test_a_format_1_plan_file_is_refused_with_plan_again(
+    tmp_path: Path, emulator: Emulator, env: dict[str, str], itwin_id: str, command: str
+) -> None:
+    project, plan = _planned(env, tmp_path, itwin_id)
+    old = {"format": "rmapply-plan", "format_version": 1, "plan": {"actions": []}}
+    plan.write_text(json.dumps(old), encoding="utf-8")
+    code, out, err = run(env, command, "-C", str(project), str(plan))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: {plan}: plan file format 1 was written by an older rmapply; this one reads"
+        " format 2 (camelCase keys, sealed)\n"
+        "Hint: plan again with 'rmapply plan --out FILE' and review the new plan\n"
+    )
+    assert [j.name for j in emulator.jobs()] == ["Job a"]
+
+
 def _received(job: Job) -> JobCreation:
     """The POST /jobs body the emulator stored for ``job`` (it keeps the body as received)."""
     settings = job.job_settings.to_wire()

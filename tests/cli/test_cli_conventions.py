@@ -32,6 +32,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         (["plan", "-json"], "No such option: -json. Did you mean --format json?"),
         (["output", "-json"], "No such option: -json. Did you mean --json?"),
         (["plan", "-target", "jobs.a"], "No such option: -target. Did you mean --target?"),
+        (["apply", "-replace", "jobs.a"], "No such option: -replace. Did you mean --replace?"),
         (["apply", "-auto-approve"], "No such option: -auto-approve. Did you mean --auto-approve?"),
         (
             ["apply", "-lock-timeout=5"],
@@ -153,3 +154,17 @@ def test_no_summary_in_a_command_list_is_cut_short(group: list[str]) -> None:
     for line in commands:
         assert not line.rstrip().endswith("..."), line
         assert len(line) <= 80, line
+
+
+def test_json_is_only_an_alias_of_format_json_on_the_commands_that_had_it() -> None:
+    with_json, without_format = [], []
+    for path, command in walk_commands():
+        names = {name for param in command.params for name in param.opts}
+        if "--json" in names:
+            with_json.append(" ".join(path[1:]))
+            if "--format" not in names:
+                without_format.append(" ".join(path[1:]))
+    assert sorted(with_json) == ["apply", "output", "status", "wait"]
+    assert without_format == []
+    shown = CliRunner().invoke(cli, ["output", "--help"]).output
+    assert "Same as --format json (kept as an alias)." in " ".join(shown.split())

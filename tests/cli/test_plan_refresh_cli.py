@@ -48,7 +48,7 @@ def test_job_deleted_remotely_is_planned_for_creation_again(
     assert f"  + jobs.site-a: create\n      job: {job} (gone)\n" in out
     assert (
         f"      why: job {job} no longer exists remotely (404): a new job is created, not"
-        " submitted (submit = false)\n"
+        " submitted (submit = false) [gone-remotely]\n"
     ) in out
     assert out.endswith(
         "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete; no job will run.\n"

@@ -29,9 +29,18 @@ atexit.register(_dump)
 from rmapply.cli import main
 main()
 """
-# Libraries that only rendering, YAML, a changed resource, a lock, the network or the emulator
-# need: never a start-up cost.
-HEAVY = ("jinja2", "yaml", "deepdiff", "filelock", "urllib3", "tenacity", "rmapply.emulator")
+# Libraries that only rendering, YAML, a changed resource, a lock, the network, the emulator or
+# the PostgreSQL state backend need: never a start-up cost.
+HEAVY = (
+    "jinja2",
+    "yaml",
+    "deepdiff",
+    "filelock",
+    "urllib3",
+    "tenacity",
+    "psycopg",
+    "rmapply.emulator",
+)
 TEMPLATE = """\
 {% for key in sites %}
 [jobs.{{ key }}]

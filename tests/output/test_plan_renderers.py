@@ -108,9 +108,24 @@ def test_markdown_puts_the_summary_first_and_folds_the_details() -> None:
     assert lines[:3] == ["### rmapply plan", "", f"**{summary_line(full_plan())}**"]
     assert "<details><summary>Details</summary>" in lines
     assert (
-        "| `-/+` | `jobs.rerun` | replace (old job kept), then submit | 3 (service figure) |"
-        in lines
+        "| `-/+` | `jobs.rerun` | replace (old job kept), then submit | `rerun-field-changed`"
+        " | 3 (service figure) |" in lines
     )
+
+
+def test_text_ends_each_actions_reasons_with_its_reason_code() -> None:
+    plain = render_plan_text(full_plan()).splitlines()
+    block = plain[plain.index("  -/+ jobs.rerun: replace (old job kept), then submit") :]
+    why = next(line for line in block if line.startswith("      why: "))
+    assert why.endswith("; its id moves to history [rerun-field-changed]"), why
+    assert "\x1b[2m[rerun-field-changed]\x1b[0m" in render_plan_text(full_plan(), color=True)
+
+
+def test_markdown_shows_each_actions_reason_code() -> None:
+    lines = render_plan_markdown(full_plan()).splitlines()
+    assert "| | Address | Action | Reason | Cost |" in lines
+    (row,) = [line for line in lines if line.startswith("| `+` | `workspaces.new` |")]
+    assert "| `new` |" in row
 
 
 def test_settled_operations_are_shown_before_everything_else() -> None:

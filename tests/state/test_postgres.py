@@ -3,9 +3,11 @@ that hold no state, moving a local state in and out, and the marker a moved stat
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -14,6 +16,7 @@ from rmapply.config import parse_config
 from rmapply.errors import ConfigError, StateError
 from rmapply.project import LOCAL_STATE, Project
 from rmapply.state import LocalStateStore, StateDocument
+from rmapply.state.pgschema import SCHEMA_VERSION
 from rmapply.state.postgres import PostgresStateStore
 from rmapply.state.statefile import read_state
 from tests.cli.project import run
@@ -96,8 +99,10 @@ def test_a_schema_of_a_newer_rmapply_is_refused_and_left_as_it_is(pg_url: str) -
 
 def test_a_key_that_holds_no_state_is_refused_by_every_command(pg_url, key, tmp_path):
     folder = _project(tmp_path, _postgres_config(pg_url, key))
-    for args in (["state", "list"], ["plan", "--no-refresh"], ["state", "versions"]):
-        code, _, err = run("-C", str(folder), *args)
+    commands = (["state", "list"], ["plan", "--no-refresh"], ["state", "versions"], ["apply"])
+    service = {"RMAPPLY_TOKEN": "t", "RMAPPLY_ENDPOINT": "http://127.0.0.1:1"}  # never reached
+    for args in commands:
+        code, _, err = run("-C", str(folder), *args, env=service)
         assert code == 1, (args, err)
         assert f"no state under key {key!r}" in err
         assert "rmapply state init" in err and "rmapply state migrate" in err
@@ -184,3 +189,106 @@ def test_a_local_rehearsal_keeps_its_local_state_with_the_postgres_backend(tmp_p
     assert isinstance(project.store, PostgresStateStore)
     project.use_local_state()
     assert project.store.location == str(tmp_path / LOCAL_STATE)
+
+
+def test_the_environment_url_wins_and_its_password_is_used_but_never_shown(pg_url, key, tmp_path):
+    nowhere = 'url = "postgresql://nobody@127.0.0.1:1/none"\n'  # rmapply.toml's, unreachable
+    folder = _project(tmp_path, _postgres_config(pg_url, key).replace(f'url = "{pg_url}"\n', ""))
+    (folder / "rmapply.toml").write_text((folder / "rmapply.toml").read_text() + nowhere)
+    parts = urlsplit(pg_url)
+    with_password = urlunsplit(
+        parts._replace(
+            netloc=f"{parts.username or 'postgres'}:s3cret-pw@{parts.netloc.split('@')[-1]}"
+        )
+    )
+    env = {"RMAPPLY_STATE_URL": with_password}
+    for args in (["state", "init"], ["state", "list"], ["state", "versions"]):
+        code, out, err = run("-C", str(folder), *args, env=env)
+        assert code == 0, err
+        assert "s3cret-pw" not in out + err
+    unreachable = {"RMAPPLY_STATE_URL": "postgresql://u:s3cret-pw@127.0.0.1:1/db"}
+    code, out, err = run("-C", str(folder), "state", "list", env=unreachable)
+    assert code == 1 and "127.0.0.1:1" in err
+    assert "s3cret-pw" not in out + err
+
+
+def test_the_lock_is_an_advisory_lock_on_the_keys_row_id_so_keys_never_collide(pg_url, key):
+    other = pg.new_key()
+    try:
+        first, second = _store(pg_url, key), _store(pg_url, other)
+        first.init(), second.init()
+        with first.lock("apply") as session, second.lock("apply") as beside:
+            with psycopg.connect(pg_url, autocommit=True) as admin:
+                held = admin.execute(
+                    "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks"
+                    " WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND pid = %s",
+                    (session.conn.info.backend_pid,),
+                ).fetchall()
+            assert held == [(session.state_id,)]
+            assert beside.state_id != session.state_id
+    finally:
+        pg.drop_key(pg_url, pg.TEST_SCHEMA, other)
+
+
+def test_a_load_sees_document_and_journal_as_of_one_moment_while_a_writer_checkpoints(pg_url, key):
+    store = _store(pg_url, key)
+    store.init()
+    done, failures = threading.Event(), []
+
+    def write() -> None:
+        try:
+            with store.lock("apply") as session:
+                for n in range(150):
+                    seq = session.journal.intent(f"jobs.n{n}", "create")
+                    session.journal.result(seq, upsert=make_record(f"jobs.n{n}", remote_id=f"{n}"))
+                    session.checkpoint()
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    counts = []
+    while not done.is_set():
+        counts.append(len(_store(pg_url, key).load().resources))  # never a torn read
+    writer.join()
+    assert failures == []
+    assert counts == sorted(counts)  # never a document with a journal of another moment
+    assert _store(pg_url, key).load().resources.keys() == {f"jobs.n{n}" for n in range(150)}
+
+
+def test_a_schema_of_an_older_rmapply_is_migrated_forward(pg_url: str) -> None:
+    schema = f"rmapply_older_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # as version 0 left it
+            admin.execute(f"CREATE SCHEMA {schema}")
+            admin.execute(f"CREATE TABLE {schema}.schema_version (version integer NOT NULL)")
+        store = PostgresStateStore(pg_url, "k", schema=schema)
+        assert store.init()
+        assert store.load().serial == 0
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            row = admin.execute(f"SELECT version FROM {schema}.schema_version").fetchall()
+        assert row == [(SCHEMA_VERSION,)]
+    finally:
+        pg.drop_schema(pg_url, schema)
+
+
+def test_without_a_server_the_tests_skip_naming_why_unless_rmapply_require_pg_is_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RMAPPLY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:1/test")
+    monkeypatch.delenv("RMAPPLY_REQUIRE_PG", raising=False)
+    with pytest.raises(
+        pytest.skip.Exception, match=r"PostgreSQL at .*127\.0\.0\.1:1.* unreachable"
+    ):
+        pg.require_server()
+    monkeypatch.setenv("RMAPPLY_REQUIRE_PG", "1")
+    with pytest.raises(pytest.fail.Exception, match="RMAPPLY_REQUIRE_PG=1 but PostgreSQL at"):
+        pg.require_server()
+
+
+def test_the_state_lives_in_schema_rmapply_unless_another_is_configured(tmp_path: Path) -> None:
+    config = 'backend = "postgres"\nurl = "postgresql://u@h/db"\nkey = "k"\n'
+    store = Project.load(_project(tmp_path, config)).store
+    assert isinstance(store, PostgresStateStore) and store.schema == "rmapply"
