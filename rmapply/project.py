@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from rmapply.config import ProjectConfig, load_config
-from rmapply.errors import ConfigError, PlanError, StateEndpointMismatchError
+from rmapply.errors import ConfigError, StateEndpointMismatchError
 from rmapply.gc_pause import gc_paused
 from rmapply.manifests import LoadResult, load_manifests
 from rmapply.model import Address
@@ -315,7 +315,6 @@ class Project:
         A refresh that proves more than half of the resources in state gone raises PlanError
         unless ``allow_mass_removal``.
         """
-        refuse_output_references(loaded)
         current = session.document if session is not None else document
         if current is None:
             current = self.store.load()
@@ -352,23 +351,6 @@ class Project:
         if resolutions:
             plan = with_verdicts(plan, resolutions, recorded=session is not None)
         return Planned(loaded, current, state_existed, refreshed, plan)
-
-
-def refuse_output_references(loaded: LoadResult) -> None:
-    """PlanError when a job takes another job's output as an input: the manifests validate
-    such references, but the planner cannot fill them in yet, and an address must never be
-    sent to the service as a reality-data id."""
-    found = [
-        f"{job.address} ({job.source}): input {ref}"
-        for job in loaded.desired.jobs.values()
-        for ref in job.spec.output_refs.values()
-    ]
-    if found:
-        raise PlanError(
-            "output references are validated but not applied yet: " + "; ".join(found),
-            hint="give those inputs as reality-data ids (GUIDs) for now; 'rmapply validate' "
-            "and 'rmapply render' already accept the references",
-        )
 
 
 REBIND_SAMPLE = 3  # recorded ids read at the new endpoint before `state rebind` binds it

@@ -72,6 +72,20 @@ class ActionSkipped(ApplyEvent):
 
 
 @dataclass(frozen=True)
+class ActionWaiting(ApplyEvent):
+    """A submit was not sent because an upstream job has not succeeded yet; the next apply
+    (or this one, with --wait) sends it once it has. ``waiting_for``: ``{address, state,
+    percentage}`` of each upstream job not in success."""
+
+    kind: ClassVar[str] = "action_waiting"
+    address: str
+    action: str
+    reason_code: str
+    waiting_for: tuple[Mapping[str, Any], ...]
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class OutcomeResolved(ApplyEvent):
     """A request whose answer was lost was settled (adopted, not done, or still unresolved);
     ``commands`` are the exact commands that settle an unresolved one."""
@@ -152,6 +166,7 @@ class ApplyFinished(ApplyEvent):
     skipped: int
     held: int = 0
     unresolved: int = 0
+    waiting: int = 0
 
 
 EventSink = Callable[[ApplyEvent], None]

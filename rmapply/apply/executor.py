@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from rmapply.apply import steps
 from rmapply.apply.backoff import PollSchedule
 from rmapply.apply.budget import BudgetDecision, PricedSubmit, check_budget
+from rmapply.apply.chain import Chain
 from rmapply.apply.events import (
     ActionFailed,
     ActionFinished,
@@ -28,13 +29,14 @@ from rmapply.apply.events import (
     discard,
 )
 from rmapply.apply.graph import bind, dependencies, step_for, submits
+from rmapply.apply.readiness import not_ready, waiting_reports
 from rmapply.apply.recorded_cancels import recorded_cancel_tasks
 from rmapply.apply.recording import CHECKPOINT_EVERY_SECONDS, Recorder
 from rmapply.apply.recovery import DEFAULT_CLOCK_SKEW
 from rmapply.apply.schedule import Task, TaskReport, TaskResult, TaskStatus, run_tasks
 from rmapply.apply.step_context import StepContext, StepResult, check_precondition
 from rmapply.apply.summary import ActionOutcome, ApplySummary, OutcomeStatus
-from rmapply.apply.waiting import WaitOutcome
+from rmapply.apply.waiting import WaitOutcome, WaitTarget
 from rmapply.apply.watch import wait_for_jobs
 from rmapply.client import RealityModelingClient
 from rmapply.plan.actions import (
@@ -48,6 +50,7 @@ from rmapply.plan.drift import RemoteChangeCategory
 from rmapply.plan.pending import DEFAULT_IN_FLIGHT_MARGIN, unresolved
 from rmapply.plan.result import Plan
 from rmapply.state import StateSession
+from rmapply.state.lease import LeasedSession
 from rmapply.wire import Job, JobState
 
 DEFAULT_PARALLELISM = 8
@@ -128,6 +131,8 @@ class _PlanRun:
         self.by_key = {str(a.address): a for a in self.actions}
         self.deps = dependencies(self.actions, ctx.recorder)
         self.outcomes: list[ActionOutcome] = []
+        # submits not sent because an upstream job has not succeeded yet, by task key
+        self.waiting: dict[str, TaskResult] = {}
 
     def execute(self) -> ApplySummary:
         if self.options.record_progress:
@@ -142,17 +147,12 @@ class _PlanRun:
         budget: BudgetDecision | None = None
         second_tasks = self._phase_two()
         second = TaskReport()
+        chain: Chain | None = None
         if not first.interrupted and second_tasks:
             prior = {k: r.status for k, r in first.results.items()}
             budget = self._budget(second_tasks, prior)
             if budget.allowed:
-                second = run_tasks(
-                    second_tasks,
-                    parallelism=self.options.parallelism,
-                    prior=prior,
-                    on_start=self._started,
-                    on_end=self._ended,
-                )
+                second, chain = self._submit_phase(second_tasks, prior)
                 self._raise_bug(second)
             else:
                 self._hold(second_tasks, prior, budget)
@@ -169,7 +169,10 @@ class _PlanRun:
                 )
         waited = WaitOutcome()
         interrupted = first.interrupted or second.interrupted
-        if self.options.wait and not interrupted:
+        if chain is not None:
+            waited = chain.join()
+            self.ctx.recorder.checkpoint()
+        elif self.options.wait and not interrupted:
             # everything changed is written to the state file before a wait of hours begins
             self.ctx.recorder.checkpoint()
             waited = wait_for_jobs(
@@ -182,6 +185,7 @@ class _PlanRun:
                 on_event=self.emit,
                 now=self.clock,
             )
+        self._report_waiting(chain.percentages if chain is not None else None)
         summary = ApplySummary(
             outcomes=tuple(self.outcomes),
             budget_message=budget.message if budget else "",
@@ -199,9 +203,97 @@ class _PlanRun:
                 counts["skipped"],
                 counts["held"],
                 counts["unknown"],
+                counts["waiting"],
             )
         )
         return summary
+
+    # -- pipelines --------------------------------------------------------------------------
+
+    def _submit_phase(
+        self, tasks: list[Task], prior: dict[str, TaskStatus]
+    ) -> tuple[TaskReport, Chain | None]:
+        """Phase 2; with ``--wait`` the chain polls from the first submit on, and Ctrl-C at any
+        moment of it stops the chain (what is on the wire finishes and is recorded)."""
+        on_end: Callable[[TaskResult], None] = self._ended
+        chain: Chain | None = None
+        if self.options.wait:
+            # polling starts with the first submit, not after the last one
+            self.ctx.recorder.checkpoint()
+            chain = self._chain(tasks)
+            on_end = self._ended_in(chain, tasks)
+        report = TaskReport()
+        try:
+            report = run_tasks(
+                tasks,
+                parallelism=self.options.parallelism,
+                prior=prior,
+                on_start=self._started,
+                on_end=on_end,
+            )
+            if chain is not None:
+                if report.interrupted:
+                    chain.stop()
+                chain.phase_over()
+                # every submit made now is in the state file before a wait of hours
+                self.ctx.recorder.checkpoint()
+        except KeyboardInterrupt:
+            if chain is None:
+                raise
+            report.interrupted = True
+            chain.stop()
+        return report, chain
+
+    def _chain(self, tasks: list[Task]) -> Chain:
+        chain = Chain(
+            self.ctx.recorder,
+            self.ctx.client,
+            specs={k: a.after or {} for k, a in self.by_key.items()},
+            phase_keys={t.key for t in tasks},
+            schedule=self.options.poll_schedule,
+            parallelism=self.options.parallelism,
+            timeout=self.options.wait_timeout,
+            emit=self.emit,
+            now=self.clock,
+            on_end=self._ended,
+            lease=session
+            if isinstance(session := self.ctx.recorder.session, LeasedSession)
+            else None,
+        )
+        targets = []
+        for address in self._to_wait_for():
+            record = self.ctx.recorder.record(address)
+            if record is not None:
+                targets.append(WaitTarget(address, record.remote_id))
+        chain.start(targets)
+        return chain
+
+    def _ended_in(self, chain: Chain, tasks: list[Task]) -> Callable[[TaskResult], None]:
+        by_key = {t.key: t for t in tasks}
+
+        def ended(result: TaskResult) -> None:
+            self._ended(result)
+            chain.ended(by_key[result.key], result)
+
+        return ended
+
+    def _report_waiting(self, percentages: dict[str, float] | None) -> None:
+        """What still waits for upstream jobs: one event and one outcome each."""
+        if not self.waiting:
+            return
+        specs = {k: a.after or {} for k, a in self.by_key.items()}
+        waiting = [(r.address, r.action, r.reason) for r in self.waiting.values()]
+        for event, outcome in waiting_reports(
+            self.ctx.recorder,
+            self.ctx.client,
+            waiting,
+            specs,
+            percentages=percentages,
+            now=self.clock(),
+        ):
+            self.emit(event)
+            self.outcomes.append(outcome)
+        self.waiting.clear()
 
     def _record_progress(self) -> None:
         recorder = self.ctx.recorder
@@ -257,10 +349,10 @@ class _PlanRun:
 
             def standalone() -> StepResult:
                 check_precondition(action, self.ctx.recorder)
-                return steps.submit_job(self.ctx, address, spec=action.after)
+                return steps.submit_job(self.ctx, address, spec=action.after, planned=action.after)
 
             return standalone
-        return lambda: steps.submit_job(self.ctx, address)
+        return lambda: steps.submit_job(self.ctx, address, planned=action.after)
 
     # -- the budget gate --------------------------------------------------------------------
 
@@ -325,10 +417,18 @@ class _PlanRun:
     # -- events -----------------------------------------------------------------------------
 
     def _started(self, task: Task) -> None:
+        action = self.by_key.get(task.address)
+        spec = action.after if action is not None else None
+        if task.action == "submit" and spec and not_ready(self.ctx.recorder, spec):
+            return  # nothing is sent: it is reported as waiting (or blocked) instead
         self.emit(ActionStarted(self.clock(), task.address, task.action))
 
     def _ended(self, result: TaskResult) -> None:
         at = self.clock()
+        if result.status is TaskStatus.WAITING:
+            self.waiting[result.key] = result  # reported at the end, if it still waits
+            return
+        self.waiting.pop(result.key, None)
         if result.status is TaskStatus.DONE:
             value = result.value if isinstance(result.value, StepResult) else StepResult()
             self.emit(

@@ -71,6 +71,8 @@ def dependencies(actions: Iterable[Action], recorder: Recorder) -> dict[str, set
             ref = getattr(action, ref_name, None)
             if ref is not None:
                 deps[key].add(str(ref))
+        # an input taken from a job this plan creates: that create answers with its id
+        deps[key].update(str(r.address) for r in getattr(action, "input_refs", ()))
         if action.kind == "job" and action not in removals and action.after:
             workspace = action.after.get("workspace")
             if workspace:

@@ -3,7 +3,6 @@ from what the service answered, and a checkpoint now and then during a long appl
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -42,13 +41,11 @@ class Recorder:
         self._monotonic = monotonic
         self._last_checkpoint = monotonic()
         self._lock = threading.Lock()
-        # the session's lock guards the document while workers record into it
-        self._document_lock: contextlib.AbstractContextManager[Any] = session.lock
         # workspaces are read by every job create: kept here so that reading them never waits
         # for the journal (which is busy writing the other workers' records)
         self._workspace_lock = threading.Lock()
         self._workspaces: dict[str, tuple[str, str | None]] = {}
-        with self._document_lock:
+        with self.session.lock:  # guards the document while workers record
             for record in session.document.resources.values():
                 self._note_workspace(record.address, record)
 
@@ -78,7 +75,7 @@ class Recorder:
     def snapshot(self) -> StateDocument:
         """A copy of the state as of now that other workers cannot change underneath; calls
         still in flight count as pending in it (their outcome is not known yet either)."""
-        with self._document_lock:
+        with self.session.lock:  # guards the document while workers record
             document = self.session.document
             pending = dict(document.pending)
             for intent in self.session.journal.open_intents.values():
@@ -125,7 +122,7 @@ class Recorder:
     def adopt(self, address: str, record: ResourceRecord) -> bool:
         """Settle the lost create at ``address`` with ``record``, unless another address holds
         its remote id already (then False, and nothing is written): one job, one address."""
-        with self._document_lock:
+        with self.session.lock:  # guards the document while workers record
             for other in self.session.document.resources.values():
                 if other.address == address:
                     continue

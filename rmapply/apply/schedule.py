@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from rmapply.apply.readiness import InputsNotReadyError
 from rmapply.errors import RmapplyError
 
 
@@ -18,6 +19,7 @@ class TaskStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
+    WAITING = "waiting"  # a submit whose upstream jobs have not succeeded yet: not sent
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,11 @@ class _Run:
             for child in self.dependents[result.key]:
                 if child in self.report.results or any(p.key == child for p in pending):
                     continue
+                if result.status is TaskStatus.WAITING:
+                    # what follows a waiting submit waits with it (the next apply goes on)
+                    reason = f"waits for the {_label(result.key)}"
+                    pending.append(self._skipped(child, reason, TaskStatus.WAITING))
+                    continue
                 if result.status is not TaskStatus.DONE:
                     # a task's own earlier failure says more than its neighbour's
                     own = self.prior_failure(self.by_key[child])
@@ -179,9 +186,11 @@ class _Run:
     def skip(self, key: str, reason: str) -> None:
         self.finish(self._skipped(key, reason))
 
-    def _skipped(self, key: str, reason: str) -> TaskResult:
+    def _skipped(
+        self, key: str, reason: str, status: TaskStatus = TaskStatus.SKIPPED
+    ) -> TaskResult:
         task = self.by_key[key]
-        return TaskResult(key, task.address, task.action, TaskStatus.SKIPPED, reason=reason)
+        return TaskResult(key, task.address, task.action, status, reason=reason)
 
 
 def _result_of(
@@ -189,6 +198,12 @@ def _result_of(
 ) -> TaskResult:
     try:
         value = future.result() if wait_for_it else future.result(timeout=0)
+    except InputsNotReadyError as exc:
+        # nothing was sent: blocked by a failed upstream (skipped), or waiting for one
+        status = TaskStatus.SKIPPED if exc.blocked else TaskStatus.WAITING
+        return TaskResult(
+            task.key, task.address, task.action, status, value=exc, reason=exc.sentence
+        )
     except RmapplyError as exc:
         return TaskResult(task.key, task.address, task.action, TaskStatus.FAILED, error=exc)
     except Exception as exc:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rmapply.model import digest
-from rmapply.model.specs import CACHE_ADDRESS_PREFIX
+from rmapply.model.specs import CACHE_ADDRESS_PREFIX, OutputRef
 from rmapply.wire import JobCreation, JobPatch, WorkspaceCreation
 
 # the API fields of a job spec that a POST /jobs body carries (workspaceId apart: see below)
@@ -65,12 +65,28 @@ def _as_sent(
             spec.pop(name, None)
     if workspace_id is not None and not planned.get("workspace"):
         spec["workspaceId"] = workspace_id
+    _keep_output_references(planned, spec)
     address = _cache_address(planned)
     if address is not None and "settings" in fields:
         cache = (spec.get("settings") or {}).get("cacheSettings")
         if isinstance(cache, dict) and "useCache" in cache:
             cache["useCache"] = address
     return spec
+
+
+def _keep_output_references(planned: Mapping[str, Any], spec: dict[str, Any]) -> None:
+    """Inputs written as ``jobs.KEY.outputs.FORMAT`` stay so in the spec (the record's
+    ``remote`` holds the ids they were filled with), as ``useCache = "jobs.KEY"`` does."""
+    written = planned.get("inputs")
+    sent = spec.get("inputs")
+    if not isinstance(written, list) or not isinstance(sent, list) or written is sent:
+        return
+    for index, item in enumerate(written):
+        if index >= len(sent) or not isinstance(item, Mapping) or not isinstance(sent[index], dict):
+            continue
+        given = item.get("id")
+        if isinstance(given, str) and OutputRef.parse(given) is not None:
+            sent[index]["id"] = given
 
 
 def _cache_address(spec: Mapping[str, Any]) -> str | None:

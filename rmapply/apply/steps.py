@@ -7,10 +7,11 @@ whose answer was lost is journalled as ``unknown`` (a pending operation), never 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rmapply.apply.events import OutcomeResolved
+from rmapply.apply.readiness import check_ready
 from rmapply.apply.recording import (
     job_record,
     observed,
@@ -31,6 +32,7 @@ from rmapply.apply.step_context import (
     may_have_happened,
 )
 from rmapply.errors import ApiError, InvalidChangeError, NotFoundError, RmapplyError, StalePlanError
+from rmapply.model import Address
 from rmapply.plan.actions import (
     GONE,
     CreateJob,
@@ -77,7 +79,7 @@ def create_job(ctx: StepContext, action: CreateJob | ReplaceJob) -> StepResult:
     # (never with an id the state held before: that workspace or cache is the one replaced)
     refs = (r for r in (action.workspace_ref, action.cache_ref) if r is not None)
     ids = {r: ctx.created_ids[str(r)] for r in refs if str(r) in ctx.created_ids}
-    body = action.request_body(ids)
+    body = action.request_body(ids, _created_outputs(ctx, action))
     spec = job_spec_as_sent(action.after or {}, body)
     previous = ctx.recorder.record(address)
     details: dict[str, Any] = {
@@ -131,6 +133,20 @@ def create_job(ctx: StepContext, action: CreateJob | ReplaceJob) -> StepResult:
             else result
         )
     return result
+
+
+def _created_outputs(
+    ctx: StepContext, action: CreateJob | ReplaceJob
+) -> dict[Address, dict[str, str]]:
+    """The output ids, by format, of the upstream jobs this apply created (recorded from their
+    create answers): the only ids that fill an input reference."""
+    found: dict[Address, dict[str, str]] = {}
+    for ref in action.input_refs:
+        created = ctx.created_ids.get(str(ref.address))
+        record = ctx.recorder.record(str(ref.address))
+        if created is not None and record is not None and record.remote_id == created:
+            found[ref.address] = dict(record.outputs)
+    return found
 
 
 def _settle_lost_create(ctx: StepContext, address: str, exc: ApiError) -> StepResult:
@@ -196,12 +212,18 @@ def _delete_replaced(ctx: StepContext, address: str, old_id: str) -> str:
 
 
 def submit_job(
-    ctx: StepContext, address: str, *, spec: dict[str, object] | None = None
+    ctx: StepContext,
+    address: str,
+    *,
+    spec: dict[str, object] | None = None,
+    planned: Mapping[str, Any] | None = None,
 ) -> StepResult:
-    """PATCH {"state": "Active"}; a lost answer is verified with a GET by the client."""
+    """PATCH {"state": "Active"} once every upstream job of ``planned`` (the job's spec as
+    planned) has succeeded, else InputsNotReadyError; a lost answer is verified with a GET."""
     record = ctx.recorder.record(address)
     if record is None:
         raise StalePlanError(f"{address}: not in state any more; nothing was submitted")
+    check_ready(ctx.recorder, address, planned)
     job_id = record.remote_id
     seq = ctx.recorder.intent(address, "submit", SUBMIT_BODY, {"remoteId": job_id})
     note = ""

@@ -21,6 +21,8 @@ class OutcomeStatus(StrEnum):
     SKIPPED = "skipped"  # not attempted: a dependency failed, or apply was interrupted
     HELD = "held"  # created but not submitted: the budget would have been exceeded
     UNKNOWN = "unknown"  # sent, answer lost, not resolvable now: shown by every plan
+    # not submitted yet: an upstream job has not succeeded; the next apply carries it on
+    WAITING = "waiting"
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ class ApplySummary:
             parts.append(f"{len(self.failed_jobs)} job(s) ended failed or cancelled")
         lines = [f"{command} finished with problems: {', '.join(parts)}"]
         for outcome in self.outcomes:
-            if outcome.status is OutcomeStatus.DONE:
+            if outcome.status in (OutcomeStatus.DONE, OutcomeStatus.WAITING):
                 continue
             lines.append(
                 f"  {outcome.address}: {outcome.action} {outcome.status.value}: {_reason(outcome)}"
@@ -143,6 +145,7 @@ class ApplySummary:
             lines.extend(f"    settle with: {command}" for command in outcome.commands)
         for address in self.failed_jobs:
             lines.append(f"  {address}: job {self.job_states[address]}")
+        lines.extend(f"  {o.address}: {o.message}" for o in self.with_status(OutcomeStatus.WAITING))
         hint = self.budget_hint or (
             "fix what is named above and run 'rmapply apply' again: what succeeded is recorded "
             "in the state and is not repeated"

@@ -76,6 +76,7 @@ class JobWaiter:
         get_job: Callable[[str], Job],
         record: Callable[[str, Job], None],
         schedule: PollSchedule,
+        on_idle: Callable[[], None] | None = None,
         parallelism: int = 8,
         on_event: EventSink = discard,
         now: Callable[[], datetime],
@@ -84,6 +85,7 @@ class JobWaiter:
         self._get_progress = get_progress
         self._get_job = get_job
         self._record = record
+        self._on_idle = on_idle  # called while nothing is due or polled (a chain may close)
         self._schedule = schedule
         self._parallelism = max(1, parallelism)
         self._emit = on_event
@@ -91,15 +93,54 @@ class JobWaiter:
         self._monotonic = monotonic
         self._stop = threading.Event()
         self._abort: str | None = None  # why waiting stopped early on an error, if it did
+        # targets added while waiting (jobs submitted as their inputs became ready), and whether
+        # more may come: a chain keeps the loop open until its last job is submitted
+        self._wake = threading.Event()
+        self._added: list[WaitTarget] = []
+        self._added_lock = threading.Lock()
+        self._open = False
 
     def stop(self) -> None:
         """Ask a running ``wait`` to return soon (jobs keep running on the service)."""
         self._stop.set()
+        self._wake.set()
+
+    def keep_open(self) -> None:
+        """Let the next ``wait`` go on without targets until ``close`` (targets come by ``add``)."""
+        self._open = True
+
+    def add(self, target: WaitTarget) -> None:
+        """Wait for ``target`` too, from the next turn of a running ``wait`` (any thread)."""
+        with self._added_lock:
+            self._added.append(target)
+        self._wake.set()
+
+    def close(self) -> None:
+        """No more targets will be added: ``wait`` returns once the last one settles."""
+        self._open = False
+        self._wake.set()
+
+    def _take_added(self) -> list[WaitTarget]:
+        with self._added_lock:
+            added, self._added = self._added, []
+        return added
+
+    def _push_added(
+        self,
+        targets: list[WaitTarget],
+        due: list[tuple[float, int, _Watch]],
+        seq: itertools.count[int],
+        now: float,
+    ) -> None:
+        for target in self._take_added():
+            targets.append(target)
+            heapq.heappush(due, (now, next(seq), _Watch(target, PollCursor(self._schedule))))
 
     def wait(self, targets: Sequence[WaitTarget], *, timeout: float | None = None) -> WaitOutcome:
         """Poll every target until it settles, ``timeout`` seconds pass, or Ctrl-C."""
         outcome = WaitOutcome()
-        if not targets:
+        targets = list(targets)
+        if not targets and not self._open:
             return outcome
         deadline = None if timeout is None else self._monotonic() + timeout
         seq = itertools.count()
@@ -108,11 +149,13 @@ class JobWaiter:
         for target in targets:
             heapq.heappush(due, (start, next(seq), _Watch(target, PollCursor(self._schedule))))
         running: dict[Future[_Poll], _Watch] = {}
-        workers = min(self._parallelism, len(targets))
+        workers = self._parallelism if self._open else min(self._parallelism, len(targets))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rmapply-wait")
         try:
-            while (due or running) and not self._stop.is_set():
+            while (due or running or self._open or self._added) and not self._stop.is_set():
+                self._wake.clear()
                 now = self._monotonic()
+                self._push_added(targets, due, seq, now)
                 if deadline is not None and now >= deadline:
                     break
                 while due and due[0][0] <= now and len(running) < workers:
@@ -125,7 +168,8 @@ class JobWaiter:
                 if running:
                     # blocked on a free worker: any finished poll frees one
                     blocked = bool(due) and due[0][0] <= now
-                    limit = 0.5 if blocked else min(pause, 0.5)
+                    # an open chain adds targets: look for them often
+                    limit = 0.5 if blocked else min(pause, 0.1 if self._open else 0.5)
                     done, _ = wait(running, timeout=limit, return_when=FIRST_COMPLETED)
                     for future in done:
                         watch = running.pop(future)
@@ -133,21 +177,15 @@ class JobWaiter:
                         if delay is not None:
                             heapq.heappush(due, (self._monotonic() + delay, next(seq), watch))
                 else:
-                    self._stop.wait(min(pause, 0.5))
+                    if not due and self._on_idle is not None:
+                        self._on_idle()
+                    self._wake.wait(min(pause, 0.5))
         except KeyboardInterrupt:
             outcome.interrupted = True
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-            # let the polls already on the wire finish and be recorded: state stays true
-            for future, watch in list(running.items()):
-                if future.cancelled():
-                    continue
-                try:
-                    self._settle(watch, future, outcome, block=True)
-                except KeyboardInterrupt:
-                    outcome.interrupted = True
-                    break
-            pool.shutdown(wait=True)
+            self._finish(pool, running, outcome)
+        # added but never polled (waiting stopped first): running all the same
+        self._push_added(targets, due, seq, self._monotonic())
         outcome.running = sorted(
             t.address
             for t in targets
@@ -156,6 +194,24 @@ class JobWaiter:
         if outcome.running:
             self._emit(WaitStopped(self._now(), tuple(outcome.running), self._reason(outcome)))
         return outcome
+
+    def _finish(
+        self,
+        pool: ThreadPoolExecutor,
+        running: dict[Future[_Poll], _Watch],
+        outcome: WaitOutcome,
+    ) -> None:
+        """Let the polls already on the wire finish and be recorded: the state stays true."""
+        pool.shutdown(wait=False, cancel_futures=True)
+        for future, watch in list(running.items()):
+            if future.cancelled():
+                continue
+            try:
+                self._settle(watch, future, outcome, block=True)
+            except KeyboardInterrupt:
+                outcome.interrupted = True
+                break
+        pool.shutdown(wait=True)
 
     def _reason(self, outcome: WaitOutcome) -> str:
         """Why waiting stopped before every job settled."""

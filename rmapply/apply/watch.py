@@ -13,6 +13,7 @@ from typing import Any
 
 from rmapply.apply.backoff import PollSchedule
 from rmapply.apply.events import EventSink, discard
+from rmapply.apply.pipeline_status import InputsStatus
 from rmapply.apply.recording import Recorder, observed
 from rmapply.apply.waiting import JobWaiter, WaitOutcome, WaitTarget
 from rmapply.client import RealityModelingClient
@@ -42,6 +43,7 @@ class JobStatus:
     error: str | None = None
     recorded_state: str | None = None  # what the state file last saw
     gone: bool = False  # the error is the API's proof that the job no longer exists
+    inputs: InputsStatus | None = None  # a pipeline stage still to submit: what it waits for
 
     @property
     def unread(self) -> bool:
@@ -62,6 +64,8 @@ class JobStatus:
         ):
             if value is not None:
                 out[key] = value
+        if self.inputs is not None:
+            out.update(self.inputs.to_json())
         return out
 
 

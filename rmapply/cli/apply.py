@@ -4,7 +4,7 @@ re-attach to them (see docs/apply.md)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,12 +15,10 @@ from rmapply.apply.client_bridge import ClientEventBridge
 from rmapply.apply.executor import ApplyOptions, execute_plan
 from rmapply.apply.recovery import resolve_pending
 from rmapply.apply.summary import ApplySummary
-from rmapply.apply.watch import collect_status, job_records, wait_from_store
 from rmapply.cli.apply_printer import (
     EventPrinter,
     is_terminal,
     open_printer,
-    print_status,
     report_resolutions,
 )
 from rmapply.cli.formats import format_option, json_alias_option, wants_json
@@ -39,7 +37,6 @@ from rmapply.cli.options import (
 )
 from rmapply.cli.plan import print_warnings, render, replace_option
 from rmapply.errors import (
-    ApiError,
     ApplyError,
     ConfigError,
 )
@@ -51,7 +48,7 @@ from rmapply.output.plan_json import plan_data
 from rmapply.plan import Unresolved, check_saved_plan, load_plan
 from rmapply.plan.pending import IN_FLIGHT_COMMANDS
 from rmapply.project import Endpoint
-from rmapply.refresh import stop_error
+from rmapply.state.lease import lease_lock
 
 EXIT_INTERRUPTED = 130
 NO_TERMINAL = (
@@ -227,7 +224,8 @@ def apply_command(
         project.client(
             chosen, parallelism=workers, on_event=bridge, retry_budget=retry_budget
         ) as client,
-        project.store.lock("apply", lock_timeout) as session,
+        # --wait over a chain lets go of the lock while it only waits (docs/apply.md)
+        lease_lock(project.store, "apply", lock_timeout) as session,
     ):
         bridge.sink = printer
         now = datetime.now(UTC)
@@ -300,123 +298,6 @@ def _confirm(auto_approve: bool) -> None:
         raise ApplyError("apply cancelled: nothing was changed", hint="run it again to apply")
 
 
-@click.command("status")
-@click.argument("addresses", nargs=-1)
-@dir_option
-@endpoint_options
-@_parallelism
-@ignore_previous_state_option
-@retry_budget_option
-@format_option
-@json_alias_option
-def status_command(
-    addresses: tuple[str, ...],
-    directory: Path,
-    endpoint: str | None,
-    local: bool,
-    parallelism: int | None,
-    ignore_previous_state: bool,
-    retry_budget: float | None,
-    fmt: str,
-    json_alias: bool,
-) -> None:
-    """Show the live state of the jobs in state (or of ADDRESS...), read from the service."""
-    json_lines = wants_json(fmt, json_alias)
-    project = load_project(directory, ignore_previous_state)
-    with (
-        open_endpoint(project, endpoint, local) as chosen,
-        project.client(chosen, retry_budget=retry_budget) as client,
-    ):
-        document = project.store.load()  # after open_endpoint: the state of this endpoint
-        records = job_records(document, addresses)
-        rows = collect_status(records, client, parallelism=parallelism or 8)
-    print_status(rows, document, json_lines=json_lines)
-    unread = [row for row in rows if row.unread]
-    if unread:
-        raise ApiError(
-            f"status: {len(unread)} of {len(rows)} job(s) could not be read from {chosen.url}: "
-            + ", ".join(row.address for row in unread),
-            hint="check the endpoint and the network, and run 'rmapply status' again",
-        )
-
-
-@click.command("wait")
-@click.argument("addresses", nargs=-1)
-@dir_option
-@endpoint_options
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    default=None,
-    metavar="SECONDS",
-    help="Stop waiting after SECONDS (the jobs keep running; exit 1).",
-)
-@_parallelism
-@_poll_scale
-@_lock_timeout
-@ignore_previous_state_option
-@retry_budget_option
-@format_option
-@json_alias_option
-def wait_command(
-    addresses: tuple[str, ...],
-    directory: Path,
-    endpoint: str | None,
-    local: bool,
-    timeout: float | None,
-    parallelism: int | None,
-    poll_scale: float | None,
-    lock_timeout: float,
-    ignore_previous_state: bool,
-    retry_budget: float | None,
-    fmt: str,
-    json_alias: bool,
-) -> int:
-    """Wait for the running jobs in state (or ADDRESS...) to succeed, fail or be cancelled."""
-    json_lines = wants_json(fmt, json_alias)
-    project = load_project(directory, ignore_previous_state)
-    with (
-        open_printer(json_lines) as printer,
-        open_endpoint(project, endpoint, local) as chosen,
-        project.client(
-            chosen, on_event=ClientEventBridge(printer), retry_budget=retry_budget
-        ) as client,
-    ):
-        outcome, not_running = wait_from_store(
-            project.store,
-            client,
-            list(addresses),
-            schedule=_schedule(poll_scale, chosen),
-            parallelism=parallelism or project.config.apply.parallelism,
-            timeout=timeout,
-            on_event=printer,
-            now=_utcnow,
-            lock_timeout=max(lock_timeout, 60.0),
-        )
-        for address in not_running:
-            if not json_lines:
-                printer.echo(f"{address}: not running (see 'rmapply status')")
-        stopped = stop_error(list(outcome.failed.values()), chosen.url)
-        if stopped is not None:
-            raise stopped
-        summary = ApplySummary(
-            job_states={a: j.state.value for a, j in outcome.settled.items()},
-            still_running=tuple(outcome.running),
-            interrupted=outcome.interrupted,
-        )
-        code = _finish(printer, summary, waiting=True)
-        if outcome.failed:
-            first = next(iter(outcome.failed.items()))
-            raise ApplyError(
-                f"{len(outcome.failed)} job(s) could not be read: {first[0]}: {first[1].message}",
-                summary=summary.to_json(),
-                hint="run 'rmapply status' to see them",
-            )
-        if outcome.running and not outcome.interrupted and timeout is not None:
-            raise _still_running(summary, timeout)
-        return code
-
-
 def _still_running(summary: ApplySummary, timeout: float) -> ApplyError:
     """The error of a wait that stopped at its time limit (exit 1; the jobs keep running)."""
     return ApplyError(
@@ -426,6 +307,4 @@ def _still_running(summary: ApplySummary, timeout: float) -> ApplyError:
     )
 
 
-_utcnow: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
-
-COMMANDS: list[click.Command] = [apply_command, status_command, wait_command]
+COMMANDS: list[click.Command] = [apply_command]

@@ -138,19 +138,22 @@ def report_resolutions(
         )
 
 
-def status_line(row: dict[str, Any]) -> str:
-    """One line of ``rmapply status`` from a JobStatus as JSON."""
-    state = row.get("state") or ("gone" if row.get("gone") else "unreadable")
-    parts = [f"{row['address']}: {state}"]
-    if row.get("percentage") is not None and state == JobState.ACTIVE:
-        parts.append(f"{row['percentage']:.0f}%")
-    if row.get("step"):
-        parts.append(str(row["step"]))
-    parts.append(f"[id={row['jobId']}]")
-    if row.get("estimatedCost") is not None:
-        parts.append(f"estimated cost {row['estimatedCost']:g}")
-    if row.get("error"):
-        parts.append(f"({row['error']})")
+def status_line(row: JobStatus) -> str:
+    """One line of ``rmapply status``: the job's state, progress, what it waits for, its id."""
+    state = row.state or ("gone" if row.gone else "unreadable")
+    parts = [f"{row.address}: {state}"]
+    if row.percentage is not None and state == JobState.ACTIVE:
+        parts.append(f"{row.percentage:.0f}%")
+    if row.step:
+        parts.append(row.step)
+    if row.inputs is not None:
+        parts[-1] += ","
+        parts.append(row.inputs.text())
+    parts.append(f"[id={row.job_id}]")
+    if row.estimated_cost is not None:
+        parts.append(f"estimated cost {row.estimated_cost:g}")
+    if row.error:
+        parts.append(f"({row.error})")
     return " ".join(parts)
 
 
@@ -170,7 +173,7 @@ def print_status(rows: Sequence[JobStatus], document: StateDocument, *, json_lin
     if not rows and not document.pending:
         click.echo("No jobs in state.")
     for row in rows:
-        click.echo(status_line(row.to_json()))
+        click.echo(status_line(row))
     for op in sorted(document.pending.values(), key=lambda o: o.address):
         click.echo(
             f"{op.address}: {op.action} of unknown outcome (sent {op.sent_at.isoformat()}); "

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 from types import FrameType
 
@@ -165,8 +166,15 @@ def serve(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        tally = emulator.request_tally()
         emulator.stop()
-    _say("emulator stopped", err=True)
+    _say(f"emulator stopped; {request_line(tally)}", err=True)
+
+
+def request_line(tally: Counter[str]) -> str:
+    """``N requests: GET /contextcapture/jobs/{id}/progress 120, POST ...`` (most first)."""
+    counts = ", ".join(f"{route} {n}" for route, n in tally.most_common())
+    return f"{sum(tally.values())} requests" + (f": {counts}" if counts else "")
 
 
 def _say(line: str, *, err: bool = False) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections import Counter
 from types import TracebackType
 from typing import Any
 
@@ -198,6 +199,11 @@ class Emulator:
     def request_count(self, method: str | None = None, path_prefix: str | None = None) -> int:
         """Requests received (answered or not), optionally of one method under a path prefix."""
         return self._application().request_count(method, path_prefix)
+
+    def request_tally(self) -> Counter[str]:
+        """Requests received by method and route, ids written ``{id}`` (``rmapply serve``
+        prints it when it stops)."""
+        return self._application().request_tally()
 
     def rate_limited_count(self) -> int:
         """Requests answered 429, by the rate limit or by ``throttle_next``."""

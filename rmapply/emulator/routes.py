@@ -42,6 +42,10 @@ API_PREFIX = "/contextcapture"
 TOKEN_PATH = "/connect/token"
 JSON = "application/json"
 _NOBODY = Caller("", "")
+# a job or workspace id in a path, for the request tally (the emulator's ids are GUIDs)
+_ID_SEGMENT = re.compile(
+    r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)"
+)
 log = logging.getLogger("rmapply.emulator")
 
 
@@ -114,6 +118,16 @@ class Application:
                 if (method is None or m == method.upper())
                 and (path_prefix is None or p.startswith(path_prefix))
             )
+
+    def request_tally(self) -> Counter[str]:
+        """Requests received by method and route, ids written ``{id}``
+        (``GET /contextcapture/jobs/{id}/progress``)."""
+        with self._count_lock:
+            counts = list(self._counts.items())
+        tally: Counter[str] = Counter()
+        for (method, path), n in counts:
+            tally[f"{method} {_ID_SEGMENT.sub('/{id}', path)}"] += n
+        return tally
 
     def handle(self, method: str, target: str, authorization: str | None, body: bytes) -> Answer:
         """Answer one request (faults first, then authentication, then the operation).

@@ -15,6 +15,7 @@ from rmapply.apply.events import (
     ActionFinished,
     ActionSkipped,
     ActionStarted,
+    ActionWaiting,
     ApplyEvent,
     ApplyFinished,
     BudgetHeld,
@@ -76,6 +77,8 @@ class EventLines:
             return [_failed(event)]
         if isinstance(event, ActionSkipped):
             return [f"{event.address}: {event.action} skipped: {event.reason}"]
+        if isinstance(event, ActionWaiting):
+            return [f"{event.address}: {event.action} not sent yet: {event.message}"]
         if isinstance(event, OutcomeResolved):
             text = f"{event.address}: unknown outcome of {event.action}: {event.outcome}"
             lines = [f"{text} ({event.message})" if event.message else text]
@@ -258,6 +261,8 @@ def summary_lines(summary: ApplySummary) -> list[str]:
         head += f", {counts['held']} held by the budget"
     if counts["unknown"]:
         head += f", {counts['unknown']} unknown"
+    if counts["waiting"]:
+        head += f", {counts['waiting']} waiting"
     lines = [head + "."]
     for status in (OutcomeStatus.FAILED, OutcomeStatus.UNKNOWN, OutcomeStatus.HELD):
         for o in summary.with_status(status):
@@ -267,6 +272,8 @@ def summary_lines(summary: ApplySummary) -> list[str]:
             lines.extend(f"    settle with: {command}" for command in o.commands)
     for o in summary.with_status(OutcomeStatus.SKIPPED):
         lines.append(f"  skipped: {o.address} ({o.action}): {o.message}")
+    # a waiting submit is no problem: the next apply (or --wait) carries the chain on
+    lines.extend(f"  {o.address}: {o.message}" for o in summary.with_status(OutcomeStatus.WAITING))
     for o in summary.with_status(OutcomeStatus.DONE):
         if o.message.startswith(RECREATED_NOTE):  # a workspace that may exist unused
             lines.append(f"  {o.address}: {o.message}")

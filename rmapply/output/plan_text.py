@@ -119,7 +119,9 @@ def action_lines(action: Action, paint: Painter) -> list[str]:
         not action.diff
     ):
         for path, value in flatten(action.request.to_wire()):
-            shown = value if value == KNOWN_AFTER_APPLY else describe_value(value)
+            # a placeholder is not a value: shown bare, as the plan fills it
+            placeholder = isinstance(value, str) and value.startswith(KNOWN_AFTER_APPLY)
+            shown = value if placeholder else describe_value(value)
             if value == KNOWN_AFTER_APPLY and isinstance(action, CreateJob | ReplaceJob):
                 source = action.cache_ref if path.endswith("useCache") else action.workspace_ref
                 shown = f"{KNOWN_AFTER_APPLY} from {source}"
@@ -152,8 +154,14 @@ def summary_line(plan: Plan) -> str:
         if not n:
             return "No remote changes: the state is up to date."
         return f"Refresh only: {n} remote change(s) to accept into the state; nothing else."
+    waiting = plan.summary.waiting
     if not plan.anything_to_apply:
         unchanged = counts.get(ActionType.NOOP, 0)
+        if waiting:
+            return (
+                f"Nothing to do now: {waiting} submit(s) wait for upstream jobs still running;"
+                f" {unchanged} resource(s) match the manifests."
+            )
         return f"No changes: {unchanged} resource(s) match the manifests."
     main = ", ".join(
         f"{counts.get(t, 0)} to {t.value}"
@@ -164,6 +172,8 @@ def summary_line(plan: Plan) -> str:
         for t in (ActionType.SUBMIT, ActionType.FORGET, ActionType.RECORD)
         if counts.get(t)
     )
+    if waiting:
+        extra += f"{', ' if extra else ''}{waiting} waiting for inputs"
     text = f"Plan: {main}" + (f"; {extra}" if extra else "")
     cost = plan.summary.cost
     if not cost.jobs:

@@ -4,165 +4,37 @@ exact request body (see docs/plan.md)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    PlainSerializer,
-    PlainValidator,
-    WithJsonSchema,
+from rmapply.errors import ApplyError, PlanError
+from rmapply.model import Address, ResourceKind
+from rmapply.plan.values import (
+    CANCEL_PATCH,
+    FAILED_STATES,
+    GONE,
+    KNOWN_AFTER_APPLY,
+    NEW_UPSTREAM,
+    READY_STATES,
+    SUBMIT_PATCH,
+    ActionType,
+    AddressField,
+    CostSource,
+    FieldDiff,
+    InputRef,
+    JobCost,
+    JobCreationBody,
+    JobPatchBody,
+    PlanValue,
+    Precondition,
+    ReasonCode,
+    Retire,
+    Upstream,
+    WorkspaceCreationBody,
+    _WireOut,
+    format_cost,
+    waits_sentence,
 )
-from pydantic.alias_generators import to_camel
-
-from rmapply.errors import PlanError
-from rmapply.model import Address, FieldClass, ResourceKind
-from rmapply.plan.remote import Sighting
-from rmapply.wire import JobCreation, JobPatch, PatchState, WireModel, WorkspaceCreation
-
-# Shown (and sent nowhere) in place of an id that exists only once an earlier action of the
-# same apply created it: a workspace's id (workspaceId) or a job's cache id (useCache).
-KNOWN_AFTER_APPLY = "(known after apply)"
-# The only bodies apply sends to submit and to cancel a job: a plan can show no other.
-SUBMIT_PATCH = JobPatch(state=PatchState.ACTIVE)
-CANCEL_PATCH = JobPatch(state=PatchState.CANCELLED)
-# ``ReplacedId.last_state`` for an id that vanished remotely (404) and was created again.
-GONE = "gone"
-
-
-def _parse_address(value: Any) -> Address:
-    if isinstance(value, Address):
-        return value
-    if isinstance(value, str):
-        return Address.parse(value)
-    raise ValueError(f"an address must be a string such as 'jobs.site-a', not {value!r}")
-
-
-def _wire(model: BaseModel) -> dict[str, Any]:
-    dumped: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return dumped
-
-
-AddressField = Annotated[
-    Address,
-    PlainValidator(_parse_address),
-    PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^(jobs|workspaces)\.[a-z0-9][a-z0-9_-]*$"}),
-]
-_WireOut = PlainSerializer(_wire, return_type=dict[str, Any])
-JobCreationBody = Annotated[JobCreation, _WireOut]
-JobPatchBody = Annotated[JobPatch, _WireOut]
-WorkspaceCreationBody = Annotated[WorkspaceCreation, _WireOut]
-
-
-def format_cost(amount: float) -> str:
-    """A cost with at most two decimals and no trailing zeros: ``12.5``, ``3``, ``0.05``."""
-    return f"{amount:.2f}".rstrip("0").rstrip(".")
-
-
-class PlanValue(BaseModel):
-    """Base of the plan's values: frozen, strict about unknown fields, camelCase in JSON."""
-
-    # the API's dialect: dumped with by_alias=True (plan JSON, plan files); built by field name
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-        defer_build=True,
-    )
-
-
-class ActionType(StrEnum):
-    """What an action does."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    REPLACE = "replace"
-    DELETE = "delete"
-    SUBMIT = "submit"
-    FORGET = "forget"  # drop from state, no API call (except a cancel when asked)
-    RECORD = "record"  # write the new spec into state, no API call
-    NOOP = "noop"
-
-
-class ReasonCode(StrEnum):
-    """Why an action was planned, for machines (``reasonCode``); the sentences say it for people."""
-
-    NEW = "new"  # in the manifests, not in the state
-    GONE_REMOTELY = "gone-remotely"  # in the state, but the service answers 404
-    RETRY_FAILED = "retry-failed"  # failed or cancelled and retryFailed = true
-    REPLACE_REQUESTED = "replace-requested"  # --replace ADDRESS
-    RERUN_FIELD_CHANGED = "rerun-field-changed"  # what a submitted job computes changed
-    UNPATCHABLE_FIELD_CHANGED = "unpatchable-field-changed"  # unsubmitted, PATCH cannot do it
-    PATCHABLE_FIELD_CHANGED = "patchable-field-changed"  # unsubmitted job, changed by PATCH
-    DRIFT_RESTORED = "drift-restored"  # changed outside rmapply, set back by PATCH
-    SUBMIT_REQUESTED = "submit-requested"  # unsubmitted and submit = true
-    COSMETIC_CHANGE = "cosmetic-change"  # only fields that do not re-run anything changed
-    REMOVED_FROM_MANIFESTS = "removed-from-manifests"  # in the state, not in the manifests
-    STILL_USED = "still-used"  # a removed workspace that jobs in the state still use
-    FAILED_NOT_RETRIED = "failed-not-retried"  # failed or cancelled, retryFailed = false
-    UNCHANGED = "unchanged"
-
-
-class Retire(StrEnum):
-    """What happens to the old job of a replacement, after the new job was created."""
-
-    DELETE = "delete"  # unsubmitted old job: DELETE /jobs/{id} (nothing was spent)
-    CANCEL = "cancel"  # active old job and --cancel-replaced: PATCH {"state": "Cancelled"}
-    KEEP = "keep"  # left as it is (running or finished); its id moves to history
-
-
-class CostSource(StrEnum):
-    """Where a job's cost figure comes from."""
-
-    SERVICE = "service"  # the service's estimatedCost for the same parameters
-    ESTIMATE = "estimate"  # rmapply's local cost model
-    UNKNOWN = "unknown"  # no costEstimationParameters
-
-
-class JobCost(PlanValue):
-    """The cost of a job that will run."""
-
-    amount: float | None
-    source: CostSource
-
-    def describe(self) -> str:
-        """``3.5 (service figure)``, ``3.5 (local estimate)`` or ``unknown``."""
-        if self.amount is None:
-            return "unknown (no costEstimationParameters)"
-        label = "service figure" if self.source is CostSource.SERVICE else "local estimate"
-        return f"{format_cost(self.amount)} ({label})"
-
-
-class FieldDiff(PlanValue):
-    """One field-level difference, e.g. ``settings.quality: "Medium" -> "Extra"``."""
-
-    path: str
-    change: Literal["changed", "added", "removed"] = "changed"
-    before: Any = None
-    after: Any = None
-    field_class: FieldClass
-
-
-class Precondition(PlanValue):
-    """What the action was computed under; apply re-checks it before sending anything."""
-
-    in_state: bool
-    remote_id: str | None = None
-    # job state when planned (unsubmitted, active, ...); None for workspaces or when unknown
-    state: str | None = None
-    # where `state` comes from: a refresh now, the state file's last sighting, or a 404
-    seen: Sighting = Sighting.ABSENT
-    digest: str | None = None  # the record's digest when planned
-
-    def describe(self) -> str:
-        """``absent from state`` or ``id 9a1f... (unsubmitted, refreshed)``."""
-        if not self.in_state:
-            return "absent from state"
-        what = ", ".join(x for x in (self.state, self.seen) if x)
-        return f"id {self.remote_id} ({what})"
+from rmapply.wire import JobCreation, JobPatch, WireModel
 
 
 class Action(PlanValue):
@@ -193,6 +65,11 @@ class Action(PlanValue):
         return self.action is not ActionType.NOOP
 
     @property
+    def waits(self) -> bool:
+        """True for a submit that only waits for running upstream jobs: nothing to do now."""
+        return self.reason_code is ReasonCode.WAITING_FOR_INPUTS
+
+    @property
     def runs_job(self) -> bool:
         """True when applying this action starts a job (it may cost money)."""
         return self.cost is not None
@@ -215,6 +92,10 @@ class _Resolvable(Action):
     cache_ref: AddressField | None = None
     submit: bool = False
     submit_request: JobPatchBody | None = None
+    # inputs taken from jobs this plan creates: filled with their output ids by apply
+    input_refs: tuple[InputRef, ...] = ()
+    # the upstream jobs not in success when planned: the submit waits for them (or is blocked)
+    waiting_for: tuple[Upstream, ...] = ()
 
     def model_post_init(self, context: Any, /) -> None:
         """Refuse a placeholder without its address (or the reverse) and a foreign submit."""
@@ -235,12 +116,28 @@ class _Resolvable(Action):
             if (value == KNOWN_AFTER_APPLY) != (ref is not None):
                 filler = f"the id of {ref}" if ref is not None else "no address"
                 problems.append(f"{path} is {value!r} but the plan fills it with {filler}")
+        refs = {item.index: item for item in self.input_refs}
+        for index, given in enumerate(self.request.inputs):
+            input_ref = refs.pop(index, None)
+            if input_ref is None and given.id.startswith(KNOWN_AFTER_APPLY):
+                problems.append(f"inputs[{index}].id is {given.id!r} but nothing fills it")
+            elif input_ref is not None and given.id != input_ref.placeholder:
+                problems.append(
+                    f"inputs[{index}].id is {given.id!r} but the plan fills it with the output"
+                    f" {input_ref.format} of {input_ref.address}"
+                )
+        problems.extend(f"inputRefs names inputs[{i}], which the body lacks" for i in refs)
         return problems
 
-    def request_body(self, known_ids: Mapping[Address, str]) -> JobCreation:
+    def request_body(
+        self,
+        known_ids: Mapping[Address, str],
+        known_outputs: Mapping[Address, Mapping[str, str]] | None = None,
+    ) -> JobCreation:
         """The exact POST /jobs body the plan shows, each ``(known after apply)`` placeholder
-        filled with the id ``known_ids`` holds for the address the plan names for it (the
-        caller passes only the ids created earlier in the same apply)."""
+        filled with the id ``known_ids`` holds for the address the plan names for it, and each
+        input reference with the output id ``known_outputs`` holds for that job and format
+        (the caller passes only the ids created earlier in the same apply)."""
         problems = self.placeholder_problems()
         if problems:
             raise PlanError(
@@ -262,7 +159,30 @@ class _Resolvable(Action):
                 update={"cache_settings": cache.model_copy(update={"use_cache": cache_id})}
             )
             body = body.model_copy(update={"settings": settings})
+        if self.input_refs:
+            inputs = list(body.inputs)
+            for ref in self.input_refs:
+                output_id = self._output(known_outputs or {}, ref)
+                inputs[ref.index] = inputs[ref.index].model_copy(update={"id": output_id})
+            body = body.model_copy(update={"inputs": inputs})
         return body
+
+    def _output(self, known: Mapping[Address, Mapping[str, str]], ref: InputRef) -> str:
+        outputs = known.get(ref.address)
+        if outputs is None:
+            self._known({}, ref.address)  # raises: that job was not created by this apply
+            raise AssertionError  # pragma: no cover
+        found = outputs.get(ref.format)
+        if found is None:
+            listed = ", ".join(sorted(outputs)) or "none"
+            raise ApplyError(
+                f"{self.address}: input {ref.address}.outputs.{ref.format}: the create answer"
+                f" of {ref.address} lists no output {ref.format} (outputs: {listed});"
+                " nothing was sent",
+                hint=f"check that {ref.address} lists {ref.format} in settings.outputs, then"
+                " run 'rmapply apply' again",
+            )
+        return found
 
     @staticmethod
     def _use_cache(body: JobCreation) -> str | None:
@@ -341,6 +261,7 @@ class UpdateJob(Action):
     request: JobPatchBody
     submit: bool = False
     submit_request: JobPatchBody | None = None
+    waiting_for: tuple[Upstream, ...] = ()
 
     def model_post_init(self, context: Any, /) -> None:
         """Refuse a submit body other than the one apply sends."""
@@ -349,12 +270,14 @@ class UpdateJob(Action):
 
 
 class SubmitJob(Action):
-    """PATCH /jobs/{id} ``{"state": "Active"}``."""
+    """PATCH /jobs/{id} ``{"state": "Active"}``; ``waiting_for`` names the upstream jobs not in
+    success when planned (reasonCode ``waiting-for-inputs`` or ``upstream-failed``)."""
 
     kind: Literal["job"] = "job"
     action: Literal[ActionType.SUBMIT] = ActionType.SUBMIT
     remote_id: str
     request: JobPatchBody
+    waiting_for: tuple[Upstream, ...] = ()
 
     def model_post_init(self, context: Any, /) -> None:
         """Refuse a submit body other than the one apply sends."""
@@ -411,3 +334,43 @@ ANY_ACTION_TYPES: tuple[type[Action], ...] = (
     Record,
     NoOp,
 )
+
+# the plan's values are re-exported: actions and the values they carry are imported from here
+__all__ = [
+    "ANY_ACTION_TYPES",
+    "CANCEL_PATCH",
+    "FAILED_STATES",
+    "GONE",
+    "KNOWN_AFTER_APPLY",
+    "NEW_UPSTREAM",
+    "READY_STATES",
+    "SUBMIT_PATCH",
+    "Action",
+    "ActionType",
+    "AddressField",
+    "CostSource",
+    "CreateJob",
+    "CreateWorkspace",
+    "DeleteJob",
+    "DeleteWorkspace",
+    "FieldDiff",
+    "Forget",
+    "InputRef",
+    "JobCost",
+    "JobCreationBody",
+    "JobPatchBody",
+    "NoOp",
+    "PlanValue",
+    "Precondition",
+    "ReasonCode",
+    "Record",
+    "ReplaceJob",
+    "ReplaceWorkspace",
+    "Retire",
+    "SubmitJob",
+    "UpdateJob",
+    "Upstream",
+    "WorkspaceCreationBody",
+    "format_cost",
+    "waits_sentence",
+]

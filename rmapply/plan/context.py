@@ -7,18 +7,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rmapply.errors import PlanError
-from rmapply.model import Address, DesiredJob, DesiredState, ResourceKind
+from rmapply.model import Address, DesiredJob, DesiredState, OutputRef, ResourceKind
 from rmapply.plan.actions import (
     GONE,
     KNOWN_AFTER_APPLY,
+    NEW_UPSTREAM,
     Action,
+    CreateJob,
     CreateWorkspace,
+    InputRef,
+    ReplaceJob,
     ReplaceWorkspace,
+    Upstream,
 )
 from rmapply.plan.cost import CostModel
 from rmapply.plan.drift import RemoteChange
 from rmapply.plan.remote import Observation, RemoteView, observe
 from rmapply.state.document import ResourceRecord, StateDocument
+from rmapply.wire import JobState
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,8 @@ class PlanContext:
     warnings: list[str] = field(default_factory=list)
     replacing: frozenset[Address] = frozenset()  # the jobs --replace names
     workspace_actions: dict[Address, Action] = field(default_factory=dict)
+    # the jobs decided so far: upstream jobs are decided before the jobs that take their outputs
+    job_actions: dict[Address, Action] = field(default_factory=dict)
     remote_changes: dict[Address, RemoteChange] = field(default_factory=dict)
     _observations: dict[Address, Observation] = field(default_factory=dict)
     _workspaces: dict[str, tuple[str, Address | None]] = field(default_factory=dict)
@@ -138,18 +146,55 @@ class PlanContext:
             self._workspaces[spec.workspace] = known
         return known
 
+    def recreated(self, address: Address) -> bool:
+        """True when this plan creates the job at ``address`` anew (its ids change)."""
+        return isinstance(self.job_actions.get(address), CreateJob | ReplaceJob)
+
     def cache_for(self, job: DesiredJob) -> tuple[str | None, Address | None]:
         """The cache id of ``useCache = "jobs.KEY"`` (that job's id), and the job's address when
-        the id is only known after apply; (None, None) without such a reference. A cache job
-        that this plan re-creates is pointed at afterwards (``planner._point_at_new_caches``)."""
+        the id is only known after apply (this plan creates that job anew); (None, None)
+        without such a reference."""
         reference = job.spec.cache_address
         if reference is None:
             return None, None
         address = Address.parse(reference)
         record = self.records.get(address)
-        if record is not None:
+        if record is not None and not self.recreated(address):
             return record.remote_id, None
         return KNOWN_AFTER_APPLY, address
+
+    def outputs_for(self, job: DesiredJob) -> tuple[dict[OutputRef, str], tuple[InputRef, ...]]:
+        """The ids of the inputs written as ``jobs.KEY.outputs.FORMAT``: known ones (recorded
+        for a job this plan keeps) and the references apply fills (a job created anew, or an
+        output its record lacks, which apply then reports)."""
+        known: dict[OutputRef, str] = {}
+        refs: list[InputRef] = []
+        for index, ref in job.spec.output_refs.items():
+            record = self.records.get(ref.address)
+            found = None
+            if record is not None and not self.recreated(ref.address):
+                found = record.outputs.get(ref.format)
+            if found is not None:
+                known[ref] = found
+            else:
+                item = InputRef(index=index, address=ref.address, format=ref.format)
+                known[ref] = item.placeholder
+                refs.append(item)
+        return known, tuple(refs)
+
+    def upstream(self, address: Address) -> Upstream:
+        """The job at ``address`` as a downstream job sees it: ``new`` when this plan creates
+        it, else its job state (refreshed, or last seen)."""
+        record = self.records.get(address)
+        if record is None or self.recreated(address):
+            return Upstream(address=address, state=NEW_UPSTREAM)
+        # a refresh reads jobs, not their progress: the percentage is apply's to report
+        return Upstream(address=address, state=self.observe(address).job_state)
+
+    def waiting_for(self, job: DesiredJob) -> tuple[Upstream, ...]:
+        """The upstream jobs of ``job`` not in success: its submit waits for them."""
+        found = [self.upstream(a) for a in sorted(upstreams(job))]
+        return tuple(u for u in found if u.state != JobState.SUCCESS)
 
     def gone_workspace_ids(self, address: Address) -> set[str]:
         """Ids of the workspace at ``address`` that vanished remotely (not the user's change)."""
@@ -161,3 +206,12 @@ class PlanContext:
         if isinstance(action, CreateWorkspace) and action.previous_id:
             ids.add(action.previous_id)
         return ids
+
+
+def upstreams(job: DesiredJob) -> set[Address]:
+    """The jobs whose outputs (``jobs.KEY.outputs.FORMAT``) or cache (``useCache``) ``job``
+    takes: it is submitted only once each has succeeded. ``dependsOn`` is not among them."""
+    found = {ref.address for ref in job.spec.output_refs.values()}
+    if job.spec.cache_address is not None:
+        found.add(Address.parse(job.spec.cache_address))
+    return found

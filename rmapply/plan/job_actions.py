@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rmapply.model import Address, DesiredJob
@@ -15,6 +15,8 @@ from rmapply.plan.actions import (
     ReasonCode,
     ReplaceJob,
     Retire,
+    Upstream,
+    waits_sentence,
 )
 from rmapply.plan.context import PlanContext
 from rmapply.plan.cost import job_cost
@@ -39,6 +41,8 @@ class JobFacts:
     seen: Observation
     precondition: Precondition
     diff: list[FieldDiff]
+    # changed paths forced by an upstream job created anew (its output or cache ids change)
+    upstream: dict[str, Address] = field(default_factory=dict)
 
     @property
     def address(self) -> Address:
@@ -61,9 +65,15 @@ def paths(changes: list[FieldDiff]) -> str:
     return ", ".join(dict.fromkeys(c.path for c in changes))
 
 
-def then_submit(submit: bool) -> str:
-    """The end of a sentence saying whether the new job is submitted."""
-    return " and submitted (submit = true)" if submit else ", not submitted (submit = false)"
+def then_submit(submit: bool, waiting: tuple[Upstream, ...] = ()) -> str:
+    """The end of a sentence saying whether the new job is submitted, and when."""
+    if not submit:
+        return ", not submitted (submit = false)"
+    if any(u.failed for u in waiting):
+        return f", not submitted yet ({waits_sentence(waiting)})"
+    if waiting:
+        return f" and submitted once its inputs are ready ({waits_sentence(waiting)})"
+    return " and submitted (submit = true)"
 
 
 def cost_of(ctx: PlanContext, job: DesiredJob, priced: dict[str, Any] | None) -> JobCost | None:
@@ -87,6 +97,7 @@ def create_job(
     """CreateJob; with ``record`` (its job vanished remotely) the old id moves to history."""
     workspace_id, ref = ctx.workspace_for(desired)
     cache_id, cache_ref = ctx.cache_for(desired)
+    output_ids, input_refs = ctx.outputs_for(desired)
     submit = desired.spec.submit
     return CreateJob(
         address=desired.address,
@@ -97,9 +108,11 @@ def create_job(
         after=after,
         after_digest=digest,
         cost=cost_of(ctx, desired, record.remote if record else None),
-        request=desired.spec.to_creation(workspace_id, cache_id),
+        request=desired.spec.to_creation(workspace_id, cache_id, output_ids),
         workspace_ref=ref,
         cache_ref=cache_ref,
+        input_refs=input_refs,
+        waiting_for=ctx.waiting_for(desired) if submit else (),
         submit=submit,
         submit_request=SUBMIT if submit else None,
         previous_id=record.remote_id if record else None,
@@ -113,6 +126,7 @@ def replace_job(
     desired = facts.desired
     workspace_id, ref = ctx.workspace_for(desired)
     cache_id, cache_ref = ctx.cache_for(desired)
+    output_ids, input_refs = ctx.outputs_for(desired)
     submit = desired.spec.submit
     return ReplaceJob(
         address=facts.address,
@@ -125,9 +139,11 @@ def replace_job(
         diff=tuple(facts.diff),
         # the old job's price holds when it was priced from the same parameters
         cost=cost_of(ctx, desired, facts.seen.current),
-        request=desired.spec.to_creation(workspace_id, cache_id),
+        request=desired.spec.to_creation(workspace_id, cache_id, output_ids),
         workspace_ref=ref,
         cache_ref=cache_ref,
+        input_refs=input_refs,
+        waiting_for=ctx.waiting_for(desired) if submit else (),
         submit=submit,
         submit_request=SUBMIT if submit else None,
         old_remote_id=facts.job_id,
@@ -144,7 +160,9 @@ def patch_body(desired: DesiredJob, fields: set[str], cache_id: str | None = Non
     ``cache_id`` replaces ``useCache = "jobs.KEY"`` (an address never reaches the API).
     """
     spec = desired.spec
-    settings = spec.to_creation(spec.workspace_id or "", cache_id).settings
+    # only the settings are used: the inputs (and the ids of output references) are not patched
+    no_ids = {ref: "" for ref in spec.output_refs.values()}
+    settings = spec.to_creation(spec.workspace_id or "", cache_id, no_ids).settings
     patched_settings = JobPatchSettings(
         quality=settings.quality,
         processing_engines=settings.processing_engines,

@@ -18,7 +18,6 @@ from rmapply.plan.actions import (
     Record,
     ReplaceJob,
     Retire,
-    SubmitJob,
     UpdateJob,
 )
 from rmapply.plan.context import PlanContext
@@ -38,6 +37,12 @@ from rmapply.plan.job_actions import (
     top_field,
 )
 from rmapply.plan.remote import Observation, Sighting
+from rmapply.plan.upstream_jobs import (
+    submit_when_ready,
+    upstream_changes,
+    upstream_reason,
+    when_submitted,
+)
 from rmapply.state.document import ResourceRecord
 from rmapply.wire import JobState
 
@@ -63,7 +68,7 @@ def plan_job(
         if desired is None:
             return None
         reason = f"{address} is in the manifests but not in the state: it is created"
-        reason += then_submit(desired.spec.submit)
+        reason += when_submitted(ctx, desired)
         return create_job(
             ctx,
             desired,
@@ -89,7 +94,7 @@ def plan_job(
     if seen.seen is Sighting.GONE:
         reason = (
             f"job {record.remote_id} no longer exists remotely (404): a new job is created"
-            + then_submit(desired.spec.submit)
+            + when_submitted(ctx, desired)
         )
         return create_job(
             ctx,
@@ -104,12 +109,26 @@ def plan_job(
     changes = _diff(
         ctx, desired, after, same=spec_digest == record.digest, record=record, seen=seen
     )
-    facts = JobFacts(desired, after, spec_digest, record, seen, precondition, changes)
+    upstream = upstream_changes(ctx, desired, record)
+    if upstream:
+        taken = {c.path for c in changes}
+        changes.extend(c for c, _ in upstream.values() if c.path not in taken)
+        changes.sort(key=lambda c: c.path)
+    facts = JobFacts(
+        desired,
+        after,
+        spec_digest,
+        record,
+        seen,
+        precondition,
+        changes,
+        upstream={path: address for path, (_, address) in upstream.items()},
+    )
     state = seen.job_state
     if state in _NOT_FINISHED and desired.spec.retry_failed:
         reason = (
             f"job {record.remote_id} {state} and retryFailed = true: a new job is created"
-            f"{then_submit(desired.spec.submit)}; the {state} job's id moves to history"
+            f"{when_submitted(ctx, desired)}; the {state} job's id moves to history"
         )
         return replace_job(ctx, facts, Retire.KEEP, reason, ReasonCode.RETRY_FAILED)
     action = _unsubmitted(ctx, facts) if state == JobState.UNSUBMITTED else _submitted(ctx, facts)
@@ -136,7 +155,7 @@ def _requested_replace(ctx: PlanContext, facts: JobFacts) -> ReplaceJob:
     history = "" if retire is Retire.DELETE else "; its id moves to history"
     reason = (
         f"--replace {facts.address}: job {facts.job_id} ({state or 'state unknown'}) is run"
-        f" again: a new job is created{then_submit(facts.desired.spec.submit)}; {fate}{history}"
+        f" again: a new job is created{when_submitted(ctx, facts.desired)}; {fate}{history}"
     )
     return replace_job(ctx, facts, retire, reason, ReasonCode.REPLACE_REQUESTED)
 
@@ -203,14 +222,22 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
         for c in diff
         if c.field_class is not FieldClass.RECONCILER
         # PATCH cannot clear a field: a removed patchable value needs a new job too
-        and (top_field(c.path) not in PATCHABLE_JOB_FIELDS or c.change == "removed")
+        and (
+            top_field(c.path) not in PATCHABLE_JOB_FIELDS
+            or c.change == "removed"
+            # an id known only after apply cannot be patched in: a new job takes it
+            or c.path in facts.upstream
+        )
     ]
     if fixed:
+        upstream = upstream_reason(facts, fixed)
+        why = upstream or f"{paths(fixed)} cannot be changed by PATCH on an unsubmitted job"
         reason = (
-            f"{paths(fixed)} cannot be changed by PATCH on an unsubmitted job: job {job_id} is"
-            f" deleted (nothing was spent) and a new job is created{then_submit(spec.submit)}"
+            f"{why}: job {job_id} is deleted (nothing was spent) and a new job is"
+            f" created{when_submitted(ctx, facts.desired)}"
         )
-        return replace_job(ctx, facts, Retire.DELETE, reason, ReasonCode.UNPATCHABLE_FIELD_CHANGED)
+        code = ReasonCode.UPSTREAM_REPLACED if upstream else ReasonCode.UNPATCHABLE_FIELD_CHANGED
+        return replace_job(ctx, facts, Retire.DELETE, reason, code)
     after = facts.after
     restored = _restore(ctx, facts.address, after)
     patched = [c for c in diff if top_field(c.path) in PATCHABLE_JOB_FIELDS]
@@ -233,8 +260,14 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
             reasons.append(
                 f"{paths(restored)} changed outside rmapply: restored to the manifests' values"
             )
+        waiting = ctx.waiting_for(facts.desired) if spec.submit else ()
         if spec.submit:
-            reasons.append("then it is submitted (submit = true)")
+            words = then_submit(True, waiting)
+            reasons.append(
+                f"then it is{words.removeprefix(' and')}"
+                if words.startswith(" and")
+                else f"it is{words.removeprefix(',')}"
+            )
         return UpdateJob(
             **common,
             reason_code=(
@@ -246,18 +279,10 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
             request=patch_body(facts.desired, fields, _existing_cache(ctx, facts.desired)),
             submit=spec.submit,
             submit_request=SUBMIT if spec.submit else None,
+            waiting_for=waiting,
         )
     if spec.submit:
-        return SubmitJob(
-            **common,
-            reason_code=ReasonCode.SUBMIT_REQUESTED,
-            diff=tuple(diff),
-            reasons=(
-                f"job {job_id} is unsubmitted and the manifest says submit = true: it is submitted",
-            ),
-            cost=cost_of(ctx, facts.desired, facts.seen.current),
-            request=SUBMIT,
-        )
+        return submit_when_ready(ctx, facts, common)
     if diff:
         return Record(
             **common,
@@ -305,10 +330,17 @@ def _submitted(ctx: PlanContext, facts: JobFacts) -> Action:
     rerun = [c for c in diff if c.field_class is FieldClass.RERUN]
     if rerun:
         retire, fate = _retire(ctx, state)
+        upstream = upstream_reason(facts, rerun)
+        if upstream is not None:
+            reason = (
+                f"{upstream} and job {job_id} is already submitted ({shown}): a new job is"
+                f" created{when_submitted(ctx, facts.desired)}; {fate}; its id moves to history"
+            )
+            return replace_job(ctx, facts, retire, reason, ReasonCode.UPSTREAM_REPLACED)
         reason = (
             f"{paths(rerun)} {'changes' if len(rerun) == 1 else 'change'} what the job computes"
             f" and job {job_id} is already"
-            f" submitted ({shown}): a new job is created{then_submit(facts.desired.spec.submit)};"
+            f" submitted ({shown}): a new job is created{when_submitted(ctx, facts.desired)};"
             f" {fate}; its id moves to history"
         )
         return replace_job(ctx, facts, retire, reason, ReasonCode.RERUN_FIELD_CHANGED)

@@ -10,7 +10,6 @@ from rmapply.errors import PlanError
 from rmapply.gc_pause import gc_paused
 from rmapply.model import Address, DesiredState, ResourceKind
 from rmapply.plan.actions import (
-    KNOWN_AFTER_APPLY,
     Action,
     ActionType,
     CreateJob,
@@ -18,7 +17,7 @@ from rmapply.plan.actions import (
     Forget,
     ReplaceJob,
 )
-from rmapply.plan.context import PlanContext, PlanOptions, RecordIndex, address_name
+from rmapply.plan.context import PlanContext, PlanOptions, RecordIndex, address_name, upstreams
 from rmapply.plan.cost import check_budget, total_cost
 from rmapply.plan.drift import RemoteChangeCategory, remote_change
 from rmapply.plan.jobs import plan_job
@@ -124,6 +123,7 @@ def _build_plan(
         remote_changes=len(changes),
         drift=sum(1 for c in changes if c.category is RemoteChangeCategory.DRIFT),
         unresolved=len(pending),
+        waiting=sum(1 for a in actions if a.waits),
     )
     # the actions are validated already; validating the 10,000-tuple again costs for nothing
     return Plan.model_construct(
@@ -216,11 +216,11 @@ def _decide(ctx: PlanContext, selected: set[Address] | None, blocked: set[Addres
     jobs += records.not_in({address_name(a) for a in jobs}, ResourceKind.JOB)
     if selected is not None or blocked:
         jobs = [a for a in jobs if wanted(a)]
-    for address in sorted(jobs, key=_by_key):
+    for address in _upstreams_first(desired, jobs):
         found = plan_job(ctx, address, desired.jobs.get(address), records.get(address))
         if found is not None:
+            ctx.job_actions[address] = found
             actions.append(found)
-    actions = _point_at_new_caches(desired, actions)
     names = {address_name(a) for a in desired.workspaces}
     removed = sorted(a for a in records.not_in(names, ResourceKind.WORKSPACE) if wanted(a))
     if removed:
@@ -233,32 +233,38 @@ def _decide(ctx: PlanContext, selected: set[Address] | None, blocked: set[Addres
     return actions
 
 
-def _point_at_new_caches(desired: DesiredState, actions: list[Action]) -> list[Action]:
-    """Jobs reusing the cache of a job this plan creates anew take its id after apply."""
-    created = {a.address for a in actions if isinstance(a, CreateJob | ReplaceJob)}
-    if not created:  # nothing new whose id a cache reference could wait for
-        return actions
-    out: list[Action] = []
-    for action in actions:
-        changed = action
-        if isinstance(action, CreateJob | ReplaceJob) and action.cache_ref is None:
-            job = desired.jobs.get(action.address)
-            reference = job.spec.cache_address if job else None
-            if reference is not None and Address.parse(reference) in created:
-                changed = _cache_known_after_apply(action, Address.parse(reference))
-        out.append(changed)
+def _upstreams_first(desired: DesiredState, jobs: list[Address]) -> list[Address]:
+    """Jobs by key, each after the jobs whose outputs or cache it takes: a job's inputs and
+    whether its upstream is created anew must be decided before the job itself."""
+    ordered = sorted(jobs, key=_by_key)
+    after: dict[Address, set[Address]] = {}
+    for address in ordered:
+        job = desired.jobs.get(address)
+        if job is not None and (job.spec.output_refs or job.spec.cache_address):
+            after[address] = upstreams(job)
+    if not after:  # no pipeline: the order by key is the order of decisions
+        return ordered
+    placed: set[Address] = set()
+    out: list[Address] = []
+    members = set(ordered)
+
+    def place(address: Address, path: tuple[Address, ...]) -> None:
+        if address in placed:
+            return
+        if address in path:
+            raise PlanError(
+                f"dependency cycle among {', '.join(sorted(str(a) for a in path))}",
+                hint="remove one of the references that close the cycle",
+            )
+        for upstream in sorted(after.get(address, ()), key=_by_key):
+            if upstream in members:
+                place(upstream, (*path, address))
+        placed.add(address)
+        out.append(address)
+
+    for address in ordered:
+        place(address, ())
     return out
-
-
-def _cache_known_after_apply(action: CreateJob | ReplaceJob, cache: Address) -> Action:
-    settings = action.request.settings
-    cache_settings = settings.cache_settings
-    assert cache_settings is not None  # a cache address comes from cacheSettings.useCache
-    new_cache = cache_settings.model_copy(update={"use_cache": KNOWN_AFTER_APPLY})
-    request = action.request.model_copy(
-        update={"settings": settings.model_copy(update={"cache_settings": new_cache})}
-    )
-    return action.model_copy(update={"cache_ref": cache, "request": request})
 
 
 def _by_key(address: Address) -> tuple[str, str]:

@@ -96,6 +96,7 @@ class Summary(PlanValue):
     remote_changes: int
     drift: int
     unresolved: int
+    waiting: int = 0  # submits that wait for upstream jobs still running: nothing to do now
 
 
 class Plan(PlanValue):
@@ -134,7 +135,8 @@ class Plan(PlanValue):
         """True when apply would change something (with refresh_only: accept remote changes)."""
         if self.refresh_only:
             return bool(self.remote_changes)
-        return any(a.action is not ActionType.NOOP for a in self.actions)
+        # a submit that only waits for running upstream jobs is nothing to do now
+        return any(a.action is not ActionType.NOOP and not a.waits for a in self.actions)
 
     def action_for(self, address: str) -> Action | None:
         """The action planned for ``address`` (``jobs.site-a``), if any (a linear search)."""

@@ -80,7 +80,7 @@ def test_a_short_option_with_its_value_attached_is_not_mistaken_for_a_habit() ->
 def test_directory_debug_and_no_color_work_before_or_after_the_command(args: list[str]) -> None:
     code, out, err = run(*args)
     assert (code, err) == (0, "")
-    assert out.startswith("Valid: 1 workspace, 4 jobs")
+    assert out.startswith("Valid: 1 workspace, 6 jobs")
 
 
 def test_a_directory_after_the_command_wins_over_one_before_it(tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_no_color_before_or_after_the_command_turns_colour_off_like_no_color(
     plain = CliRunner().invoke(cli, args, env=env, color=True)
     assert plain.exit_code == 0, plain.output
     assert "\x1b[" not in plain.stdout
-    assert plain.stdout.splitlines()[-1].startswith("Plan: 5 to create")
+    assert plain.stdout.splitlines()[-1].startswith("Plan: 7 to create")
 
 
 @pytest.mark.parametrize("path", LEAVES, ids=" ".join)

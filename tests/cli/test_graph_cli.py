@@ -21,14 +21,17 @@ def test_graph_of_the_example_is_dot_with_every_resource_and_dependency() -> Non
         "jobs.bridge-north": "jobs.bridge-north\nFull\nnot created",
         "jobs.bridge-south": "jobs.bridge-south\nFull\nnot created",
         "jobs.viaduct-east": "jobs.viaduct-east\nFull\nnot created",
+        "jobs.calib": "jobs.calib\nCalibration\nnot created",
+        "jobs.recon": "jobs.recon\nReconstruction\nnot created",
     }
     workspace = {
         ("workspaces.main", f"jobs.{key}", "workspace")
-        for key in ("site-a", "bridge-north", "bridge-south", "viaduct-east")
+        for key in ("site-a", "bridge-north", "bridge-south", "viaduct-east", "calib", "recon")
     }
     assert edges == workspace | {
         ("jobs.bridge-north", "jobs.site-a", "dependsOn"),
         ("jobs.bridge-north", "jobs.site-a", "useCache"),
+        ("jobs.calib", "jobs.recon", "outputs.CCOrientations"),
     }
 
 
@@ -37,9 +40,10 @@ def test_graph_in_mermaid_starts_a_flowchart_and_names_every_resource() -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "flowchart LR"
-    assert '  n4["workspaces.main<br/>workspace<br/>not created"]' in lines
-    assert '  n0 -->|"useCache"| n2' in lines  # bridge-north's cache, reused by site-a
-    assert len(lines) == 1 + 5 + 6
+    assert '  n6["workspaces.main<br/>workspace<br/>not created"]' in lines
+    assert '  n0 -->|"useCache"| n4' in lines  # bridge-north's cache, reused by site-a
+    assert '  n2 -->|"outputs.CCOrientations"| n3' in lines  # the pipeline
+    assert len(lines) == 1 + 7 + 9
 
 
 def test_graph_of_manifests_with_a_problem_reports_it_and_exits_1(tmp_path) -> None:

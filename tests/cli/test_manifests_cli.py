@@ -28,7 +28,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
 def test_validate_the_example_prints_a_summary() -> None:
     assert run("validate", "-C", EXAMPLE, "--no-cache") == (
         0,
-        "Valid: 1 workspace, 4 jobs, 0 warnings in 3 files.\n",
+        "Valid: 1 workspace, 6 jobs, 0 warnings in 4 files.\n",
         "",
     )
 

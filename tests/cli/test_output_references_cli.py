@@ -1,8 +1,10 @@
-"""Output references (``jobs.KEY.outputs.FORMAT``) through the CLI: validate and render accept
-them; plan and apply refuse them until the planner fills them in, and nothing is sent."""
+"""Output references (``jobs.KEY.outputs.FORMAT``) through the CLI: validate and render show
+them as written; plan shows the id as known after apply; apply leaves the downstream submit
+waiting (exit 0); ``plan --detailed-exitcode`` is 0 while only waiting, 2 once inputs are ready."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import yaml
 
 from rmapply.emulator import Emulator
 from tests.cli.project import photos_id, run
+from tests.schemas import assert_valid
 
 PIPELINE = """\
 [jobs.calib]
@@ -56,13 +59,55 @@ def test_render_shows_a_reference_as_written(pipeline: Path) -> None:
     assert inputs[1] == {"id": "jobs.calib.outputs.CCOrientations"}
 
 
-@pytest.mark.parametrize("command", [("plan",), ("apply", "--auto-approve")])
-def test_plan_and_apply_refuse_references_and_send_nothing(
-    pipeline: Path, env: dict[str, str], emulator: Emulator, command: tuple[str, ...]
+def test_plan_shows_the_input_as_known_after_apply_from_its_reference(
+    pipeline: Path, env: dict[str, str], emulator: Emulator
 ) -> None:
-    code, out, err = run(*command, "-C", str(pipeline), env=env)
-    assert code == 1, (out, err)
-    assert "output references are validated but not applied yet" in err
-    assert "jobs.recon (jobs.toml:8): input jobs.calib.outputs.CCOrientations" in err
+    code, out, err = run("plan", "-C", str(pipeline), env=env)
+    assert (code, err) == (0, "")
+    assert "inputs[1].id: (known after apply) from jobs.calib.outputs.CCOrientations" in out
     assert emulator.jobs() == []
-    assert emulator.workspaces() == []
+
+
+def test_detailed_exitcode_is_0_while_the_chain_only_waits_and_2_once_inputs_are_ready(
+    pipeline: Path, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.set_speed(0)  # the calibration stays active until the test moves the clock
+    code, out, err = run("apply", "-C", str(pipeline), "--auto-approve", env=env)
+    assert (code, err) == (0, ""), out
+    assert "  jobs.recon: waiting for jobs.calib (active, 0%)" in out
+    assert ", 1 waiting." in out
+    code, out, _ = run("plan", "-C", str(pipeline), "--detailed-exitcode", env=env)
+    assert code == 0, out
+    assert "waits for jobs.calib (active)" in out
+    assert "Nothing to do now: 1 submit(s) wait for upstream jobs still running" in out
+    emulator.advance(24 * 3600)
+    code, out, _ = run("plan", "-C", str(pipeline), "--detailed-exitcode", env=env)
+    assert code == 2, out
+    code, out, err = run("apply", "-C", str(pipeline), "--auto-approve", env=env)
+    assert (code, err) == (0, ""), out
+    jobs = {job.name: job for job in emulator.jobs()}
+    assert len(jobs) == 2
+    assert jobs["Reconstruction"].state.value == "active"
+    assert jobs["Reconstruction"].inputs[1].id == jobs["Calibration"].output_ids()["CCOrientations"]
+
+
+def test_apply_json_reports_the_waiting_submit_as_an_action_waiting_event(
+    pipeline: Path, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.set_speed(0)
+    code, out, err = run("apply", "-C", str(pipeline), "--auto-approve", "--json", env=env)
+    assert (code, err) == (0, "")
+    events = [json.loads(line) for line in out.splitlines()]
+    for event in events:
+        assert_valid("apply-events", event)
+    (waiting,) = [e for e in events if e["event"] == "action_waiting"]
+    assert waiting["address"] == "jobs.recon"
+    assert waiting["reasonCode"] == "waiting-for-inputs"
+    assert waiting["waitingFor"] == [
+        {"address": "jobs.calib", "state": "active", "percentage": 0.0}
+    ]
+    summary = events[-1]
+    assert summary["counts"]["waiting"] == 1
+    assert {"address": "jobs.recon", "action": "submit", "status": "waiting"}.items() <= next(
+        a for a in summary["actions"] if a["status"] == "waiting"
+    ).items()

@@ -65,7 +65,22 @@ def test_serve_prints_the_base_url_first_and_serves_the_api() -> None:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=TIMEOUT) == 0
         assert process.stderr is not None
-        assert "emulator stopped" in process.stderr.read()
+        said = process.stderr.read()
+        assert "emulator stopped" in said
+
+
+def test_serve_tells_the_requests_it_received_by_route_when_it_stops() -> None:
+    with serving() as (process, base_url):
+        for _ in range(2):
+            _get(f"{base_url}/limits/engines", "x")
+        _get(f"{base_url}/jobs/58e0c0ca-1d8d-4e8b-9a3c-2f3a1b5c7d90/progress", "x")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=TIMEOUT) == 0
+        assert process.stderr is not None
+        assert (
+            "emulator stopped; 3 requests: GET /contextcapture/limits/engines 2, "
+            "GET /contextcapture/jobs/{id}/progress 1\n"
+        ) in process.stderr.read()
 
 
 def test_serve_stops_cleanly_on_sigterm() -> None:

@@ -126,12 +126,12 @@ def run(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedP
 
 
 def start_apply(
-    project: Path, env: dict[str, str], *, output: bool = False
+    project: Path, env: dict[str, str], *extra: str, output: bool = False
 ) -> subprocess.Popen[str]:
-    """``rmapply apply -C PROJECT --auto-approve`` in the background."""
+    """``rmapply apply -C PROJECT --auto-approve [EXTRA...]`` in the background."""
     pipe = subprocess.PIPE if output else subprocess.DEVNULL
     return subprocess.Popen(
-        [*RMAPPLY, "apply", "-C", str(project), "--auto-approve"],
+        [*RMAPPLY, "apply", "-C", str(project), "--auto-approve", *extra],
         env=env,
         stdout=pipe,
         stderr=pipe,
@@ -206,15 +206,21 @@ def check(project: Path, base_url: str, itwin_id: str, numbers: range) -> None:
     assert {j.workspace_id for j in jobs} == {state.resources["workspaces.main"].remote_id}
 
 
-def converge(project: Path, env: dict[str, str], *, rounds: int = 6, patience: float = 300) -> int:
-    """Apply again and again, with no other command, until plan has nothing left to do; returns
-    the applies it took. A create that may still be in flight stays pending until its window has
-    passed: such a round waits a little and does not count."""
+def converge(
+    project: Path,
+    env: dict[str, str],
+    *extra: str,
+    rounds: int = 6,
+    patience: float = 300,
+) -> int:
+    """Apply (with ``extra`` options) again and again, with no other command, until plan has
+    nothing left to do; returns the applies it took. A create that may still be in flight stays
+    pending until its window has passed: such a round waits a little and does not count."""
     notes: list[str] = []
     applies = 0
     deadline = time.monotonic() + patience
     while applies < rounds and time.monotonic() < deadline:
-        done = run(project, env, "apply", "--auto-approve")
+        done = run(project, env, "apply", "--auto-approve", *extra)
         plan = run(project, env, "plan", "--detailed-exitcode")
         applies += 1
         if done.returncode == 0 and plan.returncode == 0:

@@ -12,6 +12,8 @@ one job per manifest address, each id in the state.
 Three services: plain; one that drops 15 % of its answers after doing the work; and a slow one
 (latency with jitter) where the kill waits for a create on the wire, so the re-run meets a create
 that may still land. Every kill is counted: most must hit a live apply in the middle of its work.
+A fourth variant kills ``apply --wait`` while it carries pipeline chains forward (calib -> recon ->
+mesh): no job is ever duplicated, and none is submitted before its inputs are ready.
 ``RMAPPLY_CRASH_TRIALS`` sets the trials per service (default 2), ``RMAPPLY_CRASH_SEED`` the seed.
 """
 
@@ -41,6 +43,16 @@ from tests.e2e.apply_runs import (
     start_apply,
     wait_for_journal,
     write_project,
+)
+from tests.e2e.chain_runs import (
+    STAGES,
+    add_chain,
+    chain_on_service,
+    check_inputs_carry_upstream_ids,
+    check_never_submitted_early,
+    names,
+    service_jobs,
+    stage_name,
 )
 
 TRIALS = int(os.environ.get("RMAPPLY_CRASH_TRIALS", "2"))
@@ -176,3 +188,58 @@ def test_apply_killed_with_creates_in_flight_on_a_slow_service_never_duplicates_
     tmp_path: Path,
 ) -> None:
     run_trials(tmp_path, SLOW, SEED + 2)
+
+
+# chains added before every chain trial; each journals a create per stage, then the submits
+# and the observed final states of its waves
+NEW_CHAINS = 2
+
+
+def chain_trial(project: Path, env: dict[str, str], rng: random.Random) -> list[Kill]:
+    """Kill ``apply --wait`` among its first records (creates, the first submits), start it
+    again at once and kill that one at a random moment of its waves."""
+    first = start_apply(project, env, "--wait")
+    wait_for_journal(project, first, rng.randint(1, 6 * NEW_CHAINS))
+    time.sleep(rng.uniform(0, 0.02))
+    kills = [kill(project, first, Journalled(0, ()))]
+    left = journalled(project)
+    rerun = start_apply(project, env, "--wait")
+    time.sleep(rng.uniform(0, 1.5))  # start-up, replay, submits of ready stages, waiting
+    kills.append(kill(project, rerun, left))
+    return kills
+
+
+def check_chains(base_url: str, itwin_id: str, chains: range) -> None:
+    """One job per stage of every chain, all ended in success, each reading its upstream's ids,
+    none submitted before its inputs were ready."""
+    jobs = service_jobs(base_url, itwin_id)
+    expected = {stage_name(stage, n): 1 for n in chains for stage in STAGES}
+    assert names(jobs) == expected, names(jobs)
+    assert {j["state"] for j in jobs} == {"success"}
+    for n in chains:
+        check_inputs_carry_upstream_ids(chain_on_service(jobs, n))
+    check_never_submitted_early(jobs)
+
+
+def test_apply_wait_killed_while_it_carries_chains_forward_never_duplicates_or_submits_early(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(SEED + 3)
+    data, port = tmp_path / "emulator.sqlite3", free_port()
+    itwin_id = str(uuid.uuid4())
+    project = write_project(tmp_path / "project", itwin_id)
+    chains = range(0)
+    kills: list[Kill] = []
+    with serving(data, "--latency-ms", "15", port=port, seed=SEED + 3) as base_url:
+        env = environment(base_url)
+        converge(project, env)
+        for _ in range(TRIALS):
+            chains = range(chains.stop + NEW_CHAINS)
+            for n in range(chains.stop - NEW_CHAINS, chains.stop):
+                add_chain(project, n, calib_pixels=10)  # calib: 360 simulated s, 0.36 s here
+            kills += chain_trial(project, env, rng)
+            converge(project, env, "--wait")
+            check_chains(base_url, itwin_id, chains)
+    report = f"first kills: {kills[0::2]}; re-run kills: {kills[1::2]}"
+    print(report)
+    assert len([k for k in kills[0::2] if k.mid_work]) >= LIVE_SHARE * TRIALS, report

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -173,3 +174,67 @@ def test_gitops_flow_plans_in_review_applies_on_merge_refuses_a_stale_plan_and_c
     gone = a.stage(DRIFT)
     assert gone.returncode == 2, gone.stdout + gone.stderr
     assert f"jobs.site-b (job {site_b}): no longer exists remotely (404)" in gone.stdout
+
+
+def _pipeline(runner: Runner, itwin_id: str, key: str) -> None:
+    """The repository with a two-stage pipeline: calib (4,560 simulated s: 4.6 s here) ->
+    recon (the photos plus calib's orientations)."""
+    runner.checkout(itwin_id, key, {})
+    photos = uuid.uuid5(uuid.NAMESPACE_URL, "gitops-pipeline-photos")
+    (runner.root / "manifests" / "jobs" / "quarry.toml").write_text(
+        '[jobs.calib]\ntype = "Calibration"\nname = "Quarry calib"\nworkspace = "main"\n'
+        f'inputs = [{{ id = "{photos}" }}]\ncostEstimationParameters = {{ gigaPixels = 150 }}\n'
+        '[jobs.calib.settings]\nquality = "Draft"\noutputs = ["CCOrientations"]\n\n'
+        '[jobs.recon]\ntype = "Reconstruction"\nname = "Quarry recon"\nworkspace = "main"\n'
+        f'inputs = [{{ id = "{photos}" }}, {{ id = "jobs.calib.outputs.CCOrientations" }}]\n'
+        '[jobs.recon.settings]\nquality = "Draft"\noutputs = ["Cesium 3D Tiles"]\n',
+        encoding="utf-8",
+    )
+
+
+def _states(client: RealityModelingClient, itwin_id: str) -> dict[str, str]:
+    return {j.name: j.state.value for j in client.list_jobs(f"iTwinId eq {itwin_id}", top=1000)}
+
+
+def _until(client: RealityModelingClient, itwin_id: str, name: str, state: str) -> None:
+    deadline = time.monotonic() + 60
+    while _states(client, itwin_id).get(name) != state:
+        assert time.monotonic() < deadline, _states(client, itwin_id)
+        time.sleep(0.2)
+
+
+def test_gitops_flow_carries_a_waiting_pipeline_stage_forward_on_the_schedule(
+    tmp_path: Path, base_url: str, database_key: tuple[str, str], itwin_id: str
+) -> None:
+    url, key = database_key
+    a, b, client = _runners(tmp_path, base_url, url)
+    _pipeline(a, itwin_id, key)
+    _ok(a.shell(["rmapply state init -C manifests"]))
+
+    # the merge applies the reviewed plan: both stages created, stage 1 submitted, stage 2 waits
+    _ok(a.stage(PULL_REQUEST))
+    merged = _ok(a.stage(MERGE))
+    assert "jobs.recon: waiting for jobs.calib (active" in merged
+    assert _states(client, itwin_id) == {"Quarry calib": "active", "Quarry recon": "unsubmitted"}
+
+    # the schedule, from the other runner, while stage 1 runs: no drift, nothing to carry yet
+    _pipeline(b, itwin_id, key)
+    _ok(b.stage(DRIFT))
+    waiting = _ok(b.stage(CARRY_FORWARD))
+    assert "jobs.recon: waiting for jobs.calib (active" in waiting
+    assert _states(client, itwin_id)["Quarry recon"] == "unsubmitted"
+
+    # stage 1 succeeded: the drift check still passes, the scheduled apply submits stage 2
+    _until(client, itwin_id, "Quarry calib", "success")
+    _ok(b.stage(DRIFT))
+    _ok(b.stage(CARRY_FORWARD))
+    assert _states(client, itwin_id)["Quarry recon"] in ("active", "success")
+    _until(client, itwin_id, "Quarry recon", "success")
+    _ok(a.stage(DRIFT))
+    _ok(a.stage(CARRY_FORWARD))
+    assert _jobs(client, itwin_id) == Counter({"Quarry calib": 1, "Quarry recon": 1})
+    state = PostgresStateStore(url, key, schema=pg.TEST_SCHEMA).load()
+    assert {a: r.job_state for a, r in state.resources.items() if r.kind == "job"} == {
+        "jobs.calib": "success",
+        "jobs.recon": "success",
+    }

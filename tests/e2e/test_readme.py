@@ -47,24 +47,38 @@ def test_readme_main_command_plans_and_applies_the_example(tmp_path: Path) -> No
         done = _rmapply(args, tmp_path)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
         outputs.append(done.stdout)
-    assert "Plan: 5 to create" in outputs[0]
+    assert "Plan: 7 to create" in outputs[0]
+    # the stages that read another job's output or cache wait for it: created, not submitted
     assert (
-        "Apply complete: 5 created, 0 updated, 0 replaced, 0 deleted; 4 submitted; 0 failed,"
-        " 0 skipped." in outputs[1]
+        "Apply complete: 7 created, 0 updated, 0 replaced, 0 deleted; 4 submitted; 0 failed,"
+        " 0 skipped, 2 waiting." in outputs[1]
     )
+    assert "jobs.recon: waiting for jobs.calib (active" in outputs[1]
+    assert "jobs.site-a: waiting for jobs.bridge-north (active" in outputs[1]
     # a rehearsal keeps its own state beside the emulator's data; the real one is never made
     assert not (tmp_path / "manifests" / "rmapply.state.json").exists()
     local_state = tmp_path / "manifests" / ".rmapply" / "local" / "state.json"
     state = json.loads(local_state.read_text("utf-8"))
     assert state["endpoint"] == "local:.rmapply/emulator.sqlite3"
     jobs = {k: v for k, v in state["resources"].items() if v["kind"] == "job"}
-    assert len(jobs) == 4 and all(r["outputs"] for r in jobs.values())
+    assert len(jobs) == 6 and all(r["outputs"] for r in jobs.values())
+    waiting = {"jobs.recon", "jobs.site-a"}
     for address, record in jobs.items():
-        assert f"{address}: {record['remote_id']} (active)" in outputs[2]
+        seen = "unsubmitted" if address in waiting else "active"
+        assert f"{address}: {record['remote_id']} ({seen})" in outputs[2]
+    # the orientations input of recon became the output id of calib
+    orientations = jobs["jobs.calib"]["outputs"]["CCOrientations"]
+    assert {"id": orientations, "description": "Quarry orientations"} in jobs["jobs.recon"][
+        "remote"
+    ]["inputs"]
     # the cache reference of site-a became the id of the job that creates the cache
     cache = jobs["jobs.site-a"]["remote"]["jobSettings"]["cacheSettings"]
     assert cache == {"useCache": jobs["jobs.bridge-north"]["remote_id"]}
     again = _rmapply(["plan", "-C", "manifests", "--local", "--detailed-exitcode"], tmp_path)
-    assert again.returncode == 0, again.stdout
-    assert "No changes" in again.stdout
+    # nothing is created again; the waiting submits are due (2) once their upstream succeeded
+    if again.returncode == 0:
+        assert "Nothing to do now: 2 submit(s) wait for upstream jobs still running" in again.stdout
+    else:
+        assert again.returncode == 2, again.stdout + again.stderr
+        assert "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete;" in again.stdout
     assert not (tmp_path / "manifests" / "rmapply.state.json").exists()

@@ -1,4 +1,5 @@
-"""The shipped manifests-pipeline/ example: Calibration -> Reconstruction by output reference."""
+"""The pipeline of the shipped manifests/ example: Calibration -> Reconstruction by output
+reference."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from rmapply.model import Address, OutputRef
 from rmapply.wire import JobType, OutputFormat
 from tests.reference import REPO
 
-EXAMPLE = REPO / "manifests-pipeline"
+EXAMPLE = REPO / "manifests"
 
 
 def test_pipeline_example_validates_with_a_calibration_feeding_a_reconstruction() -> None:
@@ -23,3 +24,4 @@ def test_pipeline_example_validates_with_a_calibration_feeding_a_reconstruction(
     assert recon.spec.output_refs == {1: OutputRef(Address.job("calib"), "CCOrientations")}
     assert recon.spec.inputs[0].id == calib.inputs[0].id  # the same photos
     assert Address.job("calib") in recon.dependencies()
+    assert str(recon.source) == "jobs/quarry.toml:23"

@@ -156,6 +156,38 @@ def test_a_resealed_plan_with_a_placeholder_but_no_address_to_fill_it_is_refused
     )
 
 
+PIPELINE = {
+    "calib": make_job_spec(name="Calib", settings={"quality": "Medium", "outputs": ["OBJ"]}),
+    "recon": make_job_spec(name="Recon", inputs=[{"id": "jobs.calib.outputs.OBJ"}]),
+}
+PLACEHOLDER = "(known after apply) from jobs.calib.outputs.OBJ"
+
+
+def test_an_output_reference_known_after_apply_is_sealed_with_the_address_that_fills_it() -> None:
+    data = json.loads(_plan_text(**PIPELINE))
+    action = _job_action(data, "jobs.recon")
+    assert action["request"]["inputs"] == [{"id": PLACEHOLDER}]
+    assert action["inputRefs"] == [{"address": "jobs.calib", "format": "OBJ", "index": 0}]
+    action["inputRefs"][0]["address"] = "jobs.other"
+    assert _refusal(data).message == CHANGED
+
+
+def test_a_resealed_plan_filling_an_input_from_another_output_is_refused() -> None:
+    data = json.loads(_plan_text(**PIPELINE))
+    _job_action(data, "jobs.recon")["inputRefs"][0]["format"] = "3MX"
+    error = _refusal(_resealed(data))
+    assert (
+        f"inputs[0].id is '{PLACEHOLDER}' but the plan fills it with the output 3MX of jobs.calib"
+    ) in error.message
+
+
+def test_a_resealed_plan_with_an_input_placeholder_nothing_fills_is_refused() -> None:
+    data = json.loads(_plan_text(**PIPELINE))
+    _job_action(data, "jobs.recon")["inputRefs"] = []
+    error = _refusal(_resealed(data))
+    assert f"inputs[0].id is '{PLACEHOLDER}' but nothing fills it" in error.message
+
+
 # -- every single-field change is detected ------------------------------------------------
 
 

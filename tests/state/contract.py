@@ -29,6 +29,7 @@ from rmapply.state import (
     StateDocument,
     StateStore,
 )
+from rmapply.state.lease import lease_lock
 from rmapply.state.statefile import encode_state
 from rmapply.state.versions import BACKUP
 from tests.state.conftest import make_record
@@ -108,6 +109,27 @@ class StoreContract:
         assert refused.value.holder["command"] == "apply"
         with store_factory.open().lock("plan --out"):  # free again once the holder ended
             pass
+
+    def test_a_leased_lock_lets_another_writer_in_while_released_and_reads_it_when_retaken(
+        self, store_factory: StoreFactory
+    ):
+        with lease_lock(store_factory.open(), "apply --wait") as leased:
+            seq = leased.journal.intent("jobs.a", "create")
+            leased.journal.result(seq, upsert=make_record("jobs.a", remote_id="id-a"))
+            with pytest.raises(StateLockedError, match="apply --wait"):
+                store_factory.open().lock("apply").__enter__()
+            leased.release()
+            assert store_factory.open().load().resources["jobs.a"].remote_id == "id-a"
+            assert sorted(leased.document.resources) == ["jobs.a"]  # read while released
+            with store_factory.open().lock("apply") as other:  # the lock is free meanwhile
+                seq = other.journal.intent("jobs.b", "create")
+                other.journal.result(seq, upsert=make_record("jobs.b", remote_id="id-b"))
+            leased.retake()
+            assert sorted(leased.document.resources) == ["jobs.a", "jobs.b"]
+            seq = leased.journal.intent("jobs.c", "create")
+            leased.journal.result(seq, upsert=make_record("jobs.c", remote_id="id-c"))
+        assert sorted(store_factory.open().load().resources) == ["jobs.a", "jobs.b", "jobs.c"]
+        assert leased.released_count == 1
 
     @pytest.mark.cross_process
     def test_a_lock_held_elsewhere_is_refused_naming_its_holder(self, store_factory):

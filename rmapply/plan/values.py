@@ -1,0 +1,215 @@
+"""The plan's plain values: reason codes, costs, field changes, preconditions, and what a
+pipeline's downstream job waits for (see docs/plan.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
+from pydantic.alias_generators import to_camel
+
+from rmapply.model import Address, FieldClass
+from rmapply.plan.remote import Sighting
+from rmapply.wire import JobCreation, JobPatch, PatchState, WorkspaceCreation
+
+# Shown (and sent nowhere) in place of an id that exists only once an earlier action of the
+# same apply created it: a workspace's id (workspaceId) or a job's cache id (useCache).
+KNOWN_AFTER_APPLY = "(known after apply)"
+# The only bodies apply sends to submit and to cancel a job: a plan can show no other.
+SUBMIT_PATCH = JobPatch(state=PatchState.ACTIVE)
+CANCEL_PATCH = JobPatch(state=PatchState.CANCELLED)
+# ``ReplacedId.last_state`` for an id that vanished remotely (404) and was created again.
+GONE = "gone"
+
+
+def _parse_address(value: Any) -> Address:
+    if isinstance(value, Address):
+        return value
+    if isinstance(value, str):
+        return Address.parse(value)
+    raise ValueError(f"an address must be a string such as 'jobs.site-a', not {value!r}")
+
+
+def _wire(model: BaseModel) -> dict[str, Any]:
+    dumped: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
+AddressField = Annotated[
+    Address,
+    PlainValidator(_parse_address),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^(jobs|workspaces)\.[a-z0-9][a-z0-9_-]*$"}),
+]
+_WireOut = PlainSerializer(_wire, return_type=dict[str, Any])
+JobCreationBody = Annotated[JobCreation, _WireOut]
+JobPatchBody = Annotated[JobPatch, _WireOut]
+WorkspaceCreationBody = Annotated[WorkspaceCreation, _WireOut]
+
+
+def format_cost(amount: float) -> str:
+    """A cost with at most two decimals and no trailing zeros: ``12.5``, ``3``, ``0.05``."""
+    return f"{amount:.2f}".rstrip("0").rstrip(".")
+
+
+class PlanValue(BaseModel):
+    """Base of the plan's values: frozen, strict about unknown fields, camelCase in JSON."""
+
+    # the API's dialect: dumped with by_alias=True (plan JSON, plan files); built by field name
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        defer_build=True,
+    )
+
+
+class ActionType(StrEnum):
+    """What an action does."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    SUBMIT = "submit"
+    FORGET = "forget"  # drop from state, no API call (except a cancel when asked)
+    RECORD = "record"  # write the new spec into state, no API call
+    NOOP = "noop"
+
+
+class ReasonCode(StrEnum):
+    """Why an action was planned, for machines (``reasonCode``); the sentences say it for people."""
+
+    NEW = "new"  # in the manifests, not in the state
+    GONE_REMOTELY = "gone-remotely"  # in the state, but the service answers 404
+    RETRY_FAILED = "retry-failed"  # failed or cancelled and retryFailed = true
+    REPLACE_REQUESTED = "replace-requested"  # --replace ADDRESS
+    RERUN_FIELD_CHANGED = "rerun-field-changed"  # what a submitted job computes changed
+    UNPATCHABLE_FIELD_CHANGED = "unpatchable-field-changed"  # unsubmitted, PATCH cannot do it
+    PATCHABLE_FIELD_CHANGED = "patchable-field-changed"  # unsubmitted job, changed by PATCH
+    DRIFT_RESTORED = "drift-restored"  # changed outside rmapply, set back by PATCH
+    SUBMIT_REQUESTED = "submit-requested"  # unsubmitted and submit = true
+    COSMETIC_CHANGE = "cosmetic-change"  # only fields that do not re-run anything changed
+    REMOVED_FROM_MANIFESTS = "removed-from-manifests"  # in the state, not in the manifests
+    STILL_USED = "still-used"  # a removed workspace that jobs in the state still use
+    FAILED_NOT_RETRIED = "failed-not-retried"  # failed or cancelled, retryFailed = false
+    # pipelines: a job taking another job's outputs or cache (its upstream)
+    WAITING_FOR_INPUTS = "waiting-for-inputs"  # submit waits until every upstream succeeded
+    UPSTREAM_FAILED = "upstream-failed"  # an upstream failed or was cancelled: not submitted
+    UPSTREAM_REPLACED = "upstream-replaced"  # an upstream is re-run: its outputs get new ids
+    UNCHANGED = "unchanged"
+
+
+class Retire(StrEnum):
+    """What happens to the old job of a replacement, after the new job was created."""
+
+    DELETE = "delete"  # unsubmitted old job: DELETE /jobs/{id} (nothing was spent)
+    CANCEL = "cancel"  # active old job and --cancel-replaced: PATCH {"state": "Cancelled"}
+    KEEP = "keep"  # left as it is (running or finished); its id moves to history
+
+
+class CostSource(StrEnum):
+    """Where a job's cost figure comes from."""
+
+    SERVICE = "service"  # the service's estimatedCost for the same parameters
+    ESTIMATE = "estimate"  # rmapply's local cost model
+    UNKNOWN = "unknown"  # no costEstimationParameters
+
+
+class JobCost(PlanValue):
+    """The cost of a job that will run."""
+
+    amount: float | None
+    source: CostSource
+
+    def describe(self) -> str:
+        """``3.5 (service figure)``, ``3.5 (local estimate)`` or ``unknown``."""
+        if self.amount is None:
+            return "unknown (no costEstimationParameters)"
+        label = "service figure" if self.source is CostSource.SERVICE else "local estimate"
+        return f"{format_cost(self.amount)} ({label})"
+
+
+class FieldDiff(PlanValue):
+    """One field-level difference, e.g. ``settings.quality: "Medium" -> "Extra"``."""
+
+    path: str
+    change: Literal["changed", "added", "removed"] = "changed"
+    before: Any = None
+    after: Any = None
+    field_class: FieldClass
+
+
+class Precondition(PlanValue):
+    """What the action was computed under; apply re-checks it before sending anything."""
+
+    in_state: bool
+    remote_id: str | None = None
+    # job state when planned (unsubmitted, active, ...); None for workspaces or when unknown
+    state: str | None = None
+    # where `state` comes from: a refresh now, the state file's last sighting, or a 404
+    seen: Sighting = Sighting.ABSENT
+    digest: str | None = None  # the record's digest when planned
+
+    def describe(self) -> str:
+        """``absent from state`` or ``id 9a1f... (unsubmitted, refreshed)``."""
+        if not self.in_state:
+            return "absent from state"
+        what = ", ".join(x for x in (self.state, self.seen) if x)
+        return f"id {self.remote_id} ({what})"
+
+
+# ``Upstream.state`` of a job this plan creates (or re-creates): it has no job state yet
+NEW_UPSTREAM = "new"
+# upstream states that let a downstream job be submitted, and those that never will
+READY_STATES = frozenset({"success"})
+FAILED_STATES = frozenset({"failed", "cancelled"})
+
+
+class Upstream(PlanValue):
+    """A job whose outputs or cache another job takes, as it was when planned."""
+
+    address: AddressField
+    state: str | None  # job state (``active``...), ``new`` when this plan creates it
+    percentage: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when it ended failed or cancelled (its downstream jobs are blocked)."""
+        return self.state in FAILED_STATES
+
+    def describe(self) -> str:
+        """``jobs.calib (active, 35%)``, ``jobs.calib (new)``."""
+        words = [self.state or "state unknown"]
+        if self.percentage is not None and self.state not in READY_STATES:
+            words.append(f"{format_cost(self.percentage)}%")
+        return f"{self.address} ({', '.join(words)})"
+
+
+def waits_sentence(upstreams: tuple[Upstream, ...]) -> str:
+    """``waits for jobs.calib (active, 35%)`` or ``blocked, jobs.calib failed``."""
+    failed = [u for u in upstreams if u.failed]
+    if failed:
+        return "blocked, " + ", ".join(f"{u.address} {u.state}" for u in failed)
+    return "waits for " + ", ".join(u.describe() for u in upstreams)
+
+
+class InputRef(PlanValue):
+    """An input written as ``jobs.KEY.outputs.FORMAT`` whose id is known only after apply."""
+
+    index: int  # in ``request.inputs``
+    address: AddressField
+    format: str
+
+    @property
+    def placeholder(self) -> str:
+        """What the body holds until apply fills it: ``(known after apply) from jobs...``."""
+        return f"{KNOWN_AFTER_APPLY} from {self.address}.outputs.{self.format}"
