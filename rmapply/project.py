@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 
 from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ConfigError, StateEndpointMismatchError
+from rmapply.gc_pause import gc_paused
 from rmapply.manifests import LoadResult, load_manifests
 from rmapply.model import Address
 from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, Settled, build_plan
-from rmapply.refresh import RefreshResult, check_mass_removal, refresh
 from rmapply.state import (
     ResolveRecord,
     ResourceRecord,
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     # (urllib3) or apply; ~0.1 s of a 10,000-job plan (bench/bench_plan_cli.py)
     from rmapply.apply.recovery import Resolution
     from rmapply.client import Auth, EventSink, RealityModelingClient
+    from rmapply.client.transport import HttpTransport
+    from rmapply.refresh import RefreshResult
     from rmapply.wire import Job, Workspace
 
 ENV_ENDPOINT = "RMAPPLY_ENDPOINT"
@@ -57,6 +59,8 @@ class Endpoint:
     url: str
     source: str  # "--endpoint", "RMAPPLY_ENDPOINT", "rmapply.toml", "default" or "--local"
     local_token: str | None = field(default=None, repr=False)
+    # --local: the embedded emulator's in-process transport (the client then skips HTTP)
+    transport: HttpTransport | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_local(self) -> bool:
@@ -240,7 +244,8 @@ class Project:
     ) -> RealityModelingClient:
         """A client of ``endpoint`` with a connection pool sized for ``parallelism`` workers and
         ``retry_budget`` seconds (else ``[api] retryBudget``) for a request to stay rate limited."""
-        from rmapply.client import RealityModelingClient, RetryPolicy
+        with gc_paused(promote=True):  # urllib3 and the client's modules: long-lived objects
+            from rmapply.client import RealityModelingClient, RetryPolicy
 
         workers = parallelism or self.config.apply.parallelism
         budget = self.config.api.retry_budget if retry_budget is None else retry_budget
@@ -251,6 +256,7 @@ class Project:
             on_event=on_event,
             timeout=(10.0, self.config.api.read_timeout),
             retry=RetryPolicy(retry_budget=budget),
+            transport=endpoint.transport,
         )
 
     def cost_model(self) -> CostModel:
@@ -328,6 +334,8 @@ class Project:
         refreshed: RefreshResult | None = None
         view: RemoteView | None = None
         if client is not None:
+            from rmapply.refresh import check_mass_removal, refresh  # only a refresh reads remotely
+
             refreshed = refresh(
                 client,
                 current,

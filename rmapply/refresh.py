@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -15,6 +14,7 @@ from rmapply.errors import (
     PlanError,
     TransportError,
 )
+from rmapply.gc_pause import gc_paused
 from rmapply.model import Address
 from rmapply.plan import RemoteChange, RemoteChangeCategory, RemoteView
 from rmapply.plan.drift import remote_change
@@ -23,6 +23,8 @@ from rmapply.state import StateDocument
 from rmapply.wire import Job, Workspace
 
 if TYPE_CHECKING:  # the client (urllib3) is imported only by commands that talk to the API
+    from concurrent.futures import ThreadPoolExecutor
+
     from rmapply.client import RealityModelingClient
 
 LIST_PAGE_SIZE = 1000  # the most the list endpoint serves per page
@@ -209,12 +211,15 @@ def refresh(
     if use_list and job_ids:
         itwins = _itwins(state, itwin_id)
         if itwins:
-            jobs, problems = _list_jobs(client, itwins, job_ids, page_size)
+            with gc_paused(promote=True):  # a page of a thousand jobs holds no cycles
+                jobs, problems = _list_jobs(client, itwins, job_ids, page_size)
             listed = not problems
     missing_jobs = sorted(job_ids - set(jobs))
     workspaces: dict[str, Workspace] = {}
     proofs: dict[str, str] = {}
     unread: list[str] = []
+
+    from concurrent.futures import ThreadPoolExecutor  # only a refresh runs threads
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         _fetch_each(

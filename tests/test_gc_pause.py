@@ -45,6 +45,20 @@ def test_promote_leaves_nothing_frozen(collector_enabled: None) -> None:
     assert len(kept) == 1000
 
 
+def test_promote_keeps_an_earlier_freeze(collector_enabled: None) -> None:
+    gc.enable()
+    big = [{"n": n} for n in range(1000)]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_paused(promote=True):
+            kept = [{"n": n} for n in range(1000)]
+        assert gc.get_freeze_count() == frozen  # the earlier freeze stands, nothing added
+    finally:
+        gc.unfreeze()
+    assert len(big) == len(kept) == 1000
+
+
 def test_no_other_module_pauses_the_collector() -> None:
     package = Path(rmapply.__file__).parent
     pausing = sorted(

@@ -24,7 +24,6 @@ from rmapply.emulator.request_body import JobCreationHints
 from rmapply.emulator.storage import JobRow, Store, WorkspaceRow
 from rmapply.emulator.validation import cost_amount_details, invalid_parameter, refuse
 from rmapply.wire import (
-    CostEstimationParameters,
     EnginesLimit,
     Job,
     JobCreation,
@@ -318,42 +317,59 @@ class Backend:
 
     def render_job(self, row: JobRow, now_ms: int) -> Job:
         """The job as the API shows it at ``now_ms``."""
-        doc = row.doc
-        snap = snapshot(row.schedule, now_ms, doc["type"] == JobType.CALIBRATION.value)
-        code = doc.get(FAILURE_CODE_KEY)
-        data: dict[str, Any] = {
-            **{k: v for k, v in doc.items() if k != FAILURE_CODE_KEY},
-            "id": row.id,
-            "state": snap.state.value,
-            "createdDateTime": to_datetime(row.created_ms),
-            "lastModifiedDateTime": to_datetime(row.modified_ms),
-        }
-        cost: float | None = None
-        params = doc.get("costEstimationParameters")
-        if params is not None:
-            quality = doc["jobSettings"].get("quality")
-            p = CostEstimationParameters.model_validate(params)
-            cost = estimated_cost(
-                p.giga_pixels, p.mega_points, p.mesh_quality, Quality(quality) if quality else None
-            )
-            data["estimatedCost"] = cost
-        if snap.submitted_ms is not None:
-            info: dict[str, Any] = {"submittedDateTime": to_datetime(snap.submitted_ms)}
-            if snap.started_ms is not None:
-                info["startedDateTime"] = to_datetime(snap.started_ms)
-            if snap.ended_ms is not None:
-                info["endedDateTime"] = to_datetime(snap.ended_ms)
-                units = nominal_units(cost, row.schedule.run_ms)
-                info["estimatedUnits"] = round(units * min(1.0, snap.executed_fraction), 2)
-            if snap.state is JobState.FAILED:
-                message = row.fail_message or DEFAULT_FAILURE
-                title = INPUT_NOT_READY_TITLE if code else "Job failed"
-                info["errors"] = [
-                    {"code": code or "JobFailed", "title": title, "message": message, "params": []}
-                ]
-                info["warnings"] = []
-            data["executionInformation"] = info
-        return Job.model_validate(data)
+        return Job.model_validate(render_job_wire(row, now_ms))
+
+
+def render_job_wire(row: JobRow, now_ms: int) -> dict[str, Any]:
+    """The JSON body of the job at ``now_ms``, exactly ``render_job(...).to_wire()``.
+
+    The stored document is already the wire form of validated bodies, so a listing of a
+    thousand jobs serves these directly instead of building and dumping a model per job.
+    """
+    doc = row.doc
+    snap = snapshot(row.schedule, now_ms, doc["type"] == JobType.CALIBRATION.value)
+    code = doc.get(FAILURE_CODE_KEY)
+    data: dict[str, Any] = {
+        **{k: v for k, v in doc.items() if k != FAILURE_CODE_KEY},
+        "id": row.id,
+        "state": snap.state.value,
+        "createdDateTime": wire_datetime(row.created_ms),
+        "lastModifiedDateTime": wire_datetime(row.modified_ms),
+    }
+    cost: float | None = None
+    params = doc.get("costEstimationParameters")
+    if params is not None:
+        quality = doc["jobSettings"].get("quality")
+        mesh = params.get("meshQuality")
+        cost = estimated_cost(
+            params.get("gigaPixels"),
+            params.get("megaPoints"),
+            Quality(mesh) if mesh else None,
+            Quality(quality) if quality else None,
+        )
+        data["estimatedCost"] = cost
+    if snap.submitted_ms is not None:
+        info: dict[str, Any] = {"submittedDateTime": wire_datetime(snap.submitted_ms)}
+        if snap.started_ms is not None:
+            info["startedDateTime"] = wire_datetime(snap.started_ms)
+        if snap.ended_ms is not None:
+            info["endedDateTime"] = wire_datetime(snap.ended_ms)
+            units = nominal_units(cost, row.schedule.run_ms)
+            info["estimatedUnits"] = round(units * min(1.0, snap.executed_fraction), 2)
+        if snap.state is JobState.FAILED:
+            message = row.fail_message or DEFAULT_FAILURE
+            title = INPUT_NOT_READY_TITLE if code else "Job failed"
+            info["errors"] = [
+                {"code": code or "JobFailed", "title": title, "message": message, "params": []}
+            ]
+            info["warnings"] = []
+        data["executionInformation"] = info
+    return data
+
+
+def wire_datetime(ms: int) -> str:
+    """Simulated milliseconds as the API writes a date (pydantic's form: UTC as ``Z``)."""
+    return to_datetime(ms).isoformat().replace("+00:00", "Z")
 
 
 def render_workspace(row: WorkspaceRow) -> Workspace:

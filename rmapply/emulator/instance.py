@@ -14,7 +14,7 @@ from rmapply.emulator.backend import Backend
 from rmapply.emulator.faults import Faults
 from rmapply.emulator.lifecycle import SimClock
 from rmapply.emulator.options import EmulatorOptions
-from rmapply.emulator.routes import API_PREFIX, TOKEN_PATH, Application
+from rmapply.emulator.routes import API_PREFIX, TOKEN_PATH, Answer, Application
 from rmapply.emulator.server import EmulatorHTTPServer, serve_in_thread
 from rmapply.emulator.startup import bind, load_tls, open_store
 from rmapply.emulator.storage import Store
@@ -235,6 +235,15 @@ class Emulator:
         if self._server is None:
             raise RuntimeError("the emulator is not running; call start() first")
         return self._server
+
+    def handle(self, method: str, target: str, authorization: str | None, body: bytes) -> Answer:
+        """Answer one request in this process, exactly as the server does for a request to
+        ``target`` (path and query) that arrived on its port."""
+        return self._application().handle(method, target, authorization, body)
+
+    def clock_seconds(self) -> float:
+        """The service's clock, as its ``Date`` headers give it."""
+        return self._application().clock_seconds()
 
     def _application(self) -> Application:
         self._running()

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from rmapply.emulator import odata, problems
-from rmapply.emulator.backend import Backend, Caller, to_datetime
+from rmapply.emulator.backend import Backend, Caller, render_job_wire, to_datetime
 from rmapply.emulator.lifecycle import snapshot
 from rmapply.emulator.request_query import JobsQuery, write_token
 from rmapply.emulator.storage import JobRow
-from rmapply.wire import Job
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of jobs and the link to the next page, if there is one."""
+    """One page of jobs (their JSON bodies) and the link to the next page, if there is one."""
 
-    jobs: list[Job]
+    jobs: list[dict[str, Any]]
     next_href: str | None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The ``jobs-response`` body, as ``JobsResponse(...).to_wire()`` writes it."""
+        links = {"next": {"href": self.next_href}} if self.next_href else {}
+        return {"jobs": self.jobs, "_links": links}
 
 
 def list_jobs(backend: Backend, caller: Caller, query: JobsQuery, base_url: str) -> Page:
@@ -47,7 +52,8 @@ def list_jobs(backend: Backend, caller: Caller, query: JobsQuery, base_url: str)
         token = write_token(page[-1].seq, query.scope)
         params += [("$top", str(top)), ("continuationToken", token)]
         href = f"{base_url}/jobs?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
-    return Page([backend.render_job(r, now) for r in page], href)
+    # bodies, not models: a page of a thousand jobs would otherwise be validated and dumped
+    return Page([render_job_wire(r, now) for r in page], href)
 
 
 def record_of(row: JobRow, now_ms: int) -> odata.Record:

@@ -34,9 +34,6 @@ from rmapply.wire import (
     JobPatch,
     JobProgressResponse,
     JobResponse,
-    JobsResponse,
-    Link,
-    NextPageLink,
     WorkspaceCreation,
     WorkspaceResponse,
 )
@@ -256,8 +253,7 @@ class Application:
         """GET /jobs."""
         query = jobs_query(r.raw_query, r.caller.email)
         page = list_jobs(self.backend, r.caller, query, self.base_url)
-        links = NextPageLink(next=Link(href=page.next_href) if page.next_href else None)
-        return json_answer(200, JobsResponse(jobs=page.jobs, links=links).to_wire())
+        return json_answer(200, page.to_wire())
 
     def limits_engines(self, r: Request) -> Answer:
         """GET /limits/engines."""

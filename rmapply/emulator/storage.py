@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import from_json
+
 from rmapply.emulator.lifecycle import Schedule
 from rmapply.wire import JobState
 
@@ -289,7 +291,7 @@ def _job_row(row: tuple[Any, ...]) -> JobRow:
      outcome, cancelled, fail_message) = row  # fmt: skip
     schedule = Schedule(submitted, started, run_ms, ends, JobState(outcome), cancelled)
     return JobRow(
-        job_id, email, itwin_id, created, modified, json.loads(doc), schedule, fail_message, seq
+        job_id, email, itwin_id, created, modified, from_json(doc), schedule, fail_message, seq
     )
 
 

@@ -80,6 +80,7 @@ class ResolveRecord(_Record):
 
 JournalEntry = IntentRecord | ResultRecord | ResolveRecord
 
+# built on first use: a plan that finds no journal never needs it
 ENTRY_ADAPTER: TypeAdapter[JournalEntry] = TypeAdapter(
-    Annotated[JournalEntry, Field(discriminator="kind")]
+    Annotated[JournalEntry, Field(discriminator="kind")], config=ConfigDict(defer_build=True)
 )

@@ -122,6 +122,7 @@ def test_plan_without_refresh_on_a_warm_cache_renders_nothing_and_imports_no_hea
     assert (code, out) == (0, first)
     assert found(modules, *HEAVY) == []
     assert found(modules, "rmapply.manifests.render", "rmapply.client") == []
+    assert found(modules, "rmapply.refresh", "concurrent.futures") == []  # only a refresh
 
 
 def test_plan_of_yaml_manifests_still_reads_them(tmp_path: Path, itwin_id: str) -> None:
@@ -137,7 +138,7 @@ def test_plan_of_yaml_manifests_still_reads_them(tmp_path: Path, itwin_id: str) 
     assert "yaml" in modules
 
 
-def test_no_op_local_plan_imports_no_template_yaml_diff_or_lock_library(
+def test_no_op_local_plan_imports_no_template_yaml_diff_lock_or_http_library(
     tmp_path: Path, itwin_id: str
 ) -> None:
     project = write_project(_folder(tmp_path), itwin_id, {"a": {"submit": "false"}})
@@ -148,3 +149,5 @@ def test_no_op_local_plan_imports_no_template_yaml_diff_or_lock_library(
     assert code == 0, out
     assert "rmapply.emulator" in modules
     assert found(modules, "jinja2", "yaml", "deepdiff", "filelock") == []
+    # the client hands its requests to the embedded emulator in process: no HTTP library
+    assert found(modules, "urllib3", "rmapply.client.urllib3_transport") == []

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from rmapply.emulator import Emulator
+from rmapply.wire import Job
 from tests.emulator.conftest import Api, new_id
 
 
@@ -208,3 +209,19 @@ def test_a_forged_or_foreign_continuation_token_is_refused(
         answer = frozen_api.get("/jobs", params=params)
         assert answer.status_code == 422
         assert answer.json()["error"]["details"][0]["target"] == "continuationToken"
+
+
+def test_a_listed_job_reads_exactly_as_its_own_get(
+    frozen: Emulator, frozen_api: Api, jobs: dict[str, Any]
+) -> None:
+    api = frozen_api
+    cancelled = api.create_job(api.workspace(new_id()), name="cancelled")
+    api.submit(cancelled["id"])
+    api.patch(f"/jobs/{cancelled['id']}", json={"state": "cancelled"})
+    for moment in (0, 90, 3600):  # unsubmitted, running, ended: success, failed, cancelled
+        frozen.advance(moment)
+        listed = _list(api)["jobs"]
+        assert [job["name"] for job in listed] == ["a", "b", "c", "d", "x", "cancelled"]
+        for job in listed:
+            assert job == api.job(job["id"])
+            assert job == Job.model_validate(job).to_wire()  # the form the model would write
