@@ -111,3 +111,25 @@ def test_apply_json_reports_the_waiting_submit_as_an_action_waiting_event(
     assert {"address": "jobs.recon", "action": "submit", "status": "waiting"}.items() <= next(
         a for a in summary["actions"] if a["status"] == "waiting"
     ).items()
+
+
+def test_a_create_answer_without_the_needed_output_id_fails_the_downstream_create_until_read(
+    pipeline: Path, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.set_speed(0)
+    emulator.blank_outputs_next(1)  # calib's create answer lists its formats, not their ids
+    code, out, err = run("apply", "-C", str(pipeline), "--auto-approve", env=env)
+    assert code == 1, out
+    assert (
+        "jobs.recon: create failed: jobs.recon: input jobs.calib.outputs.CCOrientations: the "
+        "create answer of jobs.calib lists no output CCOrientations (outputs: none); nothing was "
+        "sent"
+    ) in out
+    assert "Error: apply finished with problems: 1 failed, 1 skipped" in err
+    assert [job.name for job in emulator.jobs()] == ["Calibration"]  # nothing sent for recon
+    # the next apply's refresh reads calib's output id from the service and creates recon with it
+    code, out, err = run("apply", "-C", str(pipeline), "--auto-approve", env=env)
+    assert (code, err) == (0, ""), out
+    jobs = {job.name: job for job in emulator.jobs()}
+    assert jobs["Reconstruction"].inputs[1].id == jobs["Calibration"].output_ids()["CCOrientations"]
+    assert "  jobs.recon: waiting for jobs.calib (active, 0%)" in out
