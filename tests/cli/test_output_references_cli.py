@@ -133,3 +133,21 @@ def test_a_create_answer_without_the_needed_output_id_fails_the_downstream_creat
     jobs = {job.name: job for job in emulator.jobs()}
     assert jobs["Reconstruction"].inputs[1].id == jobs["Calibration"].output_ids()["CCOrientations"]
     assert "  jobs.recon: waiting for jobs.calib (active, 0%)" in out
+
+
+def test_a_submit_blocked_by_a_failed_upstream_is_a_change_for_detailed_exitcode_and_fails_apply(
+    pipeline: Path, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.set_speed(0)
+    assert run("apply", "-C", str(pipeline), "--auto-approve", env=env)[0] == 0
+    (calib,) = [job for job in emulator.jobs() if job.name == "Calibration"]
+    emulator.fail_job(calib.id, "Not enough tie points.")
+    emulator.advance(24 * 3600)
+    code, out, _ = run("plan", "-C", str(pipeline), "--detailed-exitcode", env=env)
+    assert code == 2, out  # a decision is due (re-run jobs.calib), though nothing can be sent
+    assert "it is blocked, jobs.calib failed: it is not submitted" in out
+    assert "[upstream-failed]" in out
+    code, out, err = run("apply", "-C", str(pipeline), "--auto-approve", env=env)
+    assert code == 1, out
+    assert "  jobs.recon: submit skipped: blocked, jobs.calib failed" in err
+    assert {job.name: job.state.value for job in emulator.jobs()}["Reconstruction"] == "unsubmitted"
