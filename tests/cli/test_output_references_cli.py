@@ -151,3 +151,26 @@ def test_a_submit_blocked_by_a_failed_upstream_is_a_change_for_detailed_exitcode
     assert code == 1, out
     assert "  jobs.recon: submit skipped: blocked, jobs.calib failed" in err
     assert {job.name: job.state.value for job in emulator.jobs()}["Reconstruction"] == "unsubmitted"
+
+
+def test_a_saved_pipeline_plan_applies_filling_the_reference_from_the_upstream_it_creates(
+    pipeline: Path, env: dict[str, str], emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.set_speed(0)
+    saved = tmp_path / "plan.json"
+    assert run("plan", "-C", str(pipeline), "--out", str(saved), env=env)[0] == 0
+    data = json.loads(saved.read_text("utf-8"))
+    (recon,) = [a for a in data["plan"]["actions"] if a["address"] == "jobs.recon"]
+    assert recon["inputRefs"] == [{"address": "jobs.calib", "format": "CCOrientations", "index": 1}]
+    recon["inputRefs"][0]["format"] = "OBJ"  # filled from another output: the seal refuses it
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data), "utf-8")
+    code, _, err = run("apply", "-C", str(pipeline), str(edited), env=env)
+    assert code == 1
+    assert "was changed after it was written (digest mismatch)" in err
+    assert emulator.jobs() == []
+    code, out, err = run("apply", "-C", str(pipeline), str(saved), env=env)
+    assert (code, err) == (0, ""), out
+    jobs = {job.name: job for job in emulator.jobs()}
+    assert jobs["Reconstruction"].inputs[1].id == jobs["Calibration"].output_ids()["CCOrientations"]
+    assert "  jobs.recon: waiting for jobs.calib (active, 0%)" in out
