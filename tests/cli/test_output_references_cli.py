@@ -29,6 +29,8 @@ workspace = "main"
 inputs = [{{ id = "{photos}" }}, {{ id = "jobs.calib.outputs.CCOrientations" }}]
 settings = {{ quality = "Medium", outputs = ["Cesium 3D Tiles"] }}
 """
+# the poll back-off (15, 30, 60, 120 s) scaled to an emulator at speed 1000
+POLL_FAST = {"RMAPPLY_POLL_SCALE": "0.002"}
 
 
 @pytest.fixture
@@ -174,3 +176,39 @@ def test_a_saved_pipeline_plan_applies_filling_the_reference_from_the_upstream_i
     jobs = {job.name: job for job in emulator.jobs()}
     assert jobs["Reconstruction"].inputs[1].id == jobs["Calibration"].output_ids()["CCOrientations"]
     assert "  jobs.recon: waiting for jobs.calib (active, 0%)" in out
+
+
+def test_retry_failed_on_a_failed_upstream_runs_it_again_and_its_downstream_follows(
+    pipeline: Path, env: dict[str, str], emulator: Emulator
+) -> None:
+    jobs_toml = pipeline / "jobs.toml"
+    jobs_toml.write_text(
+        jobs_toml.read_text("utf-8").replace(
+            'name = "Calibration"\n', 'name = "Calibration"\nretryFailed = true\n'
+        ),
+        "utf-8",
+    )
+    emulator.set_speed(0)
+    assert run("apply", "-C", str(pipeline), "--auto-approve", env=env)[0] == 0
+    (failed,) = [job for job in emulator.jobs() if job.name == "Calibration"]
+    (old_recon,) = [job for job in emulator.jobs() if job.name == "Reconstruction"]
+    emulator.fail_job(failed.id)
+    emulator.advance(24 * 3600)
+    code, out, _ = run("plan", "-C", str(pipeline), env=env)
+    assert "-/+ jobs.calib: replace (old job kept), then submit" in out
+    assert "jobs.calib is run again, so inputs[1].id changes" in out
+    emulator.set_speed(1000)
+    code, out, err = run(
+        "apply", "-C", str(pipeline), "--auto-approve", "--wait", env=env | POLL_FAST
+    )
+    assert (code, err) == (0, ""), out
+    jobs = emulator.jobs()
+    assert sorted((job.name, job.state.value) for job in jobs) == [
+        ("Calibration", "failed"),
+        ("Calibration", "success"),
+        ("Reconstruction", "success"),  # the unsubmitted one that waited was deleted
+    ]
+    (calib,) = [j for j in jobs if j.name == "Calibration" and j.state.value == "success"]
+    (recon,) = [j for j in jobs if j.name == "Reconstruction"]
+    assert recon.id != old_recon.id
+    assert recon.inputs[1].id == calib.output_ids()["CCOrientations"]
