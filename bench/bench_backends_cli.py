@@ -1,7 +1,7 @@
 """Benchmark: whole ``rmapply`` processes with the local-file and the PostgreSQL state backend.
 
     .venv/bin/python -m bench.bench_backends_cli [--plan-jobs 10000] [--apply-jobs 1000] \
-        [--runs 3] [--skip-plan]
+        [--runs 3] [--skip-plan | --skip-apply]
 
 1. A no-op ``plan --no-refresh`` of ``--plan-jobs`` jobs (every job in state, finished; the
    manifest cache warm), once with the state in ``rmapply.state.json`` and once with the same
@@ -149,6 +149,7 @@ def main() -> None:
     parser.add_argument("--apply-jobs", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-plan", action="store_true", help="time only the apply")
+    parser.add_argument("--skip-apply", action="store_true", help="time only the plan")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RMAPPLY_")}
     env |= {"NO_COLOR": "1", "RMAPPLY_STATE_URL": URL}
@@ -157,7 +158,8 @@ def main() -> None:
     try:
         if not args.skip_plan:
             plan_no_refresh(root, args.plan_jobs, args.runs, env)
-        apply_jobs(root, args.apply_jobs, args.runs, env)
+        if not args.skip_apply:
+            apply_jobs(root, args.apply_jobs, args.runs, env)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         import psycopg

@@ -58,6 +58,7 @@ class Faults:
         self._throttles: list[_Switch] = []
         self._failures: list[_Switch] = []
         self._delays: list[_Switch] = []
+        self._blank_outputs: list[_Switch] = []
         self._buckets: dict[str, _Bucket] = {}
 
     def set(
@@ -117,9 +118,20 @@ class Faults:
         with self._lock:
             self._delays.append(_Switch(n, method, path_prefix, int(milliseconds)))
 
+    def blank_outputs_next(self, n: int) -> None:
+        """Answer the next ``n`` job creates without their output ids (the job keeps them)."""
+        with self._lock:
+            self._blank_outputs.append(_Switch(n, "POST", f"{API_PREFIX}/jobs"))
+
+    def take_blank_outputs(self, method: str, path: str) -> bool:
+        """True when a blank-outputs switch claims this job create's answer."""
+        with self._lock:
+            return _take(self._blank_outputs, method, path) is not None
+
     def clear(self) -> None:
         """Forget every pending exact switch."""
         with self._lock:
+            self._blank_outputs.clear()
             self._delays.clear()
             self._drops.clear()
             self._throttles.clear()

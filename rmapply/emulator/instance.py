@@ -164,6 +164,11 @@ class Emulator:
         create still in flight while other requests are answered)."""
         self._application().faults.delay_next(n, round(seconds * 1000), method, path_prefix)
 
+    def blank_outputs_next(self, n: int = 1) -> None:
+        """Answer the next ``n`` job creates without their output ids (formats only); the jobs
+        keep their ids, so a later GET or listing shows them."""
+        self._application().faults.blank_outputs_next(n)
+
     def clear_faults(self) -> None:
         """Forget pending delay/drop/throttle/fail switches (rates are kept; see set_faults)."""
         self._application().faults.clear()

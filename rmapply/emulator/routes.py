@@ -30,6 +30,7 @@ from rmapply.emulator.request_body import creation_hints, parse_body, parse_valu
 from rmapply.emulator.request_query import jobs_query, query_values
 from rmapply.wire import (
     EnginesLimitResponse,
+    Job,
     JobCreation,
     JobPatch,
     JobProgressResponse,
@@ -226,6 +227,8 @@ class Application:
             # The rules checkable on what the body holds are reported in the same answer.
             raise self.backend.create_refusal(problem, creation_hints(data)) from None
         job = self.backend.create_job(r.caller, body)
+        if self.faults.take_blank_outputs(r.method, r.path):
+            job = without_output_ids(job)
         return json_answer(201, JobResponse(job=job).to_wire())
 
     def jobs_get(self, r: Request) -> Answer:
@@ -272,6 +275,13 @@ def _with(request: Request, params: tuple[str, ...], caller: Caller) -> Request:
         caller,
         request.raw_query,
     )
+
+
+def without_output_ids(job: Job) -> Job:
+    """``job`` as a create answer that lists its output formats but not their ids."""
+    outputs = [o.model_copy(update={"id": None}) for o in job.job_settings.outputs or []]
+    settings = job.job_settings.model_copy(update={"outputs": outputs})
+    return job.model_copy(update={"job_settings": settings})
 
 
 def _failure(status: int) -> Answer:

@@ -183,7 +183,7 @@ def _check_output_refs(
             continue
         if target not in all_keys["jobs"]:
             near = closest(target, all_keys["jobs"])
-            hint = f"; did you mean 'jobs.{near}.outputs.{ref.format}'?" if near else ""
+            hint = f"; did you mean {_nearest_ref(near, ref.format, jobs)!r}?" if near else ""
             found.append(
                 _at(resource, path, f"{str(ref)!r}: jobs.{target} is not in the manifests{hint}")
             )
@@ -206,6 +206,25 @@ def _check_output_refs(
         message = f"{str(ref)!r}: {what} (jobs.{target} outputs: {outputs}){hint}"
         found.append(_at(resource, path, message))
     return found
+
+
+def _nearest_ref(key: str, format: str, jobs: dict[str, tuple[Resource, JobSpec]]) -> str:
+    """``jobs.KEY.outputs.FORMAT`` with the format corrected too when ``KEY`` lists another."""
+    other = jobs.get(key)
+    listed = [o.value for o in other[1].settings.outputs] if other is not None else []
+    if listed and format not in listed:
+        format = closest(format, listed) or format
+    return f"jobs.{key}.outputs.{format}"
+
+
+def _edge_field(spec: JobSpec, target: str) -> tuple[str | int, ...]:
+    """The field of ``spec`` that makes it depend on ``jobs.target`` (a cycle is shown there)."""
+    for index, ref in spec.output_refs.items():
+        if ref.address.key == target:
+            return ("inputs", index, "id")
+    if cache_reference(spec) == target:
+        return ("settings", "cacheSettings", "useCache")
+    return ("dependsOn",)
 
 
 def _cycles(jobs: dict[str, tuple[Resource, JobSpec]]) -> list[Finding]:
@@ -234,8 +253,9 @@ def _cycles(jobs: dict[str, tuple[Resource, JobSpec]]) -> list[Finding]:
             elif state.get(step) == 1:
                 cycle = [*path[path.index(step) :], step]
                 text = " -> ".join(f"jobs.{k}" for k in cycle)
-                resource = jobs[step][0]
-                findings.append(_at(resource, ("dependsOn",), f"dependency cycle: {text}"))
+                resource, spec = jobs[step]
+                field = _edge_field(spec, cycle[1])
+                findings.append(_at(resource, field, f"dependency cycle: {text}"))
             elif not state.get(step):
                 state[step] = 1
                 path.append(step)

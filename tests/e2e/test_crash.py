@@ -13,7 +13,9 @@ Three services: plain; one that drops 15 % of its answers after doing the work; 
 (latency with jitter) where the kill waits for a create on the wire, so the re-run meets a create
 that may still land. Every kill is counted: most must hit a live apply in the middle of its work.
 A fourth variant kills ``apply --wait`` while it carries pipeline chains forward (calib -> recon ->
-mesh): no job is ever duplicated, and none is submitted before its inputs are ready.
+mesh): no job is ever duplicated, and none is submitted before its inputs are ready; a fifth
+kills it while ``--replace`` of a chain's head cascades to the stages after it: the whole chain
+runs again exactly once (or, killed before the new head was sent, not at all).
 ``RMAPPLY_CRASH_TRIALS`` sets the trials per service (default 2), ``RMAPPLY_CRASH_SEED`` the seed.
 """
 
@@ -243,3 +245,43 @@ def test_apply_wait_killed_while_it_carries_chains_forward_never_duplicates_or_s
     report = f"first kills: {kills[0::2]}; re-run kills: {kills[1::2]}"
     print(report)
     assert len([k for k in kills[0::2] if k.mid_work]) >= LIVE_SHARE * TRIALS, report
+
+
+def test_apply_wait_killed_while_a_replaced_head_cascades_never_duplicates_or_submits_early(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(SEED + 4)
+    data, port = tmp_path / "emulator.sqlite3", free_port()
+    itwin_id = str(uuid.uuid4())
+    project = write_project(tmp_path / "project", itwin_id)
+    chains = range(TRIALS)
+    kills: list[Kill] = []
+    ran_again: list[bool] = []
+    with serving(data, "--latency-ms", "15", port=port, seed=SEED + 4) as base_url:
+        env = environment(base_url)
+        for n in chains:
+            add_chain(project, n, calib_pixels=10)
+        converge(project, env, "--wait")
+        for n in chains:
+            # the head replaced: a new calib, then a new recon and mesh (their ids change);
+            # killed among those records, then the re-run, without --replace, killed too
+            first = start_apply(project, env, "--wait", "--replace", f"jobs.calib{n}")
+            wait_for_journal(project, first, rng.randint(1, 6))  # its first wave of records
+            time.sleep(rng.uniform(0, 0.02))
+            kills.append(kill(project, first, Journalled(0, ())))
+            left = journalled(project)
+            rerun = start_apply(project, env, "--wait")
+            time.sleep(rng.uniform(0, 1.5))
+            kills.append(kill(project, rerun, left))
+            converge(project, env, "--wait")
+            jobs = service_jobs(base_url, itwin_id)
+            runs = {names(jobs)[stage_name(stage, n)] for stage in STAGES}
+            assert runs in ({1}, {2}), names(jobs)  # the whole chain ran again, or none of it
+            ran_again.append(runs == {2})
+            assert {j["state"] for j in jobs} == {"success"}
+            check_inputs_carry_upstream_ids(chain_on_service(jobs, n))
+            check_never_submitted_early(jobs)
+    report = f"first kills: {kills[0::2]}; re-run kills: {kills[1::2]}; ran again: {ran_again}"
+    print(report)
+    assert len([k for k in kills[0::2] if k.mid_work]) >= LIVE_SHARE * TRIALS, report
+    assert any(ran_again), report  # a cascade was cut in its middle, not only before it

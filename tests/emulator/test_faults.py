@@ -206,3 +206,17 @@ def test_invalid_fault_rates_are_refused(emulator: Emulator) -> None:
         emulator.set_faults(drop_rate=2.0)
     with pytest.raises(ValueError, match="fail_rate"):
         Emulator(EmulatorOptions(fail_rate=-1))
+
+
+def test_blank_outputs_next_answers_a_create_without_output_ids_which_the_job_keeps(
+    emulator: Emulator, api: Api, itwin_id: str
+) -> None:
+    workspace = api.workspace(itwin_id)
+    emulator.blank_outputs_next(1)
+    blank = api.create_job(workspace)
+    formats = [o["format"] for o in blank["jobSettings"]["outputs"]]
+    assert formats and all("id" not in o for o in blank["jobSettings"]["outputs"])
+    kept = api.job(blank["id"])["jobSettings"]["outputs"]
+    assert [o["format"] for o in kept] == formats and all(o["id"] for o in kept)
+    following = api.create_job(workspace)  # the switch claimed only one create
+    assert all(o["id"] for o in following["jobSettings"]["outputs"])

@@ -138,5 +138,27 @@ def test_references_count_in_the_cycle_check(make_dir: MakeDir) -> None:
     )
     found = problems(make_dir({"a.yaml": text}))
     assert [line.split(": ", 1)[1] for line in found] == [
-        "jobs.a.dependsOn: dependency cycle: jobs.a -> jobs.b -> jobs.a"
+        "jobs.a.inputs[1].id: dependency cycle: jobs.a -> jobs.b -> jobs.a"
+    ]
+
+
+def test_a_cycle_through_references_only_is_reported_at_the_reference_that_closes_it(
+    make_dir: MakeDir,
+) -> None:
+    text = PIPELINE_TOML.replace(
+        f'inputs = [{{ id = "{PHOTOS}" }}]\n',
+        f'inputs = [{{ id = "{PHOTOS}" }}, {{ id = "jobs.recon.outputs.Cesium 3D Tiles" }}]\n',
+        1,
+    )
+    assert problems(make_dir({"a.toml": text})) == [
+        "a.toml:5:62: jobs.calib.inputs[1].id: dependency cycle: jobs.calib -> jobs.recon -> "
+        "jobs.calib"
+    ]
+
+
+def test_a_misspelt_key_and_format_get_one_did_you_mean_fixing_both(make_dir: MakeDir) -> None:
+    found = problems(make_dir({"a.yaml": recon("jobs.calb.outputs.CCOrientation")}))
+    assert [line.split(": ", 1)[1] for line in found] == [
+        "jobs.recon.inputs[1].id: 'jobs.calb.outputs.CCOrientation': jobs.calb is not in the "
+        "manifests; did you mean 'jobs.calib.outputs.CCOrientations'?"
     ]
