@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -366,6 +365,8 @@ def _attribute(model: type[BaseModel], alias: str) -> str:
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib  # here, not at the top: start-up never needs it
+
     folded = {c.lower(): c for c in choices}
     if word.lower() in folded:
         return f"; did you mean {folded[word.lower()]!r}?"

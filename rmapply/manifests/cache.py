@@ -9,7 +9,6 @@ import importlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +102,8 @@ class ManifestCache:
     def put(self, name: str, key: str, entry: dict[str, Any]) -> None:
         """Store ``entry`` (plain JSON data: the caller checks) for manifest ``name`` atomically
         (write a temporary file, rename)."""
+        import tempfile  # here, not at the top: start-up never needs it
+
         try:
             # pydantic_core's encoder is three times faster than json.dumps on 10,000 jobs;
             # "constants" writes inf and nan as json.dumps does (json.loads reads them back).
