@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +18,11 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from rmapply.errors import ConfigError, ManifestProblem
+
+try:  # the manifests' TOML parser (rmapply.manifests.parse): one TOML library imported, not two
+    import tomli as tomllib
+except ImportError:  # pragma: no cover - tomllib is the reference fallback
+    import tomllib  # type: ignore[no-redef]
 from rmapply.wire import DEFAULT_ENDPOINT, CostEstimationParameters, Quality
 
 CONFIG_FILE = "rmapply.toml"
@@ -164,14 +167,16 @@ class ApplySection(_Section):
 class ProjectConfig(_Section):
     """Everything in rmapply.toml; every table and key is optional."""
 
-    project: ProjectSection = ProjectSection()
-    api: ApiSection = ApiSection()
-    state: StateSection = StateSection()
-    defaults: DefaultsSection = DefaultsSection()
+    # the defaults are constructed (every field at its default), not validated: importing this
+    # module then builds no section's validator (ProjectConfig's own covers every table)
+    project: ProjectSection = ProjectSection.model_construct()
+    api: ApiSection = ApiSection.model_construct()
+    state: StateSection = StateSection.model_construct()
+    defaults: DefaultsSection = DefaultsSection.model_construct()
     vars: dict[str, Any] = Field(default_factory=dict)
-    budget: BudgetSection = BudgetSection()
-    cost: CostSection = CostSection()
-    apply: ApplySection = ApplySection()
+    budget: BudgetSection = BudgetSection.model_construct()
+    cost: CostSection = CostSection.model_construct()
+    apply: ApplySection = ApplySection.model_construct()
     # Where the file was found; not keys of the file.
     _directory: Path = PrivateAttr(default=Path("."))
     _found: bool = PrivateAttr(default=False)
@@ -360,6 +365,8 @@ def _attribute(model: type[BaseModel], alias: str) -> str:
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib  # here, not at the top: start-up never needs it
+
     folded = {c.lower(): c for c in choices}
     if word.lower() in folded:
         return f"; did you mean {folded[word.lower()]!r}?"

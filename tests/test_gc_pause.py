@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import rmapply
-from rmapply.gc_pause import gc_paused
+from rmapply.gc_pause import _FROZEN_FOR_GOOD, freeze_for_good, gc_paused
 
 
 @pytest.fixture
@@ -43,6 +43,29 @@ def test_promote_leaves_nothing_frozen(collector_enabled: None) -> None:
     assert gc.get_freeze_count() == frozen
     assert gc.isenabled()
     assert len(kept) == 1000
+
+
+def test_promote_after_freeze_for_good_keeps_it_without_counting_the_frozen_objects(
+    collector_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gc.enable()
+    big = [{"n": n} for n in range(1000)]
+    try:
+        freeze_for_good()
+        frozen = gc.get_freeze_count()
+
+        def counted() -> int:
+            raise AssertionError("counting walks every frozen object")
+
+        monkeypatch.setattr(gc, "get_freeze_count", counted)
+        with gc_paused(promote=True):
+            kept = [{"n": n} for n in range(1000)]
+        monkeypatch.undo()
+        assert gc.get_freeze_count() == frozen  # the freeze stands, nothing added
+    finally:
+        gc.unfreeze()
+        _FROZEN_FOR_GOOD.clear()
+    assert len(big) == len(kept) == 1000
 
 
 def test_promote_keeps_an_earlier_freeze(collector_enabled: None) -> None:

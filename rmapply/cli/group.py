@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from rmapply.cli.pydantic_plugins import skip_pydantic_plugins
 from rmapply.errors import RmapplyError
 from rmapply.gc_pause import gc_paused
 
@@ -98,6 +99,7 @@ class RmapplyGroup(click.Group):
     ) -> Any:
         """Run the CLI; exits 0, 1 or (with --detailed-exitcode) 2."""
         given = list(args if args is not None else sys.argv[1:])
+        skip_pydantic_plugins()
         debug = "--debug" in given
         no_color = "--no-color" in given  # the error too, printed once click is done
         try:

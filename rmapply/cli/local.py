@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,8 +20,8 @@ if TYPE_CHECKING:
 # A simulated minute per real second: a local job finishes in a few seconds, so `--wait` and
 # `rmapply wait --local` are quick, while progress still moves visibly.
 LOCAL_SPEED = 60.0
-# A fixed token: the emulator derives the caller's identity (the jobs' email) from it, and the
-# embedded emulator listens on loopback only for the duration of one command.
+# A fixed token: the emulator derives the caller's identity (the jobs' email) from it; the
+# embedded emulator serves in process only, on a loopback port it reserves for one command.
 LOCAL_TOKEN = "rmapply-local"
 
 
@@ -55,7 +54,9 @@ def open_endpoint(project: Project, endpoint: str | None, local: bool) -> Iterat
         from rmapply.emulator import Emulator, EmulatorOptions  # only --local needs it
 
         options = EmulatorOptions(port=0, data=data, tokens=(LOCAL_TOKEN,), speed=LOCAL_SPEED)
-        started = Emulator(options).start()
+        # the port is only reserved, so the URL shown and saved names it; nothing listens (the
+        # requests go in process), so no HTTP server is imported, started or stopped
+        started = Emulator(options).start(listen=False)
     with started as emulator:
         transport = InProcessTransport(emulator)
         chosen = Endpoint(
@@ -103,6 +104,8 @@ class InProcessTransport:
         timeout: Timeout,
     ) -> HttpAnswer:
         """The emulator's answer to one request, or NeverSent/MaybeSent as over a socket."""
+        import email.utils  # here: plan --no-refresh imports this module, never sends
+
         from rmapply.client.transport import HttpAnswer, MaybeSent, NeverSent
 
         if self._closed.is_set():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 from collections import Counter
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmapply.emulator.auth import Authenticator
 from rmapply.emulator.backend import Backend
@@ -15,10 +16,15 @@ from rmapply.emulator.faults import Faults
 from rmapply.emulator.lifecycle import SimClock
 from rmapply.emulator.options import EmulatorOptions
 from rmapply.emulator.routes import API_PREFIX, TOKEN_PATH, Answer, Application
-from rmapply.emulator.server import EmulatorHTTPServer, serve_in_thread
-from rmapply.emulator.startup import bind, load_tls, open_store
+from rmapply.emulator.startup import bind, load_tls, open_store, reserve
 from rmapply.emulator.storage import Store
 from rmapply.wire import Job, Workspace
+
+if TYPE_CHECKING:
+    import ssl
+
+    # imported by listen(): an emulator that only reserves its port loads no http.server
+    from rmapply.emulator.server import EmulatorHTTPServer
 
 _CLOCK_KEY = "clock"
 
@@ -32,6 +38,9 @@ class Emulator:
         if found:
             raise ValueError("invalid emulator options: " + "; ".join(found))
         self._server: EmulatorHTTPServer | None = None
+        # start(listen=False): the bound socket that listen() will serve on, until then
+        self._reserved: socket.socket | None = None
+        self._tls: ssl.SSLContext | None = None
         self._thread: threading.Thread | None = None
         self._store: Store | None = None
         self._clock: SimClock | None = None
@@ -39,13 +48,16 @@ class Emulator:
         self._lock = threading.Lock()
 
     # life --------------------------------------------------------------------------------------
-    def start(self) -> Emulator:
+    def start(self, *, listen: bool = True) -> Emulator:
         """Open the database, bind the port and serve in a background thread.
 
-        Raises ConfigError when the database, the certificate or the address cannot be used.
+        ``listen=False`` (``--local``, whose requests go to ``handle`` in process): the port is
+        only reserved (bound, so the URLs name it; a connection is refused) until ``listen()``;
+        no HTTP server is imported or started. Raises ConfigError when the database, the
+        certificate or the address cannot be used.
         """
         with self._lock:
-            if self._server is not None:
+            if self._app is not None:
                 return self
             store = open_store(self.options.data)
             try:
@@ -57,27 +69,52 @@ class Emulator:
                 tls = None
                 if self.options.tls_cert is not None and self.options.tls_key is not None:
                     tls = load_tls(self.options.tls_cert, self.options.tls_key)
-                server = bind(self.options.host, self.options.port, app, tls)
+                server = bind(self.options.host, self.options.port, app, tls) if listen else None
+                reserved = None if listen else reserve(self.options.host, self.options.port)
             except BaseException:
                 store.close()
                 raise
-            self._store, self._clock, self._app, self._server = store, clock, app, server
+            self._store, self._clock, self._app, self._tls = store, clock, app, tls
+            self._server, self._reserved = server, reserved
             app.base_url = self.base_url
             self._save_clock()
-            self._thread = serve_in_thread(server)
+            if server is not None:
+                self._serve(server)
             return self
+
+    def listen(self) -> None:
+        """Serve on the reserved port from now on (after ``start(listen=False)``); nothing
+        when the emulator listens already."""
+        with self._lock:
+            reserved = self._reserved
+            if reserved is None:
+                return
+            app = self._application()
+            server = bind(self.options.host, self.port_of(reserved), app, self._tls, reserved)
+            self._server, self._reserved = server, None
+            self._serve(server)
+
+    def _serve(self, server: EmulatorHTTPServer) -> None:
+        from rmapply.emulator.server import serve_in_thread  # http.server: only to listen
+
+        self._thread = serve_in_thread(server)
 
     def stop(self) -> None:
         """Stop serving, persist the clock and close the database."""
         with self._lock:
-            server, self._server = self._server, None
-            if server is None:
+            if self._app is None:
                 return
-            server.shutdown()
-            server.server_close()
-            server.close_connections()
+            server, self._server, self._app = self._server, None, None
+            reserved, self._reserved = self._reserved, None
+            if reserved is not None:
+                reserved.close()
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+                server.close_connections()
             if self._thread is not None:
                 self._thread.join(timeout=5)
+                self._thread = None
             self._save_clock()
             assert self._store is not None
             self._store.close()
@@ -97,13 +134,22 @@ class Emulator:
     @property
     def port(self) -> int:
         """The bound port (the free port chosen for ``port=0``)."""
-        return int(self._running().server_address[1])
+        self._running()
+        if self._server is not None:
+            return int(self._server.server_address[1])
+        assert self._reserved is not None
+        return self.port_of(self._reserved)
+
+    @staticmethod
+    def port_of(sock: socket.socket) -> int:
+        """The port ``sock`` is bound to."""
+        return int(sock.getsockname()[1])
 
     @property
     def root_url(self) -> str:
         """``scheme://host:port`` of the running server."""
-        server = self._running()
-        scheme = "https" if server.tls is not None else "http"
+        self._running()
+        scheme = "https" if self._tls is not None else "http"
         host = self.options.host
         if host in ("", "0.0.0.0"):
             host = "127.0.0.1"
@@ -236,10 +282,9 @@ class Emulator:
         return list(self._application().internal_errors)
 
     # internals ---------------------------------------------------------------------------------
-    def _running(self) -> EmulatorHTTPServer:
-        if self._server is None:
+    def _running(self) -> None:
+        if self._app is None:
             raise RuntimeError("the emulator is not running; call start() first")
-        return self._server
 
     def handle(self, method: str, target: str, authorization: str | None, body: bytes) -> Answer:
         """Answer one request in this process, exactly as the server does for a request to

@@ -123,8 +123,23 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         address: tuple[str, int],
         app: Application,
         tls: ssl.SSLContext | None = None,
+        *,
+        reserved: socket.socket | None = None,
     ) -> None:
-        super().__init__(address, _Handler)
+        if reserved is None:
+            super().__init__(address, _Handler)
+        else:  # listen on the socket reserved earlier (startup.reserve): the same port
+            super().__init__(reserved.getsockname(), _Handler, bind_and_activate=False)
+            self.socket.close()
+            self.socket = reserved
+            try:
+                host, port = reserved.getsockname()[:2]
+                self.server_address = (host, port)
+                self.server_name, self.server_port = socket.getfqdn(host), port
+                self.server_activate()
+            except BaseException:
+                self.server_close()
+                raise
         self.app = app
         self.tls = tls
         self._open: set[socket.socket] = set()

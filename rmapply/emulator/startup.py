@@ -5,13 +5,19 @@ from __future__ import annotations
 import errno
 import socket
 import sqlite3
-import ssl
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rmapply.emulator.routes import Application
-from rmapply.emulator.server import EmulatorHTTPServer, tls_context
 from rmapply.emulator.storage import ForeignDatabaseError, Store
 from rmapply.errors import ConfigError
+
+if TYPE_CHECKING:
+    import ssl
+
+    # imported where used: an emulator that only reserves its port (--local) never loads
+    # http.server or ssl
+    from rmapply.emulator.routes import Application
+    from rmapply.emulator.server import EmulatorHTTPServer
 
 CERTIFICATE_HINT = (
     "give a PEM certificate and its PEM private key, e.g. made with: openssl req -x509 "
@@ -43,6 +49,10 @@ def open_store(data: str | Path | None) -> Store:
 
 def load_tls(cert: str | Path, key: str | Path) -> ssl.SSLContext:
     """The server's TLS context, or ConfigError naming the files and the problem."""
+    import ssl
+
+    from rmapply.emulator.server import tls_context
+
     try:
         return tls_context(cert, key)
     except ssl.SSLError as exc:
@@ -60,29 +70,58 @@ def load_tls(cert: str | Path, key: str | Path) -> ssl.SSLContext:
         ) from exc
 
 
-def bind(host: str, port: int, app: Application, tls: ssl.SSLContext | None) -> EmulatorHTTPServer:
-    """A server listening on ``host:port``, or ConfigError saying why it cannot listen."""
-    where = f"{host}:{port}"
+def bind(
+    host: str,
+    port: int,
+    app: Application,
+    tls: ssl.SSLContext | None,
+    reserved: socket.socket | None = None,
+) -> EmulatorHTTPServer:
+    """A server listening on ``host:port`` (on the ``reserved`` socket, when given), or
+    ConfigError saying why it cannot listen."""
+    from rmapply.emulator.server import EmulatorHTTPServer
+
     try:
-        return EmulatorHTTPServer((host, port), app, tls)
-    except socket.gaierror as exc:
-        raise ConfigError(
+        return EmulatorHTTPServer((host, port), app, tls, reserved=reserved)
+    except OSError as exc:
+        raise _cannot_listen(host, port, exc) from exc
+
+
+def reserve(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` but not listening (a connection is refused), for a
+    server that may listen on it later; ConfigError as ``bind`` says it."""
+    try:
+        address = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)[0][4]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise _cannot_listen(host, port, exc) from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise _cannot_listen(host, port, exc) from exc
+    return sock
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> ConfigError:
+    if isinstance(exc, socket.gaierror):
+        return ConfigError(
             f"cannot listen on {host}: the host name does not resolve ({exc.strerror})",
             hint=ADDRESS_HINT,
-        ) from exc
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            message, hint = (
-                "the port is in use",
-                ("stop the program using it, choose another --port, or --port 0 for a free one"),
-            )
-        elif exc.errno == errno.EACCES:
-            message, hint = (
-                "permission denied",
-                ("ports below 1024 need privileges: choose a port above 1023, or --port 0"),
-            )
-        elif exc.errno == errno.EADDRNOTAVAIL:
-            message, hint = "the address is not one of this machine's", ADDRESS_HINT
-        else:
-            message, hint = str(exc.strerror or exc), "check --host and --port"
-        raise ConfigError(f"cannot listen on {where}: {message}", hint=hint) from exc
+        )
+    if exc.errno == errno.EADDRINUSE:
+        message, hint = (
+            "the port is in use",
+            ("stop the program using it, choose another --port, or --port 0 for a free one"),
+        )
+    elif exc.errno == errno.EACCES:
+        message, hint = (
+            "permission denied",
+            ("ports below 1024 need privileges: choose a port above 1023, or --port 0"),
+        )
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        message, hint = "the address is not one of this machine's", ADDRESS_HINT
+    else:
+        message, hint = str(exc.strerror or exc), "check --host and --port"
+    return ConfigError(f"cannot listen on {host}:{port}: {message}", hint=hint)

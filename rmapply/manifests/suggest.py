@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 
@@ -14,6 +13,8 @@ def _fold(text: str) -> str:
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice ``word`` most likely meant, or None when nothing is close."""
+    import difflib  # here, not at the top: start-up never needs it
+
     options = list(choices)
     folded = _fold(word)
     for option in options:

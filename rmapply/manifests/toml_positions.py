@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import tomllib
 
 PathKey = tuple[str | int, ...]
 Position = tuple[int, int]
@@ -123,7 +122,7 @@ class _Scanner:
             if char in "\"'":
                 start = self.i
                 self.string()
-                parts.append(tomllib.loads("k = " + text[start : self.i])["k"])
+                parts.append(_parsed_string(text[start : self.i]))
             else:
                 start = self.i
                 while text[self.i] in _BARE:
@@ -240,3 +239,11 @@ def nearest(positions: dict[PathKey, Position], path: PathKey) -> Position:
         if found:
             return found
     return (0, 0)
+
+
+def _parsed_string(quoted: str) -> str:
+    """The value of a quoted TOML key (escapes and all), as the parser reads it."""
+    from rmapply.manifests.parse import toml_parser  # here: parse imports this module
+
+    value: str = toml_parser.loads("k = " + quoted)["k"]
+    return value

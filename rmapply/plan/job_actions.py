@@ -8,6 +8,8 @@ from typing import Any
 
 from rmapply.model import Address, DesiredJob
 from rmapply.plan.actions import (
+    CANCEL_PATCH,
+    SUBMIT_PATCH,
     CreateJob,
     FieldDiff,
     JobCost,
@@ -22,10 +24,10 @@ from rmapply.plan.context import PlanContext
 from rmapply.plan.cost import job_cost
 from rmapply.plan.remote import Observation
 from rmapply.state.document import ResourceRecord
-from rmapply.wire import JobPatch, JobPatchSettings, PatchState
+from rmapply.wire import JobPatch, JobPatchSettings
 
-SUBMIT = JobPatch(state=PatchState.ACTIVE)
-CANCEL = JobPatch(state=PatchState.CANCELLED)
+SUBMIT = SUBMIT_PATCH
+CANCEL = CANCEL_PATCH
 ABSENT = Precondition(in_state=False)
 _TOP = re.compile(r"[.\[]")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
@@ -29,6 +28,8 @@ def matching(
 ) -> set[Address]:
     """Addresses matching any glob (``jobs.site-*``); PlanError naming every pattern that
     matches none, with the closest address when one is close."""
+    import difflib  # here, not at the top: start-up never needs it
+
     addresses = list(universe)
     names = {a: str(a) for a in addresses}
     found: set[Address] = set()

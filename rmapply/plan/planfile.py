@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -154,6 +153,8 @@ def parse_saved_plan(text: str, *, source: str = "<plan text>") -> SavedPlan:
 
 def save_plan(path: Path, saved: SavedPlan) -> None:
     """Write the plan file atomically (a crash leaves the old file or the new one)."""
+    import tempfile  # here, not at the top: start-up never needs it
+
     data = dump_saved_plan(saved).encode("utf-8")
     folder = path.parent if str(path.parent) else Path(".")
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from rmapply.errors import StateError
@@ -34,6 +33,8 @@ def write_all(fd: int, data: bytes) -> None:
 
 def write_temporary(folder: Path, prefix: str, data: bytes, *, mode: int = FILE_MODE) -> Path:
     """Write ``data`` to a new fsynced file in ``folder`` with ``mode``; returns its path."""
+    import tempfile  # here, not at the top: start-up never needs it
+
     fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".tmp")
     temporary = Path(name)
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from rmapply.errors import StateError
@@ -14,6 +13,8 @@ _KIND_OF = {"jobs": "job", "workspaces": "workspace"}
 
 
 def _not_found(store: StateStore, address: str, what: str, known: Iterable[str]) -> StateError:
+    import difflib  # here, not at the top: start-up never needs it
+
     close = difflib.get_close_matches(address, list(known), n=1)
     hint = f"did you mean {close[0]!r}?" if close else "run 'rmapply state list' to see them"
     return StateError(f"{address} has no {what} in state file {store.location}", hint=hint)

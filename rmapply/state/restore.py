@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +60,8 @@ def _available(traces: StateTraces) -> str:
 def choose(traces: StateTraces, wanted: str | None) -> StateVersion | None:
     """The version named ``wanted`` (a name, ``backup``, or a serial), or the newest for None;
     None means the journal alone."""
+    import difflib  # here, not at the top: start-up never needs it
+
     if wanted == JOURNAL:
         if traces.journal is None:
             raise StateError(

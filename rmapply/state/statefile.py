@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from pydantic import ValidationError
 from pydantic_core import from_json
 
 from rmapply.errors import StateCorruptError, StateError, StateVersionError
-from rmapply.gc_pause import gc_paused
+from rmapply.gc_pause import freeze_for_good, gc_paused
 from rmapply.state.atomic import read_if_present, replace_atomically
 from rmapply.state.document import STATE_FORMAT_VERSION, StateDocument
 
@@ -124,7 +123,7 @@ def decode_state(path: Path, data: bytes) -> StateDocument:
                 # (else the first collection after this walks them all: 0.09 s of a load of
                 # 10,000 resources, and every later full collection again). Refcounting still
                 # frees them when dropped; only cyclic garbage made before this point is kept.
-                gc.freeze()
+                freeze_for_good()
     except ValidationError as exc:
         raise _diagnose(path, data, exc) from exc
     if document.version > STATE_FORMAT_VERSION:

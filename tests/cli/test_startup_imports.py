@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from rmapply.cli.main import COMMAND_MODULES, COMMAND_SUMMARIES, cli
+from rmapply.cli.pydantic_plugins import LOADER
 from tests.cli.project import REPO, write_project
 
 # Writes the names of the imported modules to the file named by MODULES_OUT at exit (after
@@ -70,7 +71,8 @@ def imported(tmp_path: Path, *args: str) -> tuple[int, str, set[str]]:
         timeout=120,
         check=False,
     )
-    return done.returncode, done.stdout, set(json.loads(out.read_text("utf-8")))
+    # the CLI's stand-in for pydantic's plugin loader is no import of pydantic
+    return done.returncode, done.stdout, set(json.loads(out.read_text("utf-8"))) - {LOADER}
 
 
 def _folder(tmp_path: Path) -> Path:
@@ -123,6 +125,9 @@ def test_plan_without_refresh_on_a_warm_cache_renders_nothing_and_imports_no_hea
     assert found(modules, *HEAVY) == []
     assert found(modules, "rmapply.manifests.render", "rmapply.client") == []
     assert found(modules, "rmapply.refresh", "concurrent.futures") == []  # only a refresh
+    # pydantic looks for no plugin and the cache key reads no metadata: importlib.metadata
+    # (with email, zipfile, csv) is about 20 ms; no HTTP either
+    assert found(modules, "importlib.metadata", "email", "http", "ssl") == []
 
 
 def test_plan_of_yaml_manifests_still_reads_them(tmp_path: Path, itwin_id: str) -> None:
@@ -149,5 +154,8 @@ def test_no_op_local_plan_imports_no_template_yaml_diff_lock_or_http_library(
     assert code == 0, out
     assert "rmapply.emulator" in modules
     assert found(modules, "jinja2", "yaml", "deepdiff", "filelock") == []
-    # the client hands its requests to the embedded emulator in process: no HTTP library
+    # the client hands its requests to the embedded emulator in process: no HTTP library, and
+    # the emulator only reserves its port: no HTTP server, no TLS
     assert found(modules, "urllib3", "rmapply.client.urllib3_transport") == []
+    assert found(modules, "http.server", "socketserver", "ssl", "rmapply.emulator.server") == []
+    assert found(modules, "importlib.metadata") == []

@@ -165,3 +165,12 @@ def test_a_cache_folder_that_cannot_be_written_is_not_fatal(make_dir: MakeDir) -
     assert name_of(directory) == "Site A"
     assert name_of(directory) == "Site A"
     assert (directory / ".rmapply").read_text() == "a file where the folder would go"
+
+
+def test_the_cache_key_names_the_versions_the_libraries_metadata_gives() -> None:
+    import importlib.metadata
+
+    found = cache_module._versions()
+    assert f"jinja2=={importlib.metadata.version('Jinja2')}" in found
+    assert f"yaml=={importlib.metadata.version('PyYAML')}" in found
+    assert cache_module._installed_version("no-such-distribution-rmapply") is None
