@@ -170,7 +170,9 @@ class _Run:
                 if result.status is not TaskStatus.DONE:
                     # a task's own earlier failure says more than its neighbour's
                     own = self.prior_failure(self.by_key[child])
-                    reason = own or _why_skipped(self.by_key[result.key], result)
+                    reason = own or _why_skipped(
+                        self.by_key[child], self.by_key[result.key], result
+                    )
                     pending.append(self._skipped(child, reason))
                     continue
                 self.waiting_on[child].discard(result.key)
@@ -226,7 +228,10 @@ def _label(key: str) -> str:
     return f"{stage} of {address}" if sep else key
 
 
-def _why_skipped(dep: Task, result: TaskResult) -> str:
+def _why_skipped(task: Task, dep: Task, result: TaskResult) -> str:
+    if task.address == dep.address:
+        # a later stage of the same action (the submit after its create), as across phases
+        return f"{dep.address} did not succeed"
     if result.status is TaskStatus.FAILED:
         return f"depends on {dep.address}, whose {dep.action} failed"
     return f"depends on {dep.address}, whose {dep.action} was skipped"
