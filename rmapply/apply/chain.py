@@ -118,10 +118,11 @@ class Chain:
         self._carry_on()
         if self.lease is not None and self._releaser is None:
             # in a thread of the chain: Ctrl-C lands in the main thread, never halfway through it
-            self._releaser = threading.Thread(
+            releaser = threading.Thread(
                 target=self._release_when_quiet, name="rmapply-chain-lease", daemon=True
             )
-            self._releaser.start()
+            releaser.start()
+            self._releaser = releaser  # only once started: Ctrl-C may land in between
 
     def _release_when_quiet(self) -> None:
         """Let go of the state lock whenever nothing was recorded or sent for a while."""
