@@ -180,7 +180,12 @@ class _PlanRun:
         decides as ever (submits after a failed change no longer count then)."""
         if self.options.max_cost is None:
             return True
-        if any(not isinstance(self.by_key.get(t.address), SubmitJob) for t in submitting):
+        standalone = (
+            isinstance(self.by_key.get(t.address), SubmitJob)
+            for t in submitting
+            if t.action == "submit"
+        )
+        if not all(standalone):
             return False
         priced = priced_submits(submitting, {}, self.ctx.recorder)
         return check_budget(priced, self.options.max_cost).allowed
