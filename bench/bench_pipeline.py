@@ -1,12 +1,13 @@
 """Benchmark: a fan-out of pipelines carried to their end by ``apply --wait`` (run by hand).
 
     .venv/bin/python bench/bench_pipeline.py [--pairs 200] [--speed 200] [--latency-ms 20]
-        [--parallelism 16] [--giga-pixels 10]
+        [--parallelism 16] [--giga-pixels 10] [--max-cost C]
 
 ``rmapply serve --speed S --latency-ms L`` in its own process; a project of --pairs pairs
 calib-N (Calibration) -> recon-N (the photos plus calib-N's orientations), each job of
 --giga-pixels (60 + 30 per gigapixel simulated seconds of run, after 5 s in the queue); then
-``rmapply apply --auto-approve --wait --parallelism P --poll-scale 1/S`` as a whole process.
+``rmapply apply --auto-approve --wait --parallelism P --poll-scale 1/S`` as a whole process
+(with ``--max-cost C`` too when given: a budget keeps apply's two phases, for comparison).
 
 Reported: the wall time beside the ideal, which is the longest chain's simulated duration / S
 plus the apply's API calls (the workspace, a create and a submit per job) at parallelism P and
@@ -22,6 +23,7 @@ import json
 import math
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -109,11 +111,19 @@ def run(args: argparse.Namespace) -> None:
                 "--format",
                 "json",
             ]
+            if args.max_cost is not None:
+                # a budget keeps the two phases (every create, the gate, then the submits)
+                command += ["--max-cost", str(args.max_cost)]
             load = os.getloadavg()[0]
             wall_start = datetime.now(UTC)
             started = time.perf_counter()
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             seconds = time.perf_counter() - started
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            apply_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+                cpu_after.ru_stime - cpu_before.ru_stime
+            )
             if done.returncode != 0:
                 raise SystemExit(f"apply failed:\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}")
         finally:
@@ -140,7 +150,8 @@ def run(args: argparse.Namespace) -> None:
     print(timeline(done.stdout, wall_start))
     print(
         f"progress GETs: {progress} (ceiling: one per running job per {interval:.3f} s poll"
-        f" interval = {ceiling}); job GETs: {job_reads}; load average at start {load:.2f}"
+        f" interval = {ceiling}); job GETs: {job_reads}; apply's CPU time {apply_cpu:.2f} s;"
+        f" load average at start {load:.2f}"
     )
 
 
@@ -190,6 +201,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--parallelism", type=int, default=16)
     parser.add_argument("--giga-pixels", type=float, default=10.0)
+    parser.add_argument("--max-cost", type=float, default=None)
     run(parser.parse_args())
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from rmapply.apply.recording import Recorder
+from rmapply.apply.schedule import Task, TaskStatus
 
 
 @dataclass(frozen=True)
@@ -75,3 +78,20 @@ def check_budget(submits: Sequence[PricedSubmit], limit: float | None) -> Budget
         held=tuple(s.address for s in submits),
         unpriced=unpriced,
     )
+
+
+def priced_submits(
+    tasks: Sequence[Task], prior: Mapping[str, TaskStatus], recorder: Recorder
+) -> list[PricedSubmit]:
+    """The submits among ``tasks`` with the service's ``estimatedCost`` recorded for each job;
+    a submit after a change that failed or was skipped (by ``prior``) costs nothing."""
+    out = []
+    for task in tasks:
+        if task.action != "submit":
+            continue
+        if any(prior.get(d) in (TaskStatus.FAILED, TaskStatus.SKIPPED) for d in task.after):
+            continue  # it will be skipped anyway: it costs nothing
+        record = recorder.record(task.address)
+        cost = (record.remote or {}).get("estimatedCost") if record else None
+        out.append(PricedSubmit(task.address, float(cost) if cost is not None else None))
+    return out

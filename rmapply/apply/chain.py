@@ -4,6 +4,7 @@ waits for upstream jobs is sent the moment they have all succeeded (see docs/app
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -26,6 +27,11 @@ from rmapply.client import RealityModelingClient
 from rmapply.errors import RmapplyError
 from rmapply.state.lease import LeasedSession
 from rmapply.wire import Job, JobState
+
+# the state lock is let go once nothing was recorded or sent for this long: jobs that end
+# together are recorded in one lock session, not one each (each session reads and writes the
+# whole state, so one per job made a burst of N endings cost N full state writes)
+RELEASE_WHEN_QUIET_SECONDS = 1.0
 
 
 class Chain:
@@ -66,6 +72,9 @@ class Chain:
         self._phase_over = False
         self._stopped = False
         self._interrupted = False  # Ctrl-C while joined (the waiter's thread never sees it)
+        self._last_activity = time.monotonic()  # the last record or send
+        self._joined = threading.Event()
+        self._releaser: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="rmapply-chain")
         self.waiter = JobWaiter(
             get_progress=client.get_progress,
@@ -107,14 +116,25 @@ class Chain:
         with self._lock:
             self._phase_over = True
         self._carry_on()
-        # in a thread of the chain: Ctrl-C lands in the main thread, never halfway through it
-        self._pool.submit(self._maybe_release)
+        if self.lease is not None and self._releaser is None:
+            # in a thread of the chain: Ctrl-C lands in the main thread, never halfway through it
+            releaser = threading.Thread(
+                target=self._release_when_quiet, name="rmapply-chain-lease", daemon=True
+            )
+            releaser.start()
+            self._releaser = releaser  # only once started: Ctrl-C may land in between
 
-    def _maybe_release(self) -> None:
-        """Let go of the state lock when nothing is being recorded and nothing is sent."""
-        with self._lock:
-            if self.lease is not None and self._phase_over and self._in_flight == 0:
-                self.lease.release()
+    def _release_when_quiet(self) -> None:
+        """Let go of the state lock whenever nothing was recorded or sent for a while."""
+        at_once = True  # right after the submits, as before the first wait
+        while True:
+            with self._lock:
+                quiet = time.monotonic() - self._last_activity >= RELEASE_WHEN_QUIET_SECONDS
+                if self.lease is not None and self._in_flight == 0 and (quiet or at_once):
+                    self.lease.release()  # a no-op while already released
+            at_once = False
+            if self._joined.wait(RELEASE_WHEN_QUIET_SECONDS / 4):
+                return
 
     def join(self) -> WaitOutcome:
         """Wait for the chain to end; Ctrl-C stops it (the jobs keep running)."""
@@ -127,6 +147,9 @@ class Chain:
             self.stop()
             self._thread.join()
         self._pool.shutdown(wait=True)  # a submit on the wire finishes and is recorded
+        self._joined.set()
+        if self._releaser is not None:
+            self._releaser.join()  # never letting go of the lock while apply records the end
         outcome = self.outcome
         outcome.interrupted |= self._interrupted
         # a job submitted as waiting stopped may never have reached the waiter: running too
@@ -167,8 +190,8 @@ class Chain:
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self._last_activity = time.monotonic()
         self._carry_on()
-        self._maybe_release()
 
     def _eligible(self, task: Task) -> bool:
         if any(k in self.phase_keys and k not in self.done for k in task.after):
@@ -211,5 +234,5 @@ class Chain:
         self.ended(task, result)
         with self._lock:
             self._in_flight -= 1
+            self._last_activity = time.monotonic()
         self._carry_on()
-        self._maybe_release()

@@ -1,53 +1,40 @@
-"""Carry out a plan: changes in dependency order with at most N calls at once, then the budget
-gate, then the submits, then (optionally) waiting; everything recorded as it happens.
+"""Carry out a plan: every change in dependency order with at most N calls at once, each submit
+as soon as its job is created (or, with a budget, behind the budget gate), then (optionally)
+waiting; everything recorded as it happens.
 
-Order of operations (docs/apply.md): phase 1 runs every action except submitting (creates,
-updates, replacements, deletes, forgets), each after the actions it depends on; the service's
-``estimatedCost`` of every job about to be submitted is then summed and checked against the
-budget; phase 2 submits (and cancels replaced jobs) unless the budget holds them; with ``wait``
-every submitted job is then polled until it settles.
+Order of operations (docs/apply.md): without a budget (``--max-cost``, ``[budget] maxCost``) all
+the tasks run as one graph, the critical path first: a job is submitted as soon as it is created,
+before the creates of jobs that come after it. With a budget the gate needs the service's
+``estimatedCost`` of every job about to be submitted, known only once they are all created, so
+phase 1 runs every action except submitting, the gate sums and checks those figures, and phase 2
+submits (and cancels replaced jobs) unless the budget holds them; a gate that can be decided from
+the state alone (every submit is of a job created earlier) is decided first and, when it passes,
+the tasks run as one graph too. With ``wait`` every submitted job is polled until it settles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from rmapply.apply import steps
 from rmapply.apply.backoff import PollSchedule
-from rmapply.apply.budget import BudgetDecision, PricedSubmit, check_budget
+from rmapply.apply.budget import BudgetDecision, check_budget, priced_submits
 from rmapply.apply.chain import Chain
-from rmapply.apply.events import (
-    ActionFailed,
-    ActionFinished,
-    ActionSkipped,
-    ActionStarted,
-    ApplyFinished,
-    BudgetHeld,
-    EventSink,
-    discard,
-)
-from rmapply.apply.graph import bind, dependencies, step_for, submits
-from rmapply.apply.readiness import not_ready, waiting_reports
-from rmapply.apply.recorded_cancels import recorded_cancel_tasks
+from rmapply.apply.events import ApplyFinished, EventSink, discard
+from rmapply.apply.graph import change_tasks, critical_path_first, dependencies, submit_tasks
+from rmapply.apply.outcomes import OutcomeLog
 from rmapply.apply.recording import CHECKPOINT_EVERY_SECONDS, Recorder
 from rmapply.apply.recovery import DEFAULT_CLOCK_SKEW
 from rmapply.apply.schedule import Task, TaskReport, TaskResult, TaskStatus, run_tasks
-from rmapply.apply.step_context import StepContext, StepResult, check_precondition
-from rmapply.apply.summary import ActionOutcome, ApplySummary, OutcomeStatus
+from rmapply.apply.step_context import StepContext
+from rmapply.apply.summary import ApplySummary
 from rmapply.apply.waiting import WaitOutcome, WaitTarget
 from rmapply.apply.watch import wait_for_jobs
 from rmapply.client import RealityModelingClient
-from rmapply.plan.actions import (
-    Action,
-    NoOp,
-    ReplaceJob,
-    Retire,
-    SubmitJob,
-)
+from rmapply.plan.actions import NoOp, SubmitJob
 from rmapply.plan.drift import RemoteChangeCategory
-from rmapply.plan.pending import DEFAULT_IN_FLIGHT_MARGIN, unresolved
+from rmapply.plan.pending import DEFAULT_IN_FLIGHT_MARGIN
 from rmapply.plan.result import Plan
 from rmapply.state import StateSession
 from rmapply.state.lease import LeasedSession
@@ -127,52 +114,28 @@ class _PlanRun:
         self.options = options
         self.emit = emit
         self.clock = clock
-        self.actions = [a for a in plan.actions if not isinstance(a, NoOp)]
-        self.by_key = {str(a.address): a for a in self.actions}
-        self.deps = dependencies(self.actions, ctx.recorder)
-        self.outcomes: list[ActionOutcome] = []
-        # submits not sent because an upstream job has not succeeded yet, by task key
-        self.waiting: dict[str, TaskResult] = {}
+        actions = [a for a in plan.actions if not isinstance(a, NoOp)]
+        self.by_key = {str(a.address): a for a in actions}
+        self.deps = dependencies(actions, ctx.recorder)
+        self.log = OutcomeLog(ctx, self.by_key, emit, clock)
 
     def execute(self) -> ApplySummary:
         if self.options.record_progress:
             self._record_progress()
-        first = run_tasks(
-            self._phase_one(),
-            parallelism=self.options.parallelism,
-            on_start=self._started,
-            on_end=self._ended,
+        changes = change_tasks(self.ctx, self.by_key, self.deps)
+        submitting = submit_tasks(
+            self.ctx, self.by_key, self.deps, recorded_cancels=self.options.recorded_cancels
         )
-        self._raise_bug(first)
         budget: BudgetDecision | None = None
-        second_tasks = self._phase_two()
-        second = TaskReport()
-        chain: Chain | None = None
-        if not first.interrupted and second_tasks:
-            prior = {k: r.status for k, r in first.results.items()}
-            budget = self._budget(second_tasks, prior)
-            if budget.allowed:
-                second, chain = self._submit_phase(second_tasks, prior)
-                self._raise_bug(second)
-            else:
-                self._hold(second_tasks, prior, budget)
-        elif first.interrupted:
-            for task in second_tasks:
-                self._ended(
-                    TaskResult(
-                        task.key,
-                        task.address,
-                        task.action,
-                        TaskStatus.SKIPPED,
-                        reason="apply was interrupted",
-                    )
-                )
+        if self._gate_passed_before_changes(submitting):
+            report, chain = self._run_at_once(changes, submitting)
+        else:
+            budget, report, chain = self._run_in_phases(changes, submitting)
         waited = WaitOutcome()
-        interrupted = first.interrupted or second.interrupted
         if chain is not None:
             waited = chain.join()
             self.ctx.recorder.checkpoint()
-        elif self.options.wait and not interrupted:
+        elif self.options.wait and not report.interrupted:
             # everything changed is written to the state file before a wait of hours begins
             self.ctx.recorder.checkpoint()
             waited = wait_for_jobs(
@@ -185,14 +148,14 @@ class _PlanRun:
                 on_event=self.emit,
                 now=self.clock,
             )
-        self._report_waiting(chain.percentages if chain is not None else None)
+        self.log.report_waiting(chain.percentages if chain is not None else None)
         summary = ApplySummary(
-            outcomes=tuple(self.outcomes),
+            outcomes=tuple(self.log.outcomes),
             budget_message=budget.message if budget else "",
             budget_hint=budget.hint if budget else "",
             job_states={a: j.state.value for a, j in waited.settled.items()},
             still_running=tuple(waited.running),
-            interrupted=interrupted or waited.interrupted,
+            interrupted=report.interrupted or waited.interrupted,
         )
         counts = summary.counts()
         self.emit(
@@ -208,16 +171,62 @@ class _PlanRun:
         )
         return summary
 
-    # -- pipelines --------------------------------------------------------------------------
+    # -- one graph, or two phases around the budget gate ------------------------------------
 
-    def _submit_phase(
-        self, tasks: list[Task], prior: dict[str, TaskStatus]
+    def _gate_passed_before_changes(self, submitting: list[Task]) -> bool:
+        """Whether the budget gate can let every submit go before any change is made: no budget,
+        or every submit is of a job created earlier (its estimatedCost is in the state, and no
+        change of this apply alters it) and they fit. Otherwise the gate waits for phase 1 and
+        decides as ever (submits after a failed change no longer count then)."""
+        if self.options.max_cost is None:
+            return True
+        standalone = (
+            isinstance(self.by_key.get(t.address), SubmitJob)
+            for t in submitting
+            if t.action == "submit"
+        )
+        if not all(standalone):
+            return False
+        priced = priced_submits(submitting, {}, self.ctx.recorder)
+        return check_budget(priced, self.options.max_cost).allowed
+
+    def _run_at_once(
+        self, changes: list[Task], submitting: list[Task]
     ) -> tuple[TaskReport, Chain | None]:
-        """Phase 2; with ``--wait`` the chain polls from the first submit on, and Ctrl-C at any
-        moment of it stops the chain (what is on the wire finishes and is recorded)."""
-        on_end: Callable[[TaskResult], None] = self._ended
+        """Changes and submits as one graph, the critical path first: each job is submitted as
+        soon as it is created and its inputs are ready."""
+        tasks = critical_path_first([*changes, *submitting], self.deps)
+        return self._run(tasks, {}, chained=bool(submitting))
+
+    def _run_in_phases(
+        self, changes: list[Task], submitting: list[Task]
+    ) -> tuple[BudgetDecision | None, TaskReport, Chain | None]:
+        """Phase 1 (every change), the budget gate on the service's figures, phase 2."""
+        first, _ = self._run(changes, {}, chained=False)
+        if not submitting:
+            return None, first, None
+        if first.interrupted:
+            self.log.skipped(submitting, "apply was interrupted")
+            return None, first, None
+        prior = {k: r.status for k, r in first.results.items()}
+        budget = check_budget(
+            priced_submits(submitting, prior, self.ctx.recorder), self.options.max_cost
+        )
+        if not budget.allowed:
+            self.log.held(submitting, prior, budget)
+            return budget, first, None
+        second, chain = self._run(submitting, prior, chained=True)
+        return budget, second, chain
+
+    def _run(
+        self, tasks: list[Task], prior: dict[str, TaskStatus], *, chained: bool
+    ) -> tuple[TaskReport, Chain | None]:
+        """Run ``tasks``; with ``--wait`` (and ``chained``) the chain polls from the first submit
+        on, and Ctrl-C at any moment of it stops the chain (what is on the wire finishes and is
+        recorded)."""
+        on_end: Callable[[TaskResult], None] = self.log.ended
         chain: Chain | None = None
-        if self.options.wait:
+        if chained and self.options.wait:
             # polling starts with the first submit, not after the last one
             self.ctx.recorder.checkpoint()
             chain = self._chain(tasks)
@@ -228,7 +237,7 @@ class _PlanRun:
                 tasks,
                 parallelism=self.options.parallelism,
                 prior=prior,
-                on_start=self._started,
+                on_start=self.log.started,
                 on_end=on_end,
             )
             if chain is not None:
@@ -242,7 +251,11 @@ class _PlanRun:
                 raise
             report.interrupted = True
             chain.stop()
+        if report.bug is not None:
+            raise report.bug
         return report, chain
+
+    # -- pipelines --------------------------------------------------------------------------
 
     def _chain(self, tasks: list[Task]) -> Chain:
         chain = Chain(
@@ -255,7 +268,7 @@ class _PlanRun:
             timeout=self.options.wait_timeout,
             emit=self.emit,
             now=self.clock,
-            on_end=self._ended,
+            on_end=self.log.ended,
             lease=session
             if isinstance(session := self.ctx.recorder.session, LeasedSession)
             else None,
@@ -272,28 +285,10 @@ class _PlanRun:
         by_key = {t.key: t for t in tasks}
 
         def ended(result: TaskResult) -> None:
-            self._ended(result)
+            self.log.ended(result)
             chain.ended(by_key[result.key], result)
 
         return ended
-
-    def _report_waiting(self, percentages: dict[str, float] | None) -> None:
-        """What still waits for upstream jobs: one event and one outcome each."""
-        if not self.waiting:
-            return
-        specs = {k: a.after or {} for k, a in self.by_key.items()}
-        waiting = [(r.address, r.action, r.reason) for r in self.waiting.values()]
-        for event, outcome in waiting_reports(
-            self.ctx.recorder,
-            self.ctx.client,
-            waiting,
-            specs,
-            percentages=percentages,
-            now=self.clock(),
-        ):
-            self.emit(event)
-            self.outcomes.append(outcome)
-        self.waiting.clear()
 
     def _record_progress(self) -> None:
         recorder = self.ctx.recorder
@@ -305,105 +300,6 @@ class _PlanRun:
                 continue
             recorder.observe(record.address, Job.from_answer(change.remote))
 
-    # -- building the tasks -----------------------------------------------------------------
-
-    def _phase_one(self) -> list[Task]:
-        tasks = []
-        for action in self.actions:
-            if isinstance(action, SubmitJob):
-                continue  # all of it happens in phase 2, behind the budget gate
-            key = str(action.address)
-            after = frozenset(d for d in self.deps[key] if d in self.by_key)
-            tasks.append(Task(key, key, action.action.value, step_for(self.ctx, action), after))
-        return tasks
-
-    def _phase_two(self) -> list[Task]:
-        submitting = {k for k, a in self.by_key.items() if submits(a)}
-        tasks = []
-        for key, action in self.by_key.items():
-            deps = {f"submit:{d}" for d in self.deps[key] if d in submitting}
-            if not isinstance(action, SubmitJob):
-                deps.add(key)
-            if key in submitting:
-                tasks.append(
-                    Task(f"submit:{key}", key, "submit", self._submit(action), frozenset(deps))
-                )
-            if isinstance(action, ReplaceJob) and action.retire is Retire.CANCEL:
-                after = frozenset({f"submit:{key}"} if key in submitting else {key})
-                tasks.append(
-                    Task(
-                        f"cancel:{key}",
-                        key,
-                        "cancel",
-                        bind(steps.cancel_replaced, self.ctx, action),
-                        after,
-                    )
-                )
-        if self.options.recorded_cancels:
-            tasks.extend(recorded_cancel_tasks(self.ctx, self.by_key, submitting))
-        return tasks
-
-    def _submit(self, action: Action) -> Callable[[], StepResult]:
-        address = str(action.address)
-        if isinstance(action, SubmitJob):
-
-            def standalone() -> StepResult:
-                check_precondition(action, self.ctx.recorder)
-                return steps.submit_job(self.ctx, address, spec=action.after, planned=action.after)
-
-            return standalone
-        return lambda: steps.submit_job(self.ctx, address, planned=action.after)
-
-    # -- the budget gate --------------------------------------------------------------------
-
-    def _budget(self, tasks: list[Task], prior: dict[str, TaskStatus]) -> BudgetDecision:
-        submits = []
-        for task in tasks:
-            if task.action != "submit":
-                continue
-            if any(prior.get(d) in (TaskStatus.FAILED, TaskStatus.SKIPPED) for d in task.after):
-                continue  # it will be skipped anyway: it costs nothing
-            record = self.ctx.recorder.record(task.address)
-            cost = (record.remote or {}).get("estimatedCost") if record else None
-            submits.append(PricedSubmit(task.address, float(cost) if cost is not None else None))
-        return check_budget(submits, self.options.max_cost)
-
-    def _hold(
-        self, tasks: list[Task], prior: dict[str, TaskStatus], budget: BudgetDecision
-    ) -> None:
-        self.emit(
-            BudgetHeld(
-                self.clock(),
-                budget.held,
-                budget.total,
-                budget.limit or 0.0,
-                budget.unpriced,
-                budget.message,
-            )
-        )
-        for task in tasks:
-            failed = [
-                d
-                for d in sorted(task.after)
-                if prior.get(d) in (TaskStatus.FAILED, TaskStatus.SKIPPED)
-            ]
-            if failed:
-                result = TaskResult(
-                    task.key,
-                    task.address,
-                    task.action,
-                    TaskStatus.SKIPPED,
-                    reason=f"{failed[0]} did not succeed",
-                )
-                self._ended(result)
-                continue
-            self.emit(ActionSkipped(self.clock(), task.address, task.action, budget.message))
-            self.outcomes.append(
-                ActionOutcome(task.address, task.action, OutcomeStatus.HELD, "over the budget")
-            )
-
-    # -- waiting ----------------------------------------------------------------------------
-
     def _to_wait_for(self) -> list[str]:
         """Every planned job that is running now (submitted by this apply or before)."""
         wanted = []
@@ -413,78 +309,6 @@ class _PlanRun:
             if record is not None and record.kind == "job" and record.job_state == JobState.ACTIVE:
                 wanted.append(address)
         return wanted
-
-    # -- events -----------------------------------------------------------------------------
-
-    def _started(self, task: Task) -> None:
-        action = self.by_key.get(task.address)
-        spec = action.after if action is not None else None
-        if task.action == "submit" and spec and not_ready(self.ctx.recorder, spec):
-            return  # nothing is sent: it is reported as waiting (or blocked) instead
-        self.emit(ActionStarted(self.clock(), task.address, task.action))
-
-    def _ended(self, result: TaskResult) -> None:
-        at = self.clock()
-        if result.status is TaskStatus.WAITING:
-            self.waiting[result.key] = result  # reported at the end, if it still waits
-            return
-        self.waiting.pop(result.key, None)
-        if result.status is TaskStatus.DONE:
-            value = result.value if isinstance(result.value, StepResult) else StepResult()
-            self.emit(
-                ActionFinished(
-                    at,
-                    result.address,
-                    result.action,
-                    value.remote_id,
-                    value.job_state,
-                    value.estimated_cost,
-                    dict(value.outputs),
-                    value.note,
-                )
-            )
-            self.outcomes.append(
-                ActionOutcome(
-                    result.address,
-                    result.action,
-                    OutcomeStatus.DONE,
-                    value.note,
-                    remote_id=value.remote_id,
-                )
-            )
-            return
-        if result.status is TaskStatus.SKIPPED:
-            self.emit(ActionSkipped(at, result.address, result.action, result.reason))
-            self.outcomes.append(
-                ActionOutcome(result.address, result.action, OutcomeStatus.SKIPPED, result.reason)
-            )
-            return
-        error = result.error
-        assert error is not None
-        pending = self.ctx.recorder.pending(result.address)
-        unknown = pending is not None
-        outcome = ActionOutcome.failed(result.address, result.action, error)
-        if pending is not None:
-            commands = self.ctx.settle_commands.get(result.address) or unresolved(pending).commands
-            outcome = replace(outcome, status=OutcomeStatus.UNKNOWN, commands=commands)
-        self.outcomes.append(outcome)
-        self.emit(
-            ActionFailed(
-                at,
-                result.address,
-                result.action,
-                error.message,
-                code=outcome.code,
-                status=getattr(error, "status", None),
-                api_message=outcome.api_message,
-                outcome_unknown=unknown,
-            )
-        )
-
-    @staticmethod
-    def _raise_bug(report: TaskReport) -> None:
-        if report.bug is not None:
-            raise report.bug
 
 
 def _utcnow() -> datetime:

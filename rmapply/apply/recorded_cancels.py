@@ -17,7 +17,7 @@ from rmapply.wire import JobState
 def recorded_cancel_tasks(
     ctx: StepContext, planned: Mapping[str, Action], submitting: set[str]
 ) -> list[Task]:
-    """A phase-2 task per recorded cancel, each once its replacement is submitted: after this
+    """A task per recorded cancel, each once its replacement is submitted: after this
     apply's submit of it, or at once; none while the replacement is not submitted yet."""
     tasks = []
     recorder = ctx.recorder

@@ -109,6 +109,8 @@ class _Run:
             for dep in open_deps:
                 self.dependents[dep].append(task.key)
         self.ready: list[str] = []
+        # tasks to skip (with this reason) once their own earlier stage has ended
+        self.doomed: dict[str, str] = {}
 
     def execute(self, parallelism: int) -> None:
         for task in self.tasks:
@@ -170,12 +172,29 @@ class _Run:
                 if result.status is not TaskStatus.DONE:
                     # a task's own earlier failure says more than its neighbour's
                     own = self.prior_failure(self.by_key[child])
-                    reason = own or _why_skipped(self.by_key[result.key], result)
+                    reason = own or _why_skipped(
+                        self.by_key[child], self.by_key[result.key], result
+                    )
+                    if not own and self.own_stage_open(child, result.key):
+                        # skipped once its own earlier stage has ended, with the reason it gives
+                        self.doomed.setdefault(child, reason)
+                        continue
                     pending.append(self._skipped(child, reason))
                     continue
                 self.waiting_on[child].discard(result.key)
-                if not self.waiting_on[child]:
+                if child in self.doomed and not self.own_stage_open(child, result.key):
+                    pending.append(self._skipped(child, self.doomed[child]))
+                elif not self.waiting_on[child] and child not in self.doomed:
                     self.ready.append(child)
+
+    def own_stage_open(self, key: str, ending: str) -> bool:
+        """Whether an earlier stage of the same action as ``key`` (its create, for a submit),
+        other than ``ending``, has not ended yet."""
+        address = self.by_key[key].address
+        return any(
+            d != ending and self.by_key[d].address == address and d not in self.report.results
+            for d in self.waiting_on[key]
+        )
 
     def prior_failure(self, task: Task) -> str:
         """Why ``task`` cannot run because of an earlier phase ("" when nothing stops it)."""
@@ -226,7 +245,10 @@ def _label(key: str) -> str:
     return f"{stage} of {address}" if sep else key
 
 
-def _why_skipped(dep: Task, result: TaskResult) -> str:
+def _why_skipped(task: Task, dep: Task, result: TaskResult) -> str:
+    if task.address == dep.address:
+        # a later stage of the same action (the submit after its create), as across phases
+        return f"{dep.address} did not succeed"
     if result.status is TaskStatus.FAILED:
         return f"depends on {dep.address}, whose {dep.action} failed"
     return f"depends on {dep.address}, whose {dep.action} was skipped"

@@ -25,7 +25,7 @@ COMMAND_MODULES: dict[str, str] = {
     "refresh": "sync",
     "import": "sync",
     "state": "state",
-    "output": "state",
+    "output": "output_ids",
     "serve": "serve",
     "graph": "graph",
 }

@@ -1,4 +1,5 @@
-"""The planner's rules for jobs: what a difference means depends on the job's state."""
+"""The planner's rules for jobs: what a difference means depends on the job's state (a new or
+unsubmitted job here; a submitted one in submitted_jobs, a removed one in job_removal)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ from rmapply.model import PATCHABLE_JOB_FIELDS, Address, DesiredJob, FieldClass,
 from rmapply.plan.actions import (
     KNOWN_AFTER_APPLY,
     Action,
-    DeleteJob,
     FieldDiff,
-    Forget,
     NoOp,
     Precondition,
     ReasonCode,
@@ -25,7 +24,6 @@ from rmapply.plan.diff import parse_path, spec_diff, value_at
 from rmapply.plan.drift import RemoteChangeCategory
 from rmapply.plan.job_actions import (
     ABSENT,
-    CANCEL,
     SUBMIT,
     JobFacts,
     cost_of,
@@ -36,7 +34,9 @@ from rmapply.plan.job_actions import (
     then_submit,
     top_field,
 )
+from rmapply.plan.job_removal import plan_removal
 from rmapply.plan.remote import Observation, Sighting
+from rmapply.plan.submitted_jobs import NOT_FINISHED, plan_submitted, requested_replace
 from rmapply.plan.upstream_jobs import (
     submit_when_ready,
     upstream_changes,
@@ -48,12 +48,6 @@ from rmapply.wire import JobState
 
 # spec fields that only say where the workspace comes from; the resolved id decides a change
 _WORKSPACE_FIELDS = ("workspace", "workspaceId")
-_CLASS_WORDS = {
-    FieldClass.COSMETIC: "cosmetic",
-    FieldClass.ESTIMATE: "estimate-only",
-    FieldClass.RECONCILER: "rmapply's own",
-}
-_NOT_FINISHED = (JobState.FAILED, JobState.CANCELLED)
 
 
 def plan_job(
@@ -87,7 +81,7 @@ def plan_job(
         digest=record.digest,
     )
     if desired is None:
-        return _removal(ctx, address, record, seen, precondition)
+        return plan_removal(ctx, address, record, seen, precondition)
     # equal dicts have equal canonical digests: hashing is only needed when they differ
     same = record.spec == after and bool(record.digest)
     spec_digest = record.digest if same else digest(after)
@@ -125,39 +119,18 @@ def plan_job(
         upstream={path: address for path, (_, address) in upstream.items()},
     )
     state = seen.job_state
-    if state in _NOT_FINISHED and desired.spec.retry_failed:
+    if state in NOT_FINISHED and desired.spec.retry_failed:
         reason = (
             f"job {record.remote_id} {state} and retryFailed = true: a new job is created"
             f"{when_submitted(ctx, desired)}; the {state} job's id moves to history"
         )
         return replace_job(ctx, facts, Retire.KEEP, reason, ReasonCode.RETRY_FAILED)
-    action = _unsubmitted(ctx, facts) if state == JobState.UNSUBMITTED else _submitted(ctx, facts)
-    if address in ctx.replacing and not isinstance(action, ReplaceJob):
-        return _requested_replace(ctx, facts)
-    return action
-
-
-def _retire(ctx: PlanContext, state: str | None) -> tuple[Retire, str]:
-    """How the old job of a replacement is retired, and the words that say so."""
-    if state == JobState.UNSUBMITTED:
-        return Retire.DELETE, "the old job is deleted (nothing was spent)"
-    if state == JobState.ACTIVE and ctx.options.cancel_replaced:
-        return Retire.CANCEL, "the old job is cancelled (--cancel-replaced)"
-    if state == JobState.ACTIVE:
-        return Retire.KEEP, "the old job keeps running (pass --cancel-replaced to cancel it)"
-    return Retire.KEEP, "the old job and its outputs stay"
-
-
-def _requested_replace(ctx: PlanContext, facts: JobFacts) -> ReplaceJob:
-    """``--replace ADDRESS``: a new job although nothing changed, retired as a replacement."""
-    state = facts.seen.job_state
-    retire, fate = _retire(ctx, state)
-    history = "" if retire is Retire.DELETE else "; its id moves to history"
-    reason = (
-        f"--replace {facts.address}: job {facts.job_id} ({state or 'state unknown'}) is run"
-        f" again: a new job is created{when_submitted(ctx, facts.desired)}; {fate}{history}"
+    action = (
+        _unsubmitted(ctx, facts) if state == JobState.UNSUBMITTED else plan_submitted(ctx, facts)
     )
-    return replace_job(ctx, facts, retire, reason, ReasonCode.REPLACE_REQUESTED)
+    if address in ctx.replacing and not isinstance(action, ReplaceJob):
+        return requested_replace(ctx, facts)
+    return action
 
 
 def _diff(
@@ -302,124 +275,6 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
         precondition=facts.precondition,
         remote_id=job_id,
     )
-
-
-def _failure(seen: Observation) -> str:
-    info = (seen.current or {}).get("executionInformation") or {}
-    errors = info.get("errors") or []
-    first = errors[0] if errors else {}
-    text = first.get("message") or first.get("title") or first.get("code")
-    return f" ({text})" if text else ""
-
-
-def _submitted(ctx: PlanContext, facts: JobFacts) -> Action:
-    """Money may have been spent: only a change to what the job computes runs a new job."""
-    state, job_id, address, diff = facts.seen.job_state, facts.job_id, facts.address, facts.diff
-    if state is None:
-        ctx.warnings.append(
-            f"{address}: the state of job {job_id} is unknown; it is treated as submitted"
-            " (plan with refresh to know more)"
-        )
-    shown = state or "state unknown"
-    if state in _NOT_FINISHED:
-        ctx.warnings.append(
-            f"{address}: job {job_id} {state}{_failure(facts.seen)}; it is not re-run (set"
-            f" retryFailed = true in {facts.desired.source} to create it again, or run it once"
-            f" more with --replace {address})"
-        )
-    rerun = [c for c in diff if c.field_class is FieldClass.RERUN]
-    if rerun:
-        retire, fate = _retire(ctx, state)
-        upstream = upstream_reason(facts, rerun)
-        if upstream is not None:
-            reason = (
-                f"{upstream} and job {job_id} is already submitted ({shown}): a new job is"
-                f" created{when_submitted(ctx, facts.desired)}; {fate}; its id moves to history"
-            )
-            return replace_job(ctx, facts, retire, reason, ReasonCode.UPSTREAM_REPLACED)
-        reason = (
-            f"{paths(rerun)} {'changes' if len(rerun) == 1 else 'change'} what the job computes"
-            f" and job {job_id} is already"
-            f" submitted ({shown}): a new job is created{when_submitted(ctx, facts.desired)};"
-            f" {fate}; its id moves to history"
-        )
-        return replace_job(ctx, facts, retire, reason, ReasonCode.RERUN_FIELD_CHANGED)
-    if diff:
-        groups = [
-            f"{paths([c for c in diff if c.field_class is cls])} ({word})"
-            for cls, word in _CLASS_WORDS.items()
-            if any(c.field_class is cls for c in diff)
-        ]
-        return Record(
-            kind="job",
-            address=address,
-            precondition=facts.precondition,
-            before=facts.record.spec,
-            after=facts.after,
-            after_digest=facts.digest,
-            diff=tuple(diff),
-            remote_id=job_id,
-            reason_code=ReasonCode.COSMETIC_CHANGE,
-            reasons=(
-                f"only {', '.join(groups)} changed and job {job_id} is already submitted"
-                f" ({shown}): recorded in state, no API call; the job is not re-run",
-            ),
-        )
-    reason, code = "unchanged", ReasonCode.UNCHANGED
-    if state in _NOT_FINISHED:
-        reason = f"unchanged; job {job_id} {state} and is not re-run (retryFailed = false)"
-        code = ReasonCode.FAILED_NOT_RETRIED
-    return NoOp(
-        kind="job",
-        address=address,
-        reason_code=code,
-        reasons=(reason,),
-        precondition=facts.precondition,
-        remote_id=job_id,
-    )
-
-
-def _removal(
-    ctx: PlanContext,
-    address: Address,
-    record: ResourceRecord,
-    seen: Observation,
-    precondition: Precondition,
-) -> Action:
-    """A job that left the manifests: delete it when unsubmitted, else only forget it."""
-    job_id, state = record.remote_id, seen.job_state
-    common: dict[str, Any] = {
-        "address": address,
-        "precondition": precondition,
-        "before": record.spec,
-        "remote_id": job_id,
-        "reason_code": ReasonCode.REMOVED_FROM_MANIFESTS,
-    }
-    left = f"{address} is no longer in the manifests"
-    if seen.seen is Sighting.GONE:
-        reason = f"{left} and job {job_id} no longer exists remotely (404): it is forgotten"
-        return Forget(**common, kind="job", reasons=(reason,))
-    if state == JobState.UNSUBMITTED:
-        reason = f"{left} and job {job_id} is unsubmitted: it is deleted (nothing was spent)"
-        return DeleteJob(**common, reasons=(reason,))
-    if state is None:
-        ctx.warnings.append(
-            f"{address}: the state of job {job_id} is unknown; it is forgotten, not deleted"
-        )
-        reason = f"{left} and the state of job {job_id} is unknown: it is forgotten, no API call"
-        return Forget(**common, kind="job", reasons=(reason,))
-    if state == JobState.ACTIVE and ctx.options.cancel_removed:
-        reason = (
-            f"{left} and job {job_id} is active: it is cancelled (cancel_removed) and"
-            " forgotten; its outputs stay"
-        )
-        return Forget(**common, kind="job", reasons=(reason,), request=CANCEL)
-    running = "; it keeps running" if state == JobState.ACTIVE else ""
-    reason = (
-        f"{left} and job {job_id} is already submitted ({state}): it is forgotten, no API"
-        f" call{running}; its outputs stay"
-    )
-    return Forget(**common, kind="job", reasons=(reason,))
 
 
 def _existing_cache(ctx: PlanContext, desired: DesiredJob) -> str | None:

@@ -199,8 +199,8 @@ def test_partial_failure_exits_1_naming_the_api_code_and_message_and_the_skipped
     assert err.splitlines() == [
         "Error: apply finished with problems: 1 failed, 3 skipped",
         f"  jobs.bad: create failed: {refused}",
-        "  jobs.after: create skipped: depends on jobs.bad, whose create failed",
         "  jobs.bad: submit skipped: jobs.bad did not succeed",
+        "  jobs.after: create skipped: depends on jobs.bad, whose create failed",
         "  jobs.after: submit skipped: jobs.after did not succeed",
         "Hint: fix what is named above and run 'rmapply apply' again: what succeeded is "
         "recorded in the state and is not repeated",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rmapply.apply.events import ActionWaiting, ApplyEvent, ProgressReported
+from rmapply.apply.events import ActionFinished, ActionWaiting, ApplyEvent, ProgressReported
 from rmapply.apply.summary import ApplySummary, OutcomeStatus
 from rmapply.client import RealityModelingClient
 from rmapply.emulator import Emulator, EmulatorOptions
@@ -177,11 +177,14 @@ def test_ctrl_c_during_a_chain_leaves_the_state_true_and_the_rest_waiting(
     class InterruptOnProgress(list[ApplyEvent]):
         def append(self, event: ApplyEvent) -> None:
             super().append(event)
-            if isinstance(event, ProgressReported) and not self.sent:
+            if isinstance(event, ActionFinished) and event.address == "jobs.recon":
+                self.created = True  # the calibration is polled from its submit on, maybe sooner
+            if isinstance(event, ProgressReported) and self.created and not self.sent:
                 self.sent = True
                 _thread.interrupt_main()  # as Ctrl-C does
 
         sent = False
+        created = False
 
     events = InterruptOnProgress()
     with RealityModelingClient(emulator.base_url, client.auth) as service:
