@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rmapply.apply.events import ActionFinished, ApplyEvent, JobSettled, ProgressReported
 from rmapply.client import RealityModelingClient
 from rmapply.emulator import Emulator
 from rmapply.model import Address, DesiredJob, DesiredState, JobSpec, Source
@@ -102,3 +103,24 @@ def test_a_budget_decided_from_the_state_alone_lets_the_submits_go_first(
     calibs, _ = _by_stage(emulator)
     (late,) = [j for j in emulator.jobs() if j.name == "Extra"]
     assert max(_submitted(calibs)) < late.created_date_time
+
+
+def test_with_wait_polling_starts_with_the_first_submit_not_after_the_last(
+    emulator: Emulator, client: RealityModelingClient, store: LocalStateStore, itwin_id: str
+) -> None:
+    # every call takes 80 ms and one worker makes them, so the eight submits span over half a
+    # second; the first job's first poll is due 30 ms after its submit
+    emulator.set_speed(1000.0)
+    emulator.set_faults(latency_ms=80)
+    jobs = {f"job-{i}": job_spec(f"Job {i}") for i in range(8)}
+    events: list[ApplyEvent] = []
+    summary = run_apply(
+        desired_state(itwin_id, jobs), store, client, events=events, parallelism=1, wait=True
+    )
+    assert summary.ok, summary.error()
+    polled = [i for i, e in enumerate(events) if isinstance(e, ProgressReported | JobSettled)]
+    submitted = [
+        i for i, e in enumerate(events) if isinstance(e, ActionFinished) and e.action == "submit"
+    ]
+    assert len(submitted) == 8
+    assert polled and polled[0] < submitted[-1]
