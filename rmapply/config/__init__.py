@@ -258,9 +258,11 @@ def parse_config(raw: bytes, *, directory: Path, display: str = CONFIG_FILE) -> 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line, column = _decode_position(str(exc))
+        from rmapply.config.problems import decode_position, first_definition
+
+        line, column = decode_position(str(exc))
         message = re.sub(r"\s*\(at .*\)$", "", str(exc))
-        first = _first_definition(text, message, line)
+        first = first_definition(text, message, line)
         if first:
             message = f"defined twice (first at line {first})"
         problem = ManifestProblem(display, line, column, message=f"invalid TOML: {message}")
@@ -270,33 +272,10 @@ def parse_config(raw: bytes, *, directory: Path, display: str = CONFIG_FILE) -> 
     try:
         return ProjectConfig.at(directory, data)
     except ValidationError as exc:
-        problems = [_problem(display, text, error) for error in exc.errors()]
+        from rmapply.config.problems import located_problem
+
+        problems = [located_problem(display, text, error) for error in exc.errors()]
         raise _config_error(problems) from None
-
-
-def _first_definition(text: str, message: str, line: int) -> int:
-    """For "Cannot declare ... twice" / "Cannot overwrite a value": the line of the first
-    definition (rmapply.toml has one level of tables), else 0."""
-    lines = text.splitlines()
-    if not 0 < line <= len(lines):
-        return 0
-    declared = re.match(r"Cannot declare \('([A-Za-z0-9_-]+)',\) twice", message)
-    if declared:
-        first = _key_line(text, [declared[1]])
-    elif message.startswith("Cannot overwrite a value"):
-        key = re.match(r"\s*\"?([A-Za-z0-9_-]+)\"?\s*=", lines[line - 1])
-        headers = [
-            m[1] for m in (re.match(r"\s*\[\s*([A-Za-z0-9_-]+)\s*\]", x) for x in lines[:line]) if m
-        ]
-        first = _key_line(text, [headers[-1], key[1]]) if key and headers else 0
-    else:
-        return 0
-    return first if 0 < first < line else 0
-
-
-def _decode_position(message: str) -> tuple[int, int]:
-    match = re.search(r"at line (\d+), column (\d+)", message)
-    return (int(match[1]), int(match[2])) if match else (0, 0)
 
 
 def _config_error(problems: list[ManifestProblem]) -> ConfigError:
@@ -306,97 +285,3 @@ def _config_error(problems: list[ManifestProblem]) -> ConfigError:
         f"{len(problems)} {noun} in {CONFIG_FILE}:\n{lines}",
         hint="fix rmapply.toml; every table and key is described in docs/manifests.md",
     )
-
-
-def _problem(display: str, text: str, error: Any) -> ManifestProblem:
-    loc = [str(part) for part in error["loc"]]
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}" + _did_you_mean(loc[-1], _known_keys(loc[:-1]))
-    elif kind == "missing":
-        message = f"required key {loc[-1]!r} is missing"
-    elif kind in _BOUNDS:
-        word, bound = _BOUNDS[kind]
-        message = f"must be {word} {error['ctx'][bound]}, got {error['input']!r}"
-    elif kind in _EXPECTED:
-        message = f"expected {_EXPECTED[kind]}, got {error['input']!r}"
-    else:
-        message = str(error["msg"]).removeprefix("Value error, ")
-    line = _key_line(text, loc)
-    return ManifestProblem(display, line, path=".".join(loc), message=message)
-
-
-_BOUNDS = {
-    "greater_than_equal": ("at least", "ge"),
-    "less_than_equal": ("at most", "le"),
-    "greater_than": ("more than", "gt"),
-    "less_than": ("less than", "lt"),
-}
-_EXPECTED = {
-    "int_parsing": "a whole number",
-    "int_type": "a whole number",
-    "int_from_float": "a whole number",
-    "float_parsing": "a number",
-    "float_type": "a number",
-    "bool_parsing": "true or false",
-    "bool_type": "true or false",
-    "string_type": "a string",
-    "dict_type": "a table",
-    "model_type": "a table",
-    "model_attributes_type": "a table",
-}
-
-
-def _known_keys(loc: list[str]) -> list[str]:
-    model: type[BaseModel] = ProjectConfig
-    for part in loc:
-        annotation = model.model_fields[_attribute(model, part)].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _attribute(model: type[BaseModel], alias: str) -> str:
-    for name, info in model.model_fields.items():
-        if (info.alias or name) == alias:
-            return name
-    return alias
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    import difflib  # here, not at the top: start-up never needs it
-
-    folded = {c.lower(): c for c in choices}
-    if word.lower() in folded:
-        return f"; did you mean {folded[word.lower()]!r}?"
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    return f" (known keys: {', '.join(choices)})" if choices else ""
-
-
-def _key_line(text: str, loc: list[str]) -> int:
-    """The line of ``[section]`` / ``key =`` in a small TOML file (good enough for rmapply.toml)."""
-    if not loc:
-        return 0
-    section, key = loc[0], loc[1] if len(loc) > 1 else None
-    current: str | None = None
-    section_line = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        header = re.match(r"^\[\s*([A-Za-z0-9_.\"-]+)\s*\]", stripped)
-        if header:
-            current = header[1].split(".")[0].strip('"')
-            if current == section and not section_line:
-                section_line = number
-            continue
-        assigned = re.match(r"^([A-Za-z0-9_\"-]+)\s*[.=]", stripped)
-        if not assigned:
-            continue
-        name = assigned[1].strip('"')
-        if current is None and name == section and not section_line:
-            section_line = number
-        if key is not None and current == section and name == key:
-            return number
-    return section_line

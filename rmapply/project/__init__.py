@@ -15,11 +15,8 @@ from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ConfigError, StateEndpointMismatchError
 from rmapply.gc_pause import gc_paused
 from rmapply.manifests import LoadResult, load_manifests
-from rmapply.model import Address
-from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, Settled, build_plan
+from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, build_plan
 from rmapply.state import (
-    ResolveRecord,
-    ResourceRecord,
     StateDocument,
     StateSession,
     StateStore,
@@ -33,7 +30,6 @@ from rmapply.state.binding import (
     bound,
     normalise_endpoint,
 )
-from rmapply.state.replay import apply_resolve
 
 if TYPE_CHECKING:
     # imported where used: a plan from the state alone (--no-refresh) never loads the client
@@ -41,8 +37,8 @@ if TYPE_CHECKING:
     from rmapply.apply.recovery import Resolution
     from rmapply.client import Auth, EventSink, RealityModelingClient
     from rmapply.client.transport import HttpTransport
+    from rmapply.project.rebind import Rebound
     from rmapply.refresh import RefreshResult
-    from rmapply.wire import Job, Workspace
 
 ENV_ENDPOINT = "RMAPPLY_ENDPOINT"
 # --local keeps its emulator's data and its own state here, so a rehearsal never reads or
@@ -199,6 +195,8 @@ class Project:
         workspace that names one). Otherwise StateEndpointMismatchError says what was seen and
         nothing is written.
         """
+        from rmapply.project.rebind import REBIND_SAMPLE, Rebound, read_back_problem
+
         binding = Binding(normalise_endpoint(endpoint.url), itwin_id or self.config.itwin_id)
         if not self.store.exists():
             raise ConfigError(
@@ -209,7 +207,7 @@ class Project:
             document = session.document
             sample = [document.resources[a] for a in sorted(document.resources)][:REBIND_SAMPLE]
             with self.client(endpoint, parallelism=1) as client:
-                problems = [p for r in sample if (p := _read_back_problem(client, r, binding))]
+                problems = [p for r in sample if (p := read_back_problem(client, r, binding))]
             if problems:
                 raise StateEndpointMismatchError(
                     f"{binding.endpoint} did not answer the ids recorded in state file "
@@ -330,6 +328,8 @@ class Project:
                 current = session.document
             else:
                 resolutions = resolve_pending(current, client, now, margin=margin)
+                from rmapply.project.verdicts import settled_document
+
                 current = settled_document(current, resolutions, now)
         refreshed: RefreshResult | None = None
         view: RemoteView | None = None
@@ -349,97 +349,10 @@ class Project:
                 current = session.document
         plan = build_plan(loaded.desired, current, view, now=now, options=options)
         if resolutions:
+            from rmapply.project.verdicts import with_verdicts
+
             plan = with_verdicts(plan, resolutions, recorded=session is not None)
         return Planned(loaded, current, state_existed, refreshed, plan)
-
-
-REBIND_SAMPLE = 3  # recorded ids read at the new endpoint before `state rebind` binds it
-
-
-@dataclass(frozen=True)
-class Rebound:
-    """What ``state rebind`` did: the new binding, the endpoint before, the addresses read."""
-
-    binding: Binding
-    previous: str | None
-    checked: tuple[str, ...]
-
-
-def _read_back_problem(
-    client: RealityModelingClient, record: ResourceRecord, binding: Binding
-) -> str | None:
-    """Why ``record``'s id was not answered as the API does, or None when it was."""
-    from rmapply.errors import RmapplyError
-
-    where = f"{record.address} ({record.kind} {record.remote_id})"
-    try:
-        if record.kind == "job":
-            answer: Job | Workspace = client.get_job(record.remote_id)
-        else:
-            answer = client.get_workspace(record.remote_id)
-    except RmapplyError as exc:
-        return f"{where}: {exc.message}"
-    if answer.id != record.remote_id:
-        return f"{where}: the answer is {record.kind} {answer.id}, not the recorded id"
-    if binding.itwin_id and answer.i_twin_id and answer.i_twin_id != binding.itwin_id:
-        return f"{where}: it belongs to iTwin {answer.i_twin_id}, not {binding.itwin_id}"
-    return None
-
-
-def settled_document(
-    document: StateDocument, resolutions: Sequence[Resolution], now: datetime
-) -> StateDocument:
-    """A copy of ``document`` with the settled verdicts folded in, as apply would journal them."""
-    from rmapply.apply.recovery import Outcome
-
-    copy = document.model_copy(
-        update={"resources": dict(document.resources), "pending": dict(document.pending)}
-    )
-    for resolution in resolutions:
-        if resolution.outcome is Outcome.UNRESOLVED:
-            continue
-        apply_resolve(
-            copy,
-            ResolveRecord(
-                address=resolution.address,
-                upsert=resolution.record,
-                remove=resolution.address if resolution.remove else None,
-                at=now,
-            ),
-        )
-    return copy
-
-
-def with_verdicts(plan: Plan, resolutions: Sequence[Resolution], *, recorded: bool) -> Plan:
-    """``plan`` showing the verdicts: settled ones, and the resolver's own words (candidates,
-    commands) for those still unresolved."""
-    from rmapply.apply.recovery import Outcome
-
-    settled = tuple(
-        Settled(
-            address=Address.parse(r.address),
-            operation=r.action,
-            outcome=r.outcome.value,
-            message=r.message,
-            remote_id=r.remote_id,
-            recorded=recorded,
-        )
-        for r in resolutions
-        if r.outcome is not Outcome.UNRESOLVED
-    )
-    verdicts = {r.address: r for r in resolutions if r.outcome is Outcome.UNRESOLVED}
-    unresolved = tuple(
-        item.model_copy(
-            update={
-                "message": verdicts[str(item.address)].message,
-                "commands": verdicts[str(item.address)].commands or item.commands,
-            }
-        )
-        if str(item.address) in verdicts
-        else item
-        for item in plan.unresolved
-    )
-    return plan.model_copy(update={"settled": settled, "unresolved": unresolved})
 
 
 __all__ = [
@@ -447,11 +360,7 @@ __all__ = [
     "LOCAL_DATA",
     "LOCAL_DIR",
     "LOCAL_STATE",
-    "REBIND_SAMPLE",
     "Endpoint",
     "Planned",
     "Project",
-    "Rebound",
-    "settled_document",
-    "with_verdicts",
 ]
