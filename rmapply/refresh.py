@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rmapply.errors import (
     ApiError,
@@ -23,8 +23,6 @@ from rmapply.state import StateDocument
 from rmapply.wire import Job, Workspace
 
 if TYPE_CHECKING:  # the client (urllib3) is imported only by commands that talk to the API
-    from concurrent.futures import ThreadPoolExecutor
-
     from rmapply.client import RealityModelingClient
 
 LIST_PAGE_SIZE = 1000  # the most the list endpoint serves per page
@@ -32,6 +30,8 @@ LIST_PAGE_SIZE = 1000  # the most the list endpoint serves per page
 NOT_FOUND_CODES = {"job": "JobNotFound", "workspace": "WorkspaceNotFound"}
 CREDENTIALS = "RMAPPLY_TOKEN, or RMAPPLY_CLIENT_ID and RMAPPLY_CLIENT_SECRET"
 MASS_REMOVAL_FLAG = "--allow-mass-removal"
+# map() or a thread pool's map: runs a fetch over ids, yielding its results in order.
+Mapper = Callable[[Callable[[str], Any], Iterable[str]], Iterable[Any]]
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ T = TypeVar("T")
 
 
 def _fetch_each(
-    pool: ThreadPoolExecutor,
+    mapper: Mapper,
     client: RealityModelingClient,
     noun: str,
     get: Callable[[str], T],
@@ -179,7 +179,7 @@ def _fetch_each(
         except ApiError as exc:
             return remote_id, None, None, f"{noun} {remote_id}: {exc.message}"
 
-    for remote_id, value, proof, problem in pool.map(fetch, ids):
+    for remote_id, value, proof, problem in mapper(fetch, ids):
         if value is not None:
             found[remote_id] = value
         elif proof is not None:
@@ -219,29 +219,28 @@ def refresh(
     proofs: dict[str, str] = {}
     unread: list[str] = []
 
-    from concurrent.futures import ThreadPoolExecutor  # only a refresh runs threads
-
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+    def fetch_all(mapper: Mapper) -> None:
+        _fetch_each(mapper, client, "job", client.get_job, missing_jobs, **found_in(jobs))
         _fetch_each(
-            pool,
-            client,
-            "job",
-            client.get_job,
-            missing_jobs,
-            found=jobs,
-            proofs=proofs,
-            unread=unread,
-        )
-        _fetch_each(
-            pool,
+            mapper,
             client,
             "workspace",
             client.get_workspace,
             sorted(workspace_ids),
-            found=workspaces,
-            proofs=proofs,
-            unread=unread,
+            **found_in(workspaces),
         )
+
+    def found_in(found: dict[str, Any]) -> dict[str, Any]:
+        return {"found": found, "proofs": proofs, "unread": unread}
+
+    if len(missing_jobs) + len(workspace_ids) <= 1:
+        # One GET (a no-op plan's workspace): no thread pool, so no concurrent.futures import.
+        fetch_all(map)
+    else:
+        from concurrent.futures import ThreadPoolExecutor  # only a refresh runs threads
+
+        with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+            fetch_all(pool.map)
     view = RemoteView(jobs=jobs, workspaces=workspaces, gone=frozenset(proofs))
     return RefreshResult(
         view=view,

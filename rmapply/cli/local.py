@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,8 +105,6 @@ class InProcessTransport:
         timeout: Timeout,
     ) -> HttpAnswer:
         """The emulator's answer to one request, or NeverSent/MaybeSent as over a socket."""
-        import email.utils  # here: plan --no-refresh imports this module, never sends
-
         from rmapply.client.transport import HttpAnswer, MaybeSent, NeverSent
 
         if self._closed.is_set():
@@ -116,7 +115,7 @@ class InProcessTransport:
         answer = self._emulator.handle(method, target, authorization, body or b"")
         if answer.drop:  # the server closes the connection without answering
             raise MaybeSent("the connection was closed without an answer")
-        pairs = [("Date", email.utils.formatdate(self._emulator.clock_seconds(), usegmt=True))]
+        pairs = [("Date", http_date(self._emulator.clock_seconds()))]
         pairs += list(answer.headers)
         if answer.body:
             pairs.append(("Content-Type", answer.content_type))
@@ -136,3 +135,16 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return ""
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(seconds: float) -> str:
+    """``email.utils.formatdate(seconds, usegmt=True)`` without importing email (about 3 ms)."""
+    t = time.gmtime(seconds)
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )

@@ -7,13 +7,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
-
-import tenacity
+from typing import TYPE_CHECKING, TypeVar
 
 from rmapply.client.events import EventSink, RateLimitWait, RetryScheduled
 from rmapply.client.failures import SendFailedError
 from rmapply.client.throttle import Throttle
+
+if TYPE_CHECKING:
+    import tenacity
+
 from rmapply.errors import (
     ApiError,
     NotSentError,
@@ -185,21 +187,13 @@ def run_with_retries(
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Call ``send`` until it returns, or raise its last error once no rule allows another try."""
-    retrying = tenacity.Retrying(
-        retry=retries.retry,
-        wait=retries.wait,
-        stop=retries.stop,
-        before_sleep=retries.before_sleep,
-        sleep=sleep,
-        reraise=True,
-    )
 
     def counted(r: CallRetries) -> T:
         r.sends += 1
         return send(r)
 
     try:
-        return retrying(counted, retries)
+        return _first_then_retried(counted, retries, sleep)
     except RateLimitedError as exc:
         if retries.budget_spent is not None and retries.policy.retry_budget > 0:
             # Say what, how long and what next: a budget, not an attempt count, ended it.
@@ -218,6 +212,33 @@ def run_with_retries(
             # Say how hard we tried, so nobody re-runs in a loop hoping for a different result.
             exc.message += f" (after {retries.sends} attempts)"
         raise
+
+
+def _first_then_retried(
+    counted: Callable[[CallRetries], T], retries: CallRetries, sleep: Callable[[float], None]
+) -> T:
+    # The first try runs without tenacity: most calls succeed at once, and importing tenacity
+    # (with concurrent.futures and asyncio parts) costs a no-op plan about 8 ms.
+    try:
+        return counted(retries)
+    except BaseException as exc:  # tenacity's loop sees exactly what its own first try would
+        first: list[BaseException] = [exc]
+    import tenacity
+
+    def attempt(r: CallRetries) -> T:
+        if first:
+            raise first.pop()  # the first try's outcome, already counted
+        return counted(r)
+
+    retrying = tenacity.Retrying(
+        retry=retries.retry,
+        wait=retries.wait,
+        stop=retries.stop,
+        before_sleep=retries.before_sleep,
+        sleep=sleep,
+        reraise=True,
+    )
+    return retrying(attempt, retries)
 
 
 def duration(seconds: float) -> str:

@@ -91,7 +91,9 @@ def reserve(host: str, port: int) -> socket.socket:
     """A TCP socket bound to ``host:port`` but not listening (a connection is refused), for a
     server that may listen on it later; ConfigError as ``bind`` says it."""
     try:
-        address = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)[0][4]
+        # An ASCII name as bytes: a str is encoded with the idna codec, a 2 ms import.
+        name = host.encode("ascii") if host.isascii() else host
+        address = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4]
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     except OSError as exc:
         raise _cannot_listen(host, port, exc) from exc

@@ -159,3 +159,7 @@ def test_no_op_local_plan_imports_no_template_yaml_diff_lock_or_http_library(
     assert found(modules, "urllib3", "rmapply.client.urllib3_transport") == []
     assert found(modules, "http.server", "socketserver", "ssl", "rmapply.emulator.server") == []
     assert found(modules, "importlib.metadata") == []
+    # every call succeeds at once and one workspace is read: no retry loop (tenacity), no thread
+    # pool, no date header parsed or formatted by email, no logging, no idna codec
+    assert found(modules, "tenacity", "concurrent.futures", "email", "logging") == []
+    assert found(modules, "encodings.idna") == []
