@@ -7,24 +7,13 @@ import _thread
 import sys
 import threading
 import time
-from types import FrameType
 
 from rmapply.apply.events import ApplyEvent, ProgressReported, WaitStopped
 from rmapply.client import RealityModelingClient, RetryPolicy, StaticToken
 from rmapply.state import LocalStateStore
-from tests.apply.conftest import desired_state, job_spec, run_apply
+from tests.apply.conftest import desired_state, in_chain_join, job_spec, run_apply
 
 SUMMARY = "summary returned"  # the test's own mark in the event list, where apply returned
-
-
-def _in_chain_join(frame: FrameType | None) -> bool:
-    """Whether this stack is inside the chain's join (where apply waits for its waiter)."""
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name == "join" and code.co_filename.endswith("chain.py"):
-            return True
-        frame = frame.f_back
-    return False
 
 
 def _ctrl_c_once_joined_with_a_poll_on_the_wire(
@@ -36,7 +25,7 @@ def _ctrl_c_once_joined_with_a_poll_on_the_wire(
     assert main is not None
     while not done.is_set():
         polled = any(isinstance(e, ProgressReported) for e in events)
-        if polled and _in_chain_join(sys._current_frames().get(main)):
+        if polled and in_chain_join(sys._current_frames().get(main)):
             time.sleep(0.05)  # the next poll is sent 30 ms after the last: on the wire now
             _thread.interrupt_main()
             return
