@@ -74,6 +74,11 @@ class Chain:
         self._interrupted = False  # Ctrl-C while joined (the waiter's thread never sees it)
         self._last_activity = time.monotonic()  # the last record or send
         self._joined = threading.Event()
+        # set by the waiter's thread once its outcome is in: join waits on this, never on
+        # Thread.join (on Python 3.11 a Ctrl-C inside Thread.join(timeout) marks the thread
+        # ended while it still runs, and apply then printed its summary before the waiter's
+        # last progress and 'Stopped waiting' lines)
+        self._waited = threading.Event()
         self._releaser: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="rmapply-chain")
         self.waiter = JobWaiter(
@@ -140,12 +145,12 @@ class Chain:
         """Wait for the chain to end; Ctrl-C stops it (the jobs keep running)."""
         assert self._thread is not None
         try:
-            while self._thread.is_alive():
-                self._thread.join(0.2)
+            while not self._waited.wait(0.2):
+                pass
         except KeyboardInterrupt:
             self._interrupted = True
             self.stop()
-            self._thread.join()
+            self._waited.wait()  # its polls on the wire are settled and shown before the summary
         self._pool.shutdown(wait=True)  # a submit on the wire finishes and is recorded
         self._joined.set()
         if self._releaser is not None:
@@ -173,7 +178,10 @@ class Chain:
     # -- inside the chain -------------------------------------------------------------------
 
     def _wait(self, targets: list[WaitTarget]) -> None:
-        self.outcome = self.waiter.wait(targets, timeout=self.timeout)
+        try:
+            self.outcome = self.waiter.wait(targets, timeout=self.timeout)
+        finally:
+            self._waited.set()
 
     def _progress(self, event: ApplyEvent) -> None:
         if isinstance(event, ProgressReported):

@@ -370,11 +370,14 @@ class LocalStateSession(JournalledSession):
         document.version = STATE_FORMAT_VERSION  # an older format is written back as the current
         try:
             write_state(path, document)
-        except BaseException:
-            document.serial -= 1
-            raise
-        self._file_serial = document.serial
-        self._signature = _signature(path)
+        finally:
+            # a Ctrl-C (KeyboardInterrupt) may land after the rename: the file is this document
+            # then, and is booked as such, else the next write took it for another program's
+            if _signature(path) == self._signature:
+                document.serial -= 1  # not replaced: the file is as it was
+            else:
+                self._file_serial = document.serial
+                self._signature = _signature(path)
         if created:  # deleting a state that was just made must not pass for a new project
             self._store.keep_current_version(document.serial, moment, created=True)
         self._dirty = False

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -123,3 +124,14 @@ def run_apply(
 def new_itwin() -> str:
     """A fresh iTwin id."""
     return str(uuid.uuid4())
+
+
+def in_chain_join(frame: FrameType | None) -> bool:
+    """Whether this stack is inside the chain's join, where ``apply --wait`` only waits: its
+    submits have all been tried (a submit whose inputs are not ready is waiting)."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "join" and code.co_filename.endswith("chain.py"):
+            return True
+        frame = frame.f_back
+    return False

@@ -6,6 +6,8 @@ failed upstream."""
 from __future__ import annotations
 
 import _thread
+import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +22,7 @@ from rmapply.plan import build_plan
 from rmapply.refresh import refresh
 from rmapply.state import LocalStateStore
 from rmapply.wire import Job
-from tests.apply.conftest import INPUT_ID, desired_state, run_apply
+from tests.apply.conftest import INPUT_ID, desired_state, in_chain_join, run_apply
 
 ORIENTATIONS = "jobs.calib.outputs.CCOrientations"
 
@@ -179,7 +181,11 @@ def test_ctrl_c_during_a_chain_leaves_the_state_true_and_the_rest_waiting(
             super().append(event)
             if isinstance(event, ActionFinished) and event.address == "jobs.recon":
                 self.created = True  # the calibration is polled from its submit on, maybe sooner
-            if isinstance(event, ProgressReported) and self.created and not self.sent:
+            # once the submits were all tried (recon's found its inputs not ready): before
+            # that, Ctrl-C rightly skips a submit not yet tried, and recon was not 'waiting'
+            main = sys._current_frames().get(threading.main_thread().ident or 0)
+            joined = in_chain_join(main)
+            if isinstance(event, ProgressReported) and self.created and joined and not self.sent:
                 self.sent = True
                 _thread.interrupt_main()  # as Ctrl-C does
 

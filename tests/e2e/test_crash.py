@@ -81,9 +81,24 @@ class Service:
 
 PLAIN = Service(("--latency-ms", "15"), extra_ms=10)
 # a create whose answer was dropped has no submit in the same apply: only the creates' records
-# are sure to come, so the first kill's target is among them
+# are sure to come, so the first kill's target is among them. Below 2 * NEW_JOBS records a
+# create's answer is still to come, and then (unless dropped) its submit: POSTs of 100-400 ms
+# keep that much work ahead of the kill, however late a loaded machine lets the test see the
+# journal (with 15 ms the apply was once over before the kill came); the jitter spreads the
+# answers, so the kills still land between the calls' stages, not at one moment of each
 DROPPING = Service(
-    ("--latency-ms", "15", "--drop-rate", "0.15"), extra_ms=10, first_records=(1, 2 * NEW_JOBS - 1)
+    (
+        "--latency-ms",
+        "15",
+        "--post-latency-ms",
+        "250",
+        "--post-jitter-ms",
+        "150",
+        "--drop-rate",
+        "0.15",
+    ),
+    extra_ms=10,
+    first_records=(1, 2 * NEW_JOBS - 1),
 )
 # POSTs take 1.5 s +/- 1.5 s (as in issue 9), reads are fast: the re-run, started at once,
 # looks for the lost creates while most of them have not landed yet

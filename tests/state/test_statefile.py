@@ -88,6 +88,27 @@ def test_failed_rename_leaves_old_file_and_backup_intact(store, state_path, monk
     assert not list(state_path.parent.glob(".*.tmp"))
 
 
+def test_ctrl_c_just_after_the_rename_leaves_the_session_writing_on(store, state_path, monkeypatch):
+    real_replace = os.replace
+
+    def ctrl_c_after_rename(src, dst):
+        real_replace(src, dst)
+        if Path(dst) == state_path:
+            raise KeyboardInterrupt  # as Ctrl-C lands between the rename and its bookkeeping
+
+    with store.lock("test") as session:
+        session.document.resources["jobs.a"] = make_record("jobs.a")
+        monkeypatch.setattr(atomic_module.os, "replace", ctrl_c_after_rename)
+        with pytest.raises(KeyboardInterrupt):
+            session.save(session.document)
+        monkeypatch.undo()
+        # its own file, not another program's: the next write goes on (it was refused)
+        session.document.resources["jobs.b"] = make_record("jobs.b")
+        session.save(session.document)
+    written = json.loads(state_path.read_bytes())
+    assert (written["serial"], sorted(written["resources"])) == (2, ["jobs.a", "jobs.b"])
+
+
 def test_next_writer_removes_temporary_files_left_by_a_crash(store, state_path):
     save(store, "jobs.a")
     leftover = state_path.parent / ".state.json.abc123.tmp"
