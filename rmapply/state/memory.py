@@ -21,12 +21,12 @@ from rmapply.state.document import StateDocument
 from rmapply.state.journal import JournalContents, _line, parse_journal
 from rmapply.state.lock import LockHolder
 from rmapply.state.records import JournalEntry, JournalHeader
-from rmapply.state.restore import Restored, choose
+from rmapply.state.restore import Restored
 from rmapply.state.session import (
     JournalledSession,
     SessionJournal,
     close_leaving,
-    restore_locked_version,
+    restore_kept_version,
 )
 from rmapply.state.statefile import decode_state, encode_state
 from rmapply.state.store import (
@@ -154,21 +154,18 @@ class MemoryStateStore:
         allow_other_lineage: bool = False,
     ) -> Restored:
         """Under the lock, write ``version`` (default: the newest) back as a new serial."""
-        traces = StateTraces(Path(self.location), "present", kept=tuple(self.versions()))
-        chosen = choose(traces, version)
-        assert chosen is not None  # a memory state has no journal to restore alone
-        with self.state.changed:
-            data = dict((v.name, d) for v, d in self.state.kept)[chosen.name]
-        document = decode_state(Path(self.location), data)
-        return restore_locked_version(
+        return restore_kept_version(
             self,
-            chosen.name,
-            document,
-            traces.kept,
+            version,
             command=command,
             timeout=timeout,
             allow_other_lineage=allow_other_lineage,
         )
+
+    def version_data(self, name: str) -> bytes:
+        """The bytes of the kept version ``name``."""
+        with self.state.changed:
+            return dict((v.name, d) for v, d in self.state.kept)[name]
 
     def keep(self, data: bytes, document: StateDocument, moment: datetime) -> None:
         """Keep ``data`` (``document`` encoded) as a version; call holding ``state.changed``."""

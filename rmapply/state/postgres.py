@@ -19,8 +19,8 @@ from rmapply.state.document import StateDocument
 from rmapply.state.journal import JournalContents, parse_journal
 from rmapply.state.lock import LockHolder
 from rmapply.state.pgschema import DEFAULT_SCHEMA, connect, database_error, ensure_schema, redact
-from rmapply.state.restore import Restored, choose
-from rmapply.state.session import restore_locked_version
+from rmapply.state.restore import Restored
+from rmapply.state.session import restore_kept_version
 from rmapply.state.statefile import decode_state
 from rmapply.state.store import DEFAULT_KEPT_VERSIONS, StateStore, _fold
 from rmapply.state.traces import StateTraces
@@ -266,15 +266,9 @@ class PostgresStateStore:
         allow_other_lineage: bool = False,
     ) -> Restored:
         """Under the lock, write ``version`` (default: the newest) back as a new serial."""
-        kept = tuple(self.versions())
-        chosen = choose(StateTraces(Path(self.location), "present", kept=kept), version)
-        assert chosen is not None  # no journal is restored alone here
-        document = decode_state(Path(self.location), self.version_data(chosen.name))
-        return restore_locked_version(
+        return restore_kept_version(
             self,
-            chosen.name,
-            document,
-            kept,
+            version,
             command=command,
             timeout=timeout,
             allow_other_lineage=allow_other_lineage,

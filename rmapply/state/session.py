@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from rmapply import __version__
 from rmapply.errors import StateError
 from rmapply.state.document import STATE_FORMAT_VERSION, StateDocument
 from rmapply.state.journal import Journal
-from rmapply.state.restore import Restored, _check_lineage
+from rmapply.state.restore import Restored, _check_lineage, choose
+from rmapply.state.statefile import decode_state
+from rmapply.state.traces import StateTraces
 from rmapply.state.versions import StateVersion
 
 
@@ -142,23 +145,34 @@ def close_leaving(session: JournalledSession, exc: BaseException | None) -> None
         exc.add_note(f"then saving the state failed too: {close_error}")
 
 
-class _LockingStore(Protocol):
+class _KeepingStore(Protocol):
+    @property
+    def location(self) -> str: ...
+
     def exists(self) -> bool: ...
 
     def lock(self, command: str, timeout: float = 0.0) -> AbstractContextManager[Any]: ...
 
+    def versions(self) -> list[StateVersion]: ...
 
-def restore_locked_version(
-    store: _LockingStore,
-    name: str,
-    document: StateDocument,
-    kept: tuple[StateVersion, ...],
+    def version_data(self, name: str) -> bytes: ...
+
+
+def restore_kept_version(
+    store: _KeepingStore,
+    wanted: str | None,
     *,
     command: str,
     timeout: float,
     allow_other_lineage: bool,
 ) -> Restored:
-    """Under ``store``'s lock, write ``document`` (version ``name``) back as a new serial."""
+    """Under ``store``'s lock, write kept version ``wanted`` (default: the newest) back as a new
+    serial; for stores whose versions are all kept beside the document (memory, PostgreSQL)."""
+    kept = tuple(store.versions())
+    chosen = choose(StateTraces(Path(store.location), "present", kept=kept), wanted)
+    assert chosen is not None  # these stores have no journal that could be restored alone
+    name = chosen.name
+    document = decode_state(Path(store.location), store.version_data(name))
     source_serial = document.serial
     with store.lock(command, timeout) as session:
         current = session.document
