@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -15,15 +15,18 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from rmapply.errors import ConfigError, ManifestProblem
+from rmapply.wire.aliases import camel_alias
 
 try:  # the manifests' TOML parser (rmapply.manifests.parse): one TOML library imported, not two
     import tomli as tomllib
 except ImportError:  # pragma: no cover - tomllib is the reference fallback
     import tomllib  # type: ignore[no-redef]
-from rmapply.wire import DEFAULT_ENDPOINT, CostEstimationParameters, Quality
+from rmapply.wire import DEFAULT_ENDPOINT, Quality
+
+if TYPE_CHECKING:  # a type only: reading rmapply.toml never needs the job bodies' models
+    from rmapply.wire import CostEstimationParameters
 
 CONFIG_FILE = "rmapply.toml"
 DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"
@@ -39,7 +42,7 @@ class _Section(BaseModel):
     """A table of rmapply.toml: camelCase keys, unknown keys refused."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
+        alias_generator=camel_alias,
         populate_by_name=False,
         extra="forbid",
         frozen=True,

@@ -13,11 +13,11 @@ from pydantic import (
     PlainValidator,
     WithJsonSchema,
 )
-from pydantic.alias_generators import to_camel
 
 from rmapply.model import Address, FieldClass
 from rmapply.plan.remote import Sighting
 from rmapply.wire import JobCreation, JobPatch, PatchState, WorkspaceCreation
+from rmapply.wire.aliases import camel_alias
 
 # Shown (and sent nowhere) in place of an id that exists only once an earlier action of the
 # same apply created it: a workspace's id (workspaceId) or a job's cache id (useCache).
@@ -67,7 +67,7 @@ class PlanValue(BaseModel):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
-        alias_generator=to_camel,
+        alias_generator=camel_alias,
         populate_by_name=True,
         defer_build=True,
     )

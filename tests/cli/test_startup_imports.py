@@ -42,6 +42,25 @@ HEAVY = (
     "psycopg",
     "rmapply.emulator",
 )
+# What only writing the state, restoring it, a saved plan, another output format or reading
+# the service needs: a plan that reads the state file alone (--no-refresh, no --out) never
+# imports them (the lock imports socket; the answers' and the records' models cost each class)
+READ_ONLY_PLAN_NEVER = (
+    "socket",
+    "rmapply.state.lock",
+    "rmapply.state.journal_writer",
+    "rmapply.state.local_session",
+    "rmapply.state.session",
+    "rmapply.state.records",
+    "rmapply.state.replay",
+    "rmapply.state.restore",
+    "rmapply.state.edit",
+    "rmapply.plan.planfile",
+    "rmapply.output.plan_json",
+    "rmapply.output.plan_markdown",
+    "rmapply.wire.answers",
+    "rmapply.wire.problems",
+)
 TEMPLATE = """\
 {% for key in sites %}
 [jobs.{{ key }}]
@@ -128,6 +147,7 @@ def test_plan_without_refresh_on_a_warm_cache_renders_nothing_and_imports_no_hea
     # pydantic looks for no plugin and the cache key reads no metadata: importlib.metadata
     # (with email, zipfile, csv) is about 20 ms; no HTTP either
     assert found(modules, "importlib.metadata", "email", "http", "ssl") == []
+    assert found(modules, *READ_ONLY_PLAN_NEVER) == []
 
 
 def test_plan_of_yaml_manifests_still_reads_them(tmp_path: Path, itwin_id: str) -> None:
