@@ -1,6 +1,7 @@
 """ProjectConfig: the project settings in ``rmapply.toml`` at the top of the manifests directory."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 import re
 from pathlib import Path
@@ -113,7 +114,7 @@ class StateSection(_Section):
         return value
 
     @model_validator(mode="after")
-    def _key_for_postgres(self) -> StateSection:
+    def _key_for_postgres(self) -> "StateSection":
         if self.backend == "postgres" and self.key is None:
             raise ValueError(
                 'key: required with backend = "postgres" (it names this project\'s state '
@@ -152,7 +153,7 @@ class CostSection(_Section):
             return self.extra_factor
         return self.medium_factor
 
-    def estimate(self, params: CostEstimationParameters | None) -> float:
+    def estimate(self, params: "CostEstimationParameters | None") -> float:
         """``(gigaPixels*gigaPixelRate + megaPoints*megaPointRate) * factor(meshQuality)``."""
         if params is None:
             return 0.0
@@ -193,7 +194,7 @@ class ProjectConfig(_Section):
         return value
 
     @classmethod
-    def at(cls, directory: Path, data: dict[str, Any] | None = None) -> ProjectConfig:
+    def at(cls, directory: Path, data: dict[str, Any] | None = None) -> "ProjectConfig":
         """Validate ``data`` (the tables of rmapply.toml) for the manifests ``directory``."""
         config = cls.model_validate(data or {})
         config._directory = directory
@@ -220,7 +221,7 @@ class ProjectConfig(_Section):
         """The state file, resolved against the manifests directory."""
         return self.directory / self.state.path
 
-    def require_file(self) -> ProjectConfig:
+    def require_file(self) -> "ProjectConfig":
         """Self, or ConfigError when there is no rmapply.toml (plan and apply need one)."""
         if not self.found:
             raise ConfigError(

@@ -1,6 +1,7 @@
 """Desired resources as a user writes them: the API creation fields plus reconciler fields."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 import re
 from collections.abc import Mapping
@@ -35,7 +36,7 @@ class OutputRef:
     format: str
 
     @classmethod
-    def parse(cls, text: str) -> OutputRef | None:
+    def parse(cls, text: str) -> "OutputRef | None":
         """The reference ``text`` spells, or None when it is not shaped like one."""
         match = OUTPUT_REFERENCE.fullmatch(text)
         if match is None or "\n" in text:

@@ -1,7 +1,8 @@
 """The plan's plain values: reason codes, costs, field changes, preconditions, and what a
 pipeline's downstream job waits for (see docs/plan.md)."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 from enum import StrEnum
 from typing import Annotated, Any, Literal

@@ -1,6 +1,7 @@
 """The state document: what rmapply knows exists, keyed by address (see docs/state.md)."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 import uuid
 from datetime import datetime

@@ -4,7 +4,8 @@ Apart from the bodies rmapply sends (rmapply.wire.jobs, rmapply.wire.workspaces)
 reads nothing from the service (``--no-refresh``) never builds these models.
 """
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 from datetime import datetime
 from typing import Any

@@ -1,6 +1,7 @@
 """The base of every wire model: camelCase aliases, one serialisation, tolerant parsing."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 import math
 from typing import Annotated, Any, Self

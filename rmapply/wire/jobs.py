@@ -1,7 +1,8 @@
 """Job bodies rmapply sends to the v1 API: creation and patch (what the service answers is in
 rmapply.wire.answers: a plan that reads nothing never builds those models)."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 from typing import Any
 

@@ -1,6 +1,7 @@
 """The workspace body rmapply sends to the v1 API (the answers are in rmapply.wire.answers)."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 from pydantic import Field
 
