@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rmapply.errors import StateCorruptError, StateError
+from rmapply.state.atomic import state_condition
 from rmapply.state.document import StateDocument
-from rmapply.state.journal import JournalContents, journal_path, read_journal
+from rmapply.state.journal import journal_path, read_journal
 from rmapply.state.statefile import read_state
-from rmapply.state.traces import starts_empty
 
 if TYPE_CHECKING:
     # a command that only reads the state (plan) never imports the lock, the writer's session,
     # the journal's records, restore or the kept versions: each is imported where it is used
     from rmapply.state.document import PendingOperation, ResourceRecord
+    from rmapply.state.journal_parse import JournalContents
     from rmapply.state.local_session import LocalStateSession
     from rmapply.state.records import IntentRecord, Outcome
     from rmapply.state.restore import Restored
@@ -261,6 +262,10 @@ class LocalStateStore:
 
     def _starts_empty(self) -> bool:
         """True when ignoring earlier traces; StateTracesError when they must not be ignored."""
+        if state_condition(self.path) == "present":
+            return False  # the usual case: one stat, and the traces are never looked for
+        from rmapply.state.traces import starts_empty
+
         return starts_empty(self.path, self.ignore_previous_state, self.restore_command)
 
     def keep_current_version(self, serial: int, now: datetime, *, created: bool = False) -> None:

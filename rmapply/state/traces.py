@@ -6,29 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from rmapply.errors import StateTracesError
-from rmapply.state.atomic import remove_durably
-from rmapply.state.journal import JournalContents, journal_path, read_journal
+from rmapply.state.atomic import Condition, remove_durably, state_condition
+from rmapply.state.journal import journal_path, read_journal
 from rmapply.state.statefile import backup_path
 
 if TYPE_CHECKING:
+    from rmapply.state.journal_parse import JournalContents
     from rmapply.state.versions import StateVersion
 
 # rmapply.state.versions is imported by the functions that look for traces: a present state
 # file (the usual case) costs one stat and never imports it
-
-Condition = Literal["present", "missing", "empty"]
-
-
-def state_condition(path: Path) -> Condition:
-    """``present``, ``missing``, or ``empty`` (zero bytes) for the state file at ``path``."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return "missing"
-    return "present" if size > 0 else "empty"
 
 
 @dataclass(frozen=True)
