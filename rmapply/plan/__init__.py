@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 
 # Each name is imported from its module on first use (PEP 562): a command imports only the
-# modules it uses, e.g. a plan never imports what only apply or the state commands need.
+# modules it uses, e.g. a plan without --out never imports saved plans (rmapply.plan.planfile).
 _MODULES = {
     "GONE": "rmapply.plan.actions",
     "KNOWN_AFTER_APPLY": "rmapply.plan.actions",

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 
 # Each name is imported from its module on first use (PEP 562): a command imports only the
-# modules it uses, e.g. a plan never imports what only apply or the state commands need.
+# modules it uses, e.g. a plan that only reads the state never imports the lock or restore.
 _MODULES = {
     "Binding": "rmapply.state.binding",
     "BoundStateStore": "rmapply.state.binding",
