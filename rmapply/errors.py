@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 REDACTED = "***"
+
+
 # scheme://userinfo@ -- the userinfo runs to the last "@" before the host's end, as urlsplit
 # reads it, so a password holding an unencoded "@" is redacted whole.
-_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")
+# Compiled on first use: every command imports this module, few ever redact a URL.
+@functools.cache
+def _userinfo() -> re.Pattern[str]:
+    return re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")
 
 
 def redact_urls(text: str) -> str:
@@ -19,7 +25,7 @@ def redact_urls(text: str) -> str:
     The one function every message that mentions a URL goes through: an endpoint written as
     ``https://user:password@host/`` must never show its password in an error, a log or a plan.
     """
-    return _USERINFO.sub(rf"\1{REDACTED}@", text)
+    return _userinfo().sub(rf"\1{REDACTED}@", text)
 
 
 class RmapplyError(Exception):

@@ -6,6 +6,7 @@ import contextlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,12 +26,11 @@ from rmapply.cli.options import (
     var_options,
 )
 from rmapply.errors import PlanError
-from rmapply.output.plan_json import render_plan_json
-from rmapply.output.plan_markdown import render_plan_markdown
 from rmapply.output.plan_text import render_plan_text
-from rmapply.plan import Plan, load_plan, save_plan
-from rmapply.plan.planfile import saved_plan
 from rmapply.project import Planned
+
+if TYPE_CHECKING:
+    from rmapply.plan import Plan
 
 FORMATS = ("text", "json", "markdown")
 replace_option = click.option(
@@ -49,9 +49,14 @@ NO_REFRESH_NOTE = (
 
 def render(plan: Plan, fmt: str, *, color: bool) -> str:
     """The plan in ``fmt`` (text, json or markdown)."""
+    # the other formats' modules are imported only when chosen (a text plan never needs them)
     if fmt == "json":
+        from rmapply.output.plan_json import render_plan_json
+
         return render_plan_json(plan)
     if fmt == "markdown":
+        from rmapply.output.plan_markdown import render_plan_markdown
+
         return render_plan_markdown(plan)
     return render_plan_text(plan, color=color)
 
@@ -189,6 +194,9 @@ def plan_command(
             click.echo(NO_REFRESH_NOTE, err=True)
         click.echo(render(planned.plan, fmt, color=use_color(no_color)), nl=False)
         if out is not None:
+            # plan files are imported only to save one: a plan without --out never needs them
+            from rmapply.plan.planfile import save_plan, saved_plan
+
             save_plan(
                 out,
                 saved_plan(
@@ -246,6 +254,8 @@ def show_command(planfile: Path, directory: Path, fmt: str, no_color: bool) -> N
     PLANFILE is read from where it was named, as 'plan --out' wrote it; -C is accepted like
     everywhere else (a plan file holds everything it shows).
     """
+    from rmapply.plan.planfile import load_plan  # here: plan (without --out) never needs it
+
     saved = load_plan(planfile)
     if fmt == "text":
         click.echo(

@@ -1,10 +1,11 @@
 """ProjectConfig: the project settings in ``rmapply.toml`` at the top of the manifests directory."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -15,15 +16,18 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from rmapply.errors import ConfigError, ManifestProblem
+from rmapply.wire.aliases import camel_alias
 
 try:  # the manifests' TOML parser (rmapply.manifests.parse): one TOML library imported, not two
     import tomli as tomllib
 except ImportError:  # pragma: no cover - tomllib is the reference fallback
     import tomllib  # type: ignore[no-redef]
-from rmapply.wire import DEFAULT_ENDPOINT, CostEstimationParameters, Quality
+from rmapply.wire import DEFAULT_ENDPOINT, Quality
+
+if TYPE_CHECKING:  # a type only: reading rmapply.toml never needs the job bodies' models
+    from rmapply.wire import CostEstimationParameters
 
 CONFIG_FILE = "rmapply.toml"
 DEFAULT_TOKEN_URL = "https://ims.bentley.com/connect/token"
@@ -39,7 +43,7 @@ class _Section(BaseModel):
     """A table of rmapply.toml: camelCase keys, unknown keys refused."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
+        alias_generator=camel_alias,
         populate_by_name=False,
         extra="forbid",
         frozen=True,
@@ -110,7 +114,7 @@ class StateSection(_Section):
         return value
 
     @model_validator(mode="after")
-    def _key_for_postgres(self) -> StateSection:
+    def _key_for_postgres(self) -> "StateSection":
         if self.backend == "postgres" and self.key is None:
             raise ValueError(
                 'key: required with backend = "postgres" (it names this project\'s state '
@@ -149,7 +153,7 @@ class CostSection(_Section):
             return self.extra_factor
         return self.medium_factor
 
-    def estimate(self, params: CostEstimationParameters | None) -> float:
+    def estimate(self, params: "CostEstimationParameters | None") -> float:
         """``(gigaPixels*gigaPixelRate + megaPoints*megaPointRate) * factor(meshQuality)``."""
         if params is None:
             return 0.0
@@ -190,7 +194,7 @@ class ProjectConfig(_Section):
         return value
 
     @classmethod
-    def at(cls, directory: Path, data: dict[str, Any] | None = None) -> ProjectConfig:
+    def at(cls, directory: Path, data: dict[str, Any] | None = None) -> "ProjectConfig":
         """Validate ``data`` (the tables of rmapply.toml) for the manifests ``directory``."""
         config = cls.model_validate(data or {})
         config._directory = directory
@@ -217,7 +221,7 @@ class ProjectConfig(_Section):
         """The state file, resolved against the manifests directory."""
         return self.directory / self.state.path
 
-    def require_file(self) -> ProjectConfig:
+    def require_file(self) -> "ProjectConfig":
         """Self, or ConfigError when there is no rmapply.toml (plan and apply need one)."""
         if not self.found:
             raise ConfigError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -32,11 +33,15 @@ _HEADER_BODY = (
     r"""[ \t]*\[\[?[ \t]*(jobs|workspaces)[ \t]*\.[ \t]*"""
     r"""(?:"([^"\\\n]*)"|'([^'\n]*)'|([A-Za-z0-9_-]+))"""
 )
+
+
 # A header on the first line, and one after a newline: the literal "\n" lets the regex
 # engine skip ahead (three times faster than ``^`` with MULTILINE, which it tries at every
 # character). No part of a header matches a newline, so the two find the same headers.
-_TOML_FIRST_HEADER = re.compile(_HEADER_BODY)
-_TOML_HEADER = re.compile("\n" + _HEADER_BODY)
+# Compiled on first use: a plan whose manifests are all cached never looks for a header.
+@functools.cache
+def _toml_header_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    return re.compile(_HEADER_BODY), re.compile("\n" + _HEADER_BODY)
 
 
 def _yaml_loader() -> Any:
@@ -151,10 +156,11 @@ def _parse_toml(text: str, name: str) -> Parsed:
 
 def _toml_headers(text: str) -> Iterator[tuple[int, re.Match[str]]]:
     """(where its line starts, the match) of each ``[jobs.KEY`` / ``[workspaces.KEY`` header."""
-    first = _TOML_FIRST_HEADER.match(text)
+    first_header, header = _toml_header_patterns()
+    first = first_header.match(text)
     if first is not None:
         yield 0, first
-    for match in _TOML_HEADER.finditer(text):
+    for match in header.finditer(text):
         yield match.start() + 1, match
 
 

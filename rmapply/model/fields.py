@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 
@@ -15,17 +16,19 @@ class FieldClass(StrEnum):
     RECONCILER = "reconciler"  # rmapply's own fields (submit, dependsOn, ...): never sent as such
 
 
-_RULES: tuple[tuple[re.Pattern[str], FieldClass], ...] = (
-    (re.compile(r"^name$"), FieldClass.COSMETIC),
-    (re.compile(r"^inputs\[\d+\]\.description$"), FieldClass.COSMETIC),
-    (re.compile(r"^costEstimationParameters(\.|$)"), FieldClass.ESTIMATE),
-    (re.compile(r"^(submit|dependsOn|retryFailed)(\.|\[|$)"), FieldClass.RECONCILER),
-)
+@functools.cache  # compiled on first use: a plan with no changed field classifies none
+def _rules() -> tuple[tuple[re.Pattern[str], FieldClass], ...]:
+    return (
+        (re.compile(r"^name$"), FieldClass.COSMETIC),
+        (re.compile(r"^inputs\[\d+\]\.description$"), FieldClass.COSMETIC),
+        (re.compile(r"^costEstimationParameters(\.|$)"), FieldClass.ESTIMATE),
+        (re.compile(r"^(submit|dependsOn|retryFailed)(\.|\[|$)"), FieldClass.RECONCILER),
+    )
 
 
 def classify_job_field(path: str) -> FieldClass:
     """The class of a job field given as a dotted path (``settings.quality``, ``inputs[0].id``)."""
-    for pattern, field_class in _RULES:
+    for pattern, field_class in _rules():
         if pattern.search(path):
             return field_class
     # type, inputs[].id, settings.*, workspace, workspaceId and anything unknown: assume it

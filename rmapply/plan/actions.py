@@ -1,7 +1,8 @@
 """Plan actions: frozen values with reasons, the precondition they were computed under and the
 exact request body (see docs/plan.md)."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal

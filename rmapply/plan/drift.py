@@ -3,7 +3,8 @@
 Normal progress (an active job finishing) is told apart from drift (a job changed outside rmapply).
 """
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 from enum import StrEnum
 from typing import Any, Literal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,11 @@ from rmapply.wire import JobPatch, JobPatchSettings
 SUBMIT = SUBMIT_PATCH
 CANCEL = CANCEL_PATCH
 ABSENT = Precondition(in_state=False)
-_TOP = re.compile(r"[.\[]")
+
+
+@functools.cache  # compiled on first use: a plan with no changed field never splits a path
+def _top() -> re.Pattern[str]:
+    return re.compile(r"[.\[]")
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class JobFacts:
 
 def top_field(path: str) -> str:
     """``settings.quality`` -> ``settings``; ``inputs[0].id`` -> ``inputs``."""
-    return _TOP.split(path, maxsplit=1)[0]
+    return _top().split(path, maxsplit=1)[0]
 
 
 def paths(changes: list[FieldDiff]) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmapply.state.document import ResourceRecord
-from rmapply.wire import Job, Workspace
+
+if TYPE_CHECKING:  # types only: a plan that reads nothing never builds the answers' models
+    from rmapply.wire import Job, Workspace
 
 
 class Sighting(StrEnum):

@@ -1,6 +1,7 @@
 """The Plan: ordered actions, remote changes, warnings, unresolved operations and a summary."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 from datetime import datetime
 from typing import Annotated, Any, Literal

@@ -1,7 +1,8 @@
 """The plan's plain values: reason codes, costs, field changes, preconditions, and what a
 pipeline's downstream job waits for (see docs/plan.md)."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -13,11 +14,11 @@ from pydantic import (
     PlainValidator,
     WithJsonSchema,
 )
-from pydantic.alias_generators import to_camel
 
 from rmapply.model import Address, FieldClass
 from rmapply.plan.remote import Sighting
 from rmapply.wire import JobCreation, JobPatch, PatchState, WorkspaceCreation
+from rmapply.wire.aliases import camel_alias
 
 # Shown (and sent nowhere) in place of an id that exists only once an earlier action of the
 # same apply created it: a workspace's id (workspaceId) or a job's cache id (useCache).
@@ -67,7 +68,7 @@ class PlanValue(BaseModel):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
-        alias_generator=to_camel,
+        alias_generator=camel_alias,
         populate_by_name=True,
         defer_build=True,
     )

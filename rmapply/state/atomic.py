@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import Literal
 
 from rmapply.errors import StateError
 
@@ -118,3 +119,15 @@ def read_if_present(path: Path, what: str) -> bytes | None:
             f"cannot read {what} {path}: {exc.strerror or exc}",
             hint="check that the file is readable by you",
         ) from exc
+
+
+Condition = Literal["present", "missing", "empty"]
+
+
+def state_condition(path: Path) -> Condition:
+    """``present``, ``missing``, or ``empty`` (zero bytes) for the state file at ``path``."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "missing"
+    return "present" if size > 0 else "empty"

@@ -12,14 +12,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from rmapply.errors import StateEndpointMismatchError
 from rmapply.state.document import StateDocument
-from rmapply.state.restore import Restored
-from rmapply.state.store import StateSession, StateStore
-from rmapply.state.traces import StateTraces
-from rmapply.state.versions import StateVersion
+
+if TYPE_CHECKING:  # types only: a plan that reads the state never imports restore or the lock
+    from rmapply.state.restore import Restored
+    from rmapply.state.store import StateSession, StateStore
+    from rmapply.state.traces import StateTraces
+    from rmapply.state.versions import StateVersion
 
 LOCAL_PREFIX = "local:"
 _DEFAULT_PORTS = {"http": 80, "https": 443}

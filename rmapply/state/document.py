@@ -1,6 +1,7 @@
 """The state document: what rmapply knows exists, keyed by address (see docs/state.md)."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 import uuid
 from datetime import datetime
@@ -41,6 +42,12 @@ class LostRequest(_StateModel):
     request_digest: str = ""
 
 
+def _no_items() -> list[Any]:
+    # a Python function, not ``list``: pydantic reads the factory's signature when it builds the
+    # validator, and a builtin's is parsed from its text (tokenize, ~3 ms the first time)
+    return []
+
+
 class ResourceRecord(_StateModel):
     """One managed resource: its remote id, what it was applied from, and what was last seen."""
 
@@ -59,9 +66,9 @@ class ResourceRecord(_StateModel):
     created_at: datetime
     updated_at: datetime
     refreshed_at: datetime | None = None
-    history: list[ReplacedId] = Field(default_factory=list)
+    history: list[ReplacedId] = Field(default_factory=_no_items)
     # creates of this address whose answer was lost before it was created again
-    lost_requests: list[LostRequest] = Field(default_factory=list)
+    lost_requests: list[LostRequest] = Field(default_factory=_no_items)
 
     @property
     def job_state(self) -> str | None:

@@ -18,7 +18,8 @@ from types import TracebackType
 
 from rmapply.errors import StateError, StateLockedError
 from rmapply.state.document import StateDocument
-from rmapply.state.journal import JournalContents, _line, parse_journal
+from rmapply.state.journal import _line
+from rmapply.state.journal_parse import JournalContents, parse_journal
 from rmapply.state.lock import LockHolder
 from rmapply.state.records import JournalEntry, JournalHeader
 from rmapply.state.restore import Restored

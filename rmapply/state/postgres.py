@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rmapply.errors import StateError
 from rmapply.state.document import StateDocument
-from rmapply.state.journal import JournalContents, parse_journal
+from rmapply.state.journal_parse import JournalContents, parse_journal
 from rmapply.state.lock import LockHolder
 from rmapply.state.pgschema import DEFAULT_SCHEMA, connect, database_error, ensure_schema, redact
 from rmapply.state.restore import Restored

@@ -10,7 +10,8 @@ from rmapply import __version__
 from rmapply.errors import StateCorruptError, StateError
 from rmapply.state.atomic import read_if_present, remove_durably, remove_leftovers
 from rmapply.state.document import StateDocument
-from rmapply.state.journal import JournalContents, journal_path, read_journal
+from rmapply.state.journal import journal_path, read_journal
+from rmapply.state.journal_parse import JournalContents
 from rmapply.state.lock import StateLock
 from rmapply.state.replay import replay
 from rmapply.state.statefile import decode_state, encode_state, write_state

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from rmapply import __version__
 from rmapply.errors import StateError
 from rmapply.state.document import STATE_FORMAT_VERSION, StateDocument
-from rmapply.state.journal import Journal
+from rmapply.state.journal_writer import Journal
 from rmapply.state.restore import Restored, _check_lineage, choose
 from rmapply.state.statefile import decode_state
 from rmapply.state.traces import StateTraces

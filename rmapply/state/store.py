@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rmapply import __version__
 from rmapply.errors import StateCorruptError, StateError
-from rmapply.state.atomic import remove_durably, remove_leftovers
-from rmapply.state.document import (
-    STATE_FORMAT_VERSION,
-    PendingOperation,
-    ResourceRecord,
-    StateDocument,
-)
-from rmapply.state.journal import Journal, JournalContents, journal_path, read_journal
-from rmapply.state.lock import StateLock
-from rmapply.state.records import IntentRecord, Outcome
-from rmapply.state.replay import replay
-from rmapply.state.restore import Restored, restore_locked
-from rmapply.state.session import JournalledSession, close_leaving
-from rmapply.state.statefile import read_state, write_state
-from rmapply.state.traces import StateTraces, set_traces_aside, starts_empty, traces_beside
-from rmapply.state.versions import StateVersion, keep_current, restorable_versions
+from rmapply.state.atomic import state_condition
+from rmapply.state.document import StateDocument
+from rmapply.state.journal import journal_path, read_journal
+from rmapply.state.statefile import read_state
+
+if TYPE_CHECKING:
+    # a command that only reads the state (plan) never imports the lock, the writer's session,
+    # the journal's records, restore or the kept versions: each is imported where it is used
+    from rmapply.state.document import PendingOperation, ResourceRecord
+    from rmapply.state.journal_parse import JournalContents
+    from rmapply.state.local_session import LocalStateSession
+    from rmapply.state.records import IntentRecord, Outcome
+    from rmapply.state.restore import Restored
+    from rmapply.state.traces import StateTraces
+    from rmapply.state.versions import StateVersion
 
 _READ_ATTEMPTS = 3  # a reader racing a checkpoint reads again; three tries always suffice
 DEFAULT_KEPT_VERSIONS = 5
@@ -167,14 +165,6 @@ class StateStore(Protocol):
         ...
 
 
-def _signature(path: Path) -> tuple[int, int, int] | None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-
-
 def _check_lineage(path: Path, document: StateDocument, contents: JournalContents) -> None:
     assert contents.header is not None
     if contents.header.lineage != document.lineage:
@@ -192,6 +182,8 @@ def _fold(path: Path, document: StateDocument | None, contents: JournalContents)
     if document is None:
         document = StateDocument(lineage=contents.header.lineage)
     _check_lineage(path, document, contents)
+    from rmapply.state.replay import replay  # only when there is a journal to replay
+
     folded = contents.header.base_serial < document.serial
     return replay(document, contents.entries, results_folded=folded)
 
@@ -231,6 +223,8 @@ class LocalStateStore:
 
     def find_traces(self) -> StateTraces:
         """The state file's condition; traces are looked for only when it is missing or empty."""
+        from rmapply.state.traces import traces_beside
+
         return traces_beside(self.path)
 
     def check_traces(self) -> None:
@@ -239,6 +233,8 @@ class LocalStateStore:
 
     def versions(self) -> list[StateVersion]:
         """The kept versions (oldest first), then the backup if there is one."""
+        from rmapply.state.versions import restorable_versions
+
         return restorable_versions(self.path)
 
     def restore(
@@ -251,6 +247,8 @@ class LocalStateStore:
         now: datetime | None = None,
     ) -> Restored:
         """Under the lock, write ``version`` back as serial = highest seen + 1, same lineage."""
+        from rmapply.state.restore import restore_locked
+
         self._make_folder()
         return restore_locked(
             self.path,
@@ -264,12 +262,18 @@ class LocalStateStore:
 
     def _starts_empty(self) -> bool:
         """True when ignoring earlier traces; StateTracesError when they must not be ignored."""
+        if state_condition(self.path) == "present":
+            return False  # the usual case: one stat, and the traces are never looked for
+        from rmapply.state.traces import starts_empty
+
         return starts_empty(self.path, self.ignore_previous_state, self.restore_command)
 
     def keep_current_version(self, serial: int, now: datetime, *, created: bool = False) -> None:
         """Keep the state file (at ``serial``) as a version before the command's first write,
         and right after a write that ``created`` it (a new state leaves a trace at once)."""
         if created or not self.version_kept:
+            from rmapply.state.versions import keep_current
+
             keep_current(self.path, serial, now=now, keep=self.keep_versions)
             self.version_kept = True
 
@@ -303,6 +307,11 @@ class LocalStateStore:
         self, command: str, timeout: float = 0.0, *, now: datetime | None = None
     ) -> Iterator[LocalStateSession]:
         """Hold the lock for one command; leaving checkpoints if anything changed."""
+        from rmapply.state.local_session import LocalStateSession
+        from rmapply.state.lock import StateLock
+        from rmapply.state.session import close_leaving
+        from rmapply.state.traces import set_traces_aside
+
         self._make_folder()
         state_lock = StateLock(self.path)
         state_lock.acquire(command, timeout=timeout, now=now)
@@ -318,70 +327,6 @@ class LocalStateStore:
             session.close()
         finally:
             state_lock.release()
-
-
-class LocalStateSession(JournalledSession):
-    """The writer's session on a LocalStateStore (made by ``LocalStateStore.lock``)."""
-
-    def __init__(self, store: LocalStateStore, *, guard: Callable[[], None] | None = None) -> None:
-        self._store = store
-        self._guard = guard  # raises when the lock file was deleted or replaced under us
-        remove_leftovers(store.path)
-        document = read_state(store.path)
-        self._file_serial = document.serial if document is not None else 0
-        self._signature = _signature(store.path)
-        contents = read_journal(store.journal_path)
-        replayed = contents is not None and contents.header is not None and contents.entries
-        if contents is not None and contents.header is not None:
-            document = _fold(store.path, document, contents)
-        self._journal = Journal(store.journal_path, document or StateDocument(), guard=guard)
-        self._dirty = False
-        if replayed:
-            self._dirty = True
-            self.checkpoint()
-        elif contents is not None:
-            remove_durably(store.journal_path)  # empty, or only a torn header: nothing to keep
-
-    def replace(self, document: StateDocument) -> None:
-        """Write ``document`` as serial + 1; if the write fails, closing tries it again."""
-        with self._journal.lock:
-            self._journal.document = document
-            self._dirty = True
-            self._write()
-
-    def _write(self) -> None:
-        # its own order, not the shared one: the file replaced is kept before the serial moves
-        path = self._store.path
-        if self._guard is not None:
-            self._guard()  # a writer that lost its lock leaves the state file to the new holder
-        if _signature(path) != self._signature:
-            raise StateError(
-                f"state file {path} was changed by another program during this command; "
-                "it was not overwritten",
-                hint="run the command again: it reads the changed file and replays "
-                f"{self._store.journal_path}, where the calls this command recorded are kept",
-            )
-        # the command's first write keeps the file it replaces among the dated versions
-        moment, created = datetime.now(UTC), self._signature is None
-        self._store.keep_current_version(self._file_serial, moment)
-        document = self.document
-        document.serial += 1
-        document.rmapply_version = __version__
-        document.version = STATE_FORMAT_VERSION  # an older format is written back as the current
-        try:
-            write_state(path, document)
-        finally:
-            # a Ctrl-C (KeyboardInterrupt) may land after the rename: the file is this document
-            # then, and is booked as such, else the next write took it for another program's
-            if _signature(path) == self._signature:
-                document.serial -= 1  # not replaced: the file is as it was
-            else:
-                self._file_serial = document.serial
-                self._signature = _signature(path)
-        if created:  # deleting a state that was just made must not pass for a new project
-            self._store.keep_current_version(document.serial, moment, created=True)
-        self._dirty = False
-        self._journal.rebase(document.serial)
 
 
 def _local_store_is_a_state_store(store: LocalStateStore) -> StateStore:

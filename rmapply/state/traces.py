@@ -6,34 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from rmapply.errors import StateTracesError
-from rmapply.state.atomic import remove_durably
-from rmapply.state.journal import JournalContents, journal_path, read_journal
+from rmapply.state.atomic import Condition, remove_durably, state_condition
+from rmapply.state.journal import journal_path, read_journal
 from rmapply.state.statefile import backup_path
-from rmapply.state.versions import (
-    BACKUP,
-    StateVersion,
-    backup_version,
-    kept_versions,
-    prune,
-    set_aside,
-    set_aside_journal,
-    set_aside_journals,
-    versions_path,
-)
 
-Condition = Literal["present", "missing", "empty"]
+if TYPE_CHECKING:
+    from rmapply.state.journal_parse import JournalContents
+    from rmapply.state.versions import StateVersion
 
-
-def state_condition(path: Path) -> Condition:
-    """``present``, ``missing``, or ``empty`` (zero bytes) for the state file at ``path``."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return "missing"
-    return "present" if size > 0 else "empty"
+# rmapply.state.versions is imported by the functions that look for traces: a present state
+# file (the usual case) costs one stat and never imports it
 
 
 @dataclass(frozen=True)
@@ -72,6 +57,8 @@ class StateTraces:
     def newest(self, lineage: str | None = None) -> StateVersion | None:
         """The readable candidate of highest serial (then the latest kept), preferring
         ``lineage`` (else the journal's, else the latest kept one's) when one of it exists."""
+        from rmapply.state.versions import BACKUP
+
         readable = [c for c in self.candidates if c.serial is not None]
         # serials of different lineages do not compare: a state begun with
         # --ignore-previous-state starts again at serial 1 below the one it set aside
@@ -95,6 +82,8 @@ def _extending_journal(path: Path) -> JournalContents | None:
 
 def find_traces(path: Path) -> StateTraces:
     """Look beside the state file at ``path`` for every trace of an earlier state."""
+    from rmapply.state.versions import backup_version, kept_versions, set_aside_journals
+
     return StateTraces(
         path=path,
         condition=state_condition(path),
@@ -112,6 +101,8 @@ def traces_beside(path: Path) -> StateTraces:
 
 
 def _trace_lines(traces: StateTraces) -> list[str]:
+    from rmapply.state.versions import versions_path
+
     lines: list[str] = []
     if traces.backup is not None:
         lines.append(f"{backup_path(traces.path)}: {traces.backup.describe()}")
@@ -128,6 +119,8 @@ def _trace_lines(traces: StateTraces) -> list[str]:
 
 
 def _restore_hint(traces: StateTraces, restore_command: str) -> str:
+    from rmapply.state.versions import versions_path
+
     newest = traces.newest()
     if newest is None:
         suggestion = (
@@ -180,6 +173,8 @@ def starts_empty(path: Path, ignore_previous_state: bool, restore_command: str) 
 def set_traces_aside(path: Path, *, now: datetime, keep: int) -> None:
     """When starting empty (under the lock): move the journal and the backup into the versions
     folder and drop an empty state file, so that no later write replaces any of them."""
+    from rmapply.state.versions import backup_version, prune, set_aside, set_aside_journal
+
     moment = now.astimezone(UTC)
     journal = read_journal(journal_path(path))
     if journal is not None:

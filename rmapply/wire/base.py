@@ -1,13 +1,15 @@
 """The base of every wire model: camelCase aliases, one serialisation, tolerant parsing."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 import math
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError
-from pydantic.alias_generators import to_camel
 from pydantic.types import AllowInfNan
+
+from rmapply.wire.aliases import camel_alias
 
 
 def _number_text(value: Any) -> Any:
@@ -51,7 +53,7 @@ class WireModel(BaseModel):
     """A body of the API: attributes in snake_case, JSON keys exactly as the API spells them."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
+        alias_generator=camel_alias,
         populate_by_name=True,
         extra="forbid",
         frozen=True,

@@ -1,6 +1,7 @@
 """Error bodies of the v1 API (``ErrorResponse`` and ``DetailedErrorResponse``)."""
 
-from __future__ import annotations
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 from pydantic import ConfigDict
 

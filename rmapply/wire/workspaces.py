@@ -1,8 +1,7 @@
-"""Workspace and engines-limit bodies of the v1 API."""
+"""The workspace body rmapply sends to the v1 API (the answers are in rmapply.wire.answers)."""
 
-from __future__ import annotations
-
-from datetime import datetime
+# Annotations are objects here, not strings (no ``from __future__ import annotations``):
+# pydantic would compile and evaluate each string of each model class at import.
 
 from pydantic import Field
 
@@ -19,31 +18,3 @@ class WorkspaceCreation(WireModel):
     name: str
     i_twin_id: str | None = Field(default=None, alias="iTwinId")
     context_capture_version: str | None = None
-
-
-class Workspace(WireModel):
-    """Schema ``workspace``."""
-
-    id: str
-    created_date_time: datetime
-    name: str
-    i_twin_id: str | None = Field(default=None, alias="iTwinId")
-    context_capture_version: str | None = None
-
-
-class WorkspaceResponse(WireModel):
-    """Schema ``workspace-response``."""
-
-    workspace: Workspace
-
-
-class EnginesLimit(WireModel):
-    """Schema ``enginesLimit``."""
-
-    max_engines: int | None = None
-
-
-class EnginesLimitResponse(WireModel):
-    """Schema ``enginesLimit-response``."""
-
-    engines_limit: EnginesLimit | None = None

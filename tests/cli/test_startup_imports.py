@@ -42,6 +42,22 @@ HEAVY = (
     "psycopg",
     "rmapply.emulator",
 )
+# What only writing the state, restoring it, reading a journal, a saved plan or another output
+# format needs: a plan (without --out) that finds no journal beside its state never imports them
+PLAN_NEVER = (
+    "rmapply.state.lock",
+    "rmapply.state.journal_parse",
+    "rmapply.state.journal_writer",
+    "rmapply.state.local_session",
+    "rmapply.state.session",
+    "rmapply.state.records",
+    "rmapply.state.replay",
+    "rmapply.state.restore",
+    "rmapply.state.edit",
+    "rmapply.plan.planfile",
+    "rmapply.output.plan_json",
+    "rmapply.output.plan_markdown",
+)
 TEMPLATE = """\
 {% for key in sites %}
 [jobs.{{ key }}]
@@ -128,6 +144,9 @@ def test_plan_without_refresh_on_a_warm_cache_renders_nothing_and_imports_no_hea
     # pydantic looks for no plugin and the cache key reads no metadata: importlib.metadata
     # (with email, zipfile, csv) is about 20 ms; no HTTP either
     assert found(modules, "importlib.metadata", "email", "http", "ssl") == []
+    assert found(modules, *PLAN_NEVER) == []
+    # nothing is read from the service: none of its answers' models; no lock: no socket
+    assert found(modules, "rmapply.wire.answers", "rmapply.wire.problems", "socket") == []
 
 
 def test_plan_of_yaml_manifests_still_reads_them(tmp_path: Path, itwin_id: str) -> None:
@@ -163,3 +182,5 @@ def test_no_op_local_plan_imports_no_template_yaml_diff_lock_or_http_library(
     # pool, no date header parsed or formatted by email, no logging, no idna codec
     assert found(modules, "tenacity", "concurrent.futures", "email", "logging") == []
     assert found(modules, "encodings.idna") == []
+    # the state file is there and no journal beside it: no earlier trace is looked for
+    assert found(modules, *PLAN_NEVER, "rmapply.state.traces", "rmapply.state.versions") == []

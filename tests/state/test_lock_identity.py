@@ -9,7 +9,7 @@ import pytest
 
 from rmapply.errors import StateError, StateLockedError
 from rmapply.state import LocalStateStore, read_holder
-from rmapply.state import journal as journal_module
+from rmapply.state import journal_writer as journal_module
 from rmapply.state.journal import journal_path
 from rmapply.state.lock import StateLock, holder_path, identity_at, lock_path
 from tests.state.conftest import NOW, make_record
