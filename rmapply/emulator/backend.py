@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from rmapply.emulator import problems
@@ -12,14 +11,13 @@ from rmapply.emulator.lifecycle import (
     FAIL_MARKER,
     Schedule,
     SimClock,
-    estimated_cost,
-    nominal_units,
     run_seconds,
     snapshot,
 )
 from rmapply.emulator.options import EmulatorOptions
 from rmapply.emulator.problems import Detail, Problem
-from rmapply.emulator.readiness import FAILURE_CODE_KEY, INPUT_NOT_READY_TITLE, submitted
+from rmapply.emulator.readiness import submitted
+from rmapply.emulator.render import render_job_wire, to_datetime
 from rmapply.emulator.request_body import JobCreationHints
 from rmapply.emulator.storage import JobRow, Store, WorkspaceRow
 from rmapply.emulator.validation import cost_amount_details, invalid_parameter, refuse
@@ -30,9 +28,7 @@ from rmapply.wire import (
     JobPatch,
     JobProgress,
     JobState,
-    JobType,
     PatchState,
-    Quality,
     Workspace,
     WorkspaceCreation,
 )
@@ -42,7 +38,6 @@ CREATE_JOB = "Cannot create job."
 MODIFY_JOB = "Cannot modify job."
 DELETE_JOB = "Cannot delete job."
 CREATE_WORKSPACE = "Cannot create workspace."
-DEFAULT_FAILURE = f"The job failed (emulator: its name contains '{FAIL_MARKER}')."
 
 
 @dataclass(frozen=True)
@@ -51,11 +46,6 @@ class Caller:
 
     email: str
     application: str
-
-
-def to_datetime(ms: int) -> datetime:
-    """Simulated milliseconds as an aware UTC datetime."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def is_guid(value: str) -> bool:
@@ -318,58 +308,6 @@ class Backend:
     def render_job(self, row: JobRow, now_ms: int) -> Job:
         """The job as the API shows it at ``now_ms``."""
         return Job.model_validate(render_job_wire(row, now_ms))
-
-
-def render_job_wire(row: JobRow, now_ms: int) -> dict[str, Any]:
-    """The JSON body of the job at ``now_ms``, exactly ``render_job(...).to_wire()``.
-
-    The stored document is already the wire form of validated bodies, so a listing of a
-    thousand jobs serves these directly instead of building and dumping a model per job.
-    """
-    doc = row.doc
-    snap = snapshot(row.schedule, now_ms, doc["type"] == JobType.CALIBRATION.value)
-    code = doc.get(FAILURE_CODE_KEY)
-    data: dict[str, Any] = {
-        **{k: v for k, v in doc.items() if k != FAILURE_CODE_KEY},
-        "id": row.id,
-        "state": snap.state.value,
-        "createdDateTime": wire_datetime(row.created_ms),
-        "lastModifiedDateTime": wire_datetime(row.modified_ms),
-    }
-    cost: float | None = None
-    params = doc.get("costEstimationParameters")
-    if params is not None:
-        quality = doc["jobSettings"].get("quality")
-        mesh = params.get("meshQuality")
-        cost = estimated_cost(
-            params.get("gigaPixels"),
-            params.get("megaPoints"),
-            Quality(mesh) if mesh else None,
-            Quality(quality) if quality else None,
-        )
-        data["estimatedCost"] = cost
-    if snap.submitted_ms is not None:
-        info: dict[str, Any] = {"submittedDateTime": wire_datetime(snap.submitted_ms)}
-        if snap.started_ms is not None:
-            info["startedDateTime"] = wire_datetime(snap.started_ms)
-        if snap.ended_ms is not None:
-            info["endedDateTime"] = wire_datetime(snap.ended_ms)
-            units = nominal_units(cost, row.schedule.run_ms)
-            info["estimatedUnits"] = round(units * min(1.0, snap.executed_fraction), 2)
-        if snap.state is JobState.FAILED:
-            message = row.fail_message or DEFAULT_FAILURE
-            title = INPUT_NOT_READY_TITLE if code else "Job failed"
-            info["errors"] = [
-                {"code": code or "JobFailed", "title": title, "message": message, "params": []}
-            ]
-            info["warnings"] = []
-        data["executionInformation"] = info
-    return data
-
-
-def wire_datetime(ms: int) -> str:
-    """Simulated milliseconds as the API writes a date (pydantic's form: UTC as ``Z``)."""
-    return to_datetime(ms).isoformat().replace("+00:00", "Z")
 
 
 def render_workspace(row: WorkspaceRow) -> Workspace:

@@ -157,10 +157,14 @@ class Snapshot:
     executed_fraction: float
 
 
+# one for every unsubmitted job (frozen): a listing reads a thousand of them at a time
+_UNSUBMITTED = Snapshot(JobState.UNSUBMITTED, ProgressState.UNSUBMITTED, 0, "", None, None, None, 0)
+
+
 def snapshot(schedule: Schedule, now_ms: int, calibration: bool = False) -> Snapshot:
     """Derive state, progress and timestamps of a job at ``now_ms``."""
     if schedule.submitted_ms is None or schedule.started_ms is None:
-        return Snapshot(JobState.UNSUBMITTED, ProgressState.UNSUBMITTED, 0, "", None, None, None, 0)
+        return _UNSUBMITTED
     end = schedule.end_ms()
     assert end is not None
     run = max(1, schedule.run_ms)

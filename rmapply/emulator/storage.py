@@ -286,10 +286,19 @@ class Store:
         self._run("UPDATE tokens SET expires_ms = MIN(expires_ms, ?)", (at_ms,))
 
 
+# the schedule columns of a job never submitted: such rows share the one _UNSUBMITTED schedule
+_NEVER_SUBMITTED = (None, None, 0, None, JobState.SUCCESS.value, None)
+_OUTCOMES = {state.value: state for state in JobState}
+
+
 def _job_row(row: tuple[Any, ...]) -> JobRow:
     (seq, job_id, email, itwin_id, created, modified, doc, submitted, started, run_ms, ends,
      outcome, cancelled, fail_message) = row  # fmt: skip
-    schedule = Schedule(submitted, started, run_ms, ends, JobState(outcome), cancelled)
+    if row[7:13] == _NEVER_SUBMITTED:
+        schedule = _UNSUBMITTED
+    else:
+        state = _OUTCOMES.get(outcome) or JobState(outcome)
+        schedule = Schedule(submitted, started, run_ms, ends, state, cancelled)
     return JobRow(
         job_id, email, itwin_id, created, modified, from_json(doc), schedule, fail_message, seq
     )
