@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmapply.emulator import problems
 from rmapply.emulator.lifecycle import (
@@ -16,9 +16,7 @@ from rmapply.emulator.lifecycle import (
 )
 from rmapply.emulator.options import EmulatorOptions
 from rmapply.emulator.problems import Detail, Problem
-from rmapply.emulator.readiness import submitted
 from rmapply.emulator.render import render_job_wire, to_datetime
-from rmapply.emulator.request_body import JobCreationHints
 from rmapply.emulator.storage import JobRow, Store, WorkspaceRow
 from rmapply.emulator.validation import cost_amount_details, invalid_parameter, refuse
 from rmapply.wire import (
@@ -32,6 +30,9 @@ from rmapply.wire import (
     Workspace,
     WorkspaceCreation,
 )
+
+if TYPE_CHECKING:
+    from rmapply.emulator.request_body import JobCreationHints
 
 DEFAULT_CONTEXT_CAPTURE_VERSION = "2023.0"
 CREATE_JOB = "Cannot create job."
@@ -205,6 +206,9 @@ class Backend:
                 doc["costEstimationParameters"] = patch.cost_estimation_parameters.to_wire()
             row = row.with_(doc=doc, modified_ms=now)
             if patch.state is PatchState.ACTIVE:
+                # imported here: only a submit checks readiness (a listing never does)
+                from rmapply.emulator.readiness import submitted
+
                 row = submitted(self.store, row, self._schedule(row, now), now)
             elif patch.state is PatchState.CANCELLED:
                 row = row.with_(schedule=replace(row.schedule, cancelled_ms=now))

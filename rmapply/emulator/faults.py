@@ -34,6 +34,8 @@ class _Switch:
 
 @dataclass
 class _Bucket:
+    """A token bucket of the rate limit: tokens left, and when it was last filled."""
+
     tokens: float
     at_ms: int
 

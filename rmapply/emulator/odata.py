@@ -94,6 +94,8 @@ class Record:
 
 @dataclass(frozen=True)
 class _Token:
+    """A token of a filter's text."""
+
     kind: str  # "(" ")" "," "string" "word" "end"
     text: str
     pos: int

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 
 from rmapply.wire import DetailedError, DetailedErrorResponse, ErrorDetail, ErrorResponse
@@ -147,6 +146,8 @@ def http_error(status: int, message: str | None = None) -> Problem:
     The code is the status phrase in the API's PascalCase (414 -> ``RequestUriTooLong``); 413's
     is fixed, as its phrase changed between Python versions.
     """
+    from http import HTTPStatus  # here: only an HTTP-level refusal needs the phrases
+
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:

@@ -13,14 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rmapply.emulator.lifecycle import Schedule, snapshot
+from rmapply.emulator.render import FAILURE_CODE_KEY, INPUT_NOT_READY_TITLE  # noqa: F401
 from rmapply.emulator.storage import JobRow, Store
 from rmapply.wire import JobState
 
 INPUT_NOT_READY = "InputNotReady"
-INPUT_NOT_READY_TITLE = "Input not ready"
-# Key of the stored job body holding the code of a failure decided by the emulator; never shown
-# as such (render_job turns it into executionInformation.errors).
-FAILURE_CODE_KEY = "_failureCode"
 
 
 @dataclass(frozen=True)

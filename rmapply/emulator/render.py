@@ -11,11 +11,14 @@ from rmapply.emulator.lifecycle import (
     nominal_units,
     snapshot,
 )
-from rmapply.emulator.readiness import FAILURE_CODE_KEY, INPUT_NOT_READY_TITLE
 from rmapply.emulator.storage import JobRow
 from rmapply.wire import JobState, JobType, Quality
 
 DEFAULT_FAILURE = f"The job failed (emulator: its name contains '{FAIL_MARKER}')."
+INPUT_NOT_READY_TITLE = "Input not ready"
+# Key of the stored job body holding the code of a failure decided by the emulator; never shown
+# as such (rendering turns it into executionInformation.errors).
+FAILURE_CODE_KEY = "_failureCode"
 # plain values, looked up once: an enum's .value is a descriptor call per job of a page
 _CALIBRATION = JobType.CALIBRATION.value
 _STATE_TEXT = {state: state.value for state in JobState}

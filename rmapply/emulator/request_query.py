@@ -17,7 +17,6 @@ from urllib.parse import parse_qsl, unquote
 
 from rmapply.emulator import odata, problems
 from rmapply.emulator.problems import Detail, Problem
-from rmapply.emulator.request_body import BodyError, read_json
 
 DEFAULT_TOP = 100
 MAX_TOP = 1000
@@ -102,6 +101,9 @@ def write_token(seq: int, scope: str) -> str:
 
 def read_token(token: str, scope: str) -> int:
     """The sequence number a token continues after; 422 for anything this emulator did not write."""
+    # imported here: a first page (a refresh of up to a thousand jobs) reads no token
+    from rmapply.emulator.request_body import BodyError, read_json
+
     if len(token) > MAX_TOKEN_LENGTH:
         raise _refused(TOKEN_MESSAGE, "continuationToken")
     try:

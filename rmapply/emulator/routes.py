@@ -26,7 +26,6 @@ from rmapply.emulator.backend import (
 from rmapply.emulator.faults import Faults
 from rmapply.emulator.listing import list_jobs
 from rmapply.emulator.problems import Problem
-from rmapply.emulator.request_body import creation_hints, parse_body, parse_value, read_value
 from rmapply.emulator.request_query import jobs_query, query_values
 from rmapply.wire import (
     EnginesLimitResponse,
@@ -79,6 +78,8 @@ Handler = Callable[["Application", Request], Answer]
 
 @dataclass(frozen=True)
 class _Route:
+    """A path pattern and its operations by method."""
+
     pattern: re.Pattern[str]
     methods: dict[str, tuple[str, Handler]] = field(default_factory=dict)
 
@@ -207,6 +208,8 @@ class Application:
     # operations --------------------------------------------------------------------------------
     def workspaces_create(self, r: Request) -> Answer:
         """POST /workspaces."""
+        from rmapply.emulator.request_body import parse_body  # see jobs_create
+
         body = parse_body(WorkspaceCreation, r.body, CREATE_WORKSPACE)
         workspace = self.backend.create_workspace(body)
         return json_answer(201, WorkspaceResponse(workspace=workspace).to_wire())
@@ -223,6 +226,9 @@ class Application:
 
     def jobs_create(self, r: Request) -> Answer:
         """POST /jobs."""
+        # imported here: a request with a body is what reads one (a --local plan sends none)
+        from rmapply.emulator.request_body import creation_hints, parse_value, read_value
+
         data = read_value(r.body, CREATE_JOB)
         try:
             body = parse_value(JobCreation, data, CREATE_JOB)
@@ -241,6 +247,8 @@ class Application:
     def jobs_patch(self, r: Request) -> Answer:
         """PATCH /jobs/{id}."""
         self.backend.require_job(r.params[0])  # 404 for the id comes before the body's 422
+        from rmapply.emulator.request_body import parse_body  # see jobs_create
+
         patch = parse_body(JobPatch, r.body, MODIFY_JOB)
         job = self.backend.patch_job(r.params[0], patch)
         return json_answer(200, JobResponse(job=job).to_wire())

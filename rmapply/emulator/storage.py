@@ -299,9 +299,9 @@ def _job_row(row: tuple[Any, ...]) -> JobRow:
     else:
         state = _OUTCOMES.get(outcome) or JobState(outcome)
         schedule = Schedule(submitted, started, run_ms, ends, state, cancelled)
-    return JobRow(
-        job_id, email, itwin_id, created, modified, from_json(doc), schedule, fail_message, seq
-    )
+    # keys only: interning every value too costs more than it saves on documents read once
+    body = from_json(doc, cache_strings="keys")
+    return JobRow(job_id, email, itwin_id, created, modified, body, schedule, fail_message, seq)
 
 
 def _changing_columns(row: JobRow) -> tuple[object, ...]:
