@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rmapply.emulator import problems
 from rmapply.emulator.lifecycle import (
@@ -41,8 +41,7 @@ DELETE_JOB = "Cannot delete job."
 CREATE_WORKSPACE = "Cannot create workspace."
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """Who sends a request: the email jobs are recorded under and the OAuth application."""
 
     email: str

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rmapply.wire import JobState, ProgressState, Quality
 
@@ -143,8 +144,7 @@ class Schedule:
         return self.ends_ms
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """A job's lifecycle as seen at one simulated instant."""
 
     state: JobState

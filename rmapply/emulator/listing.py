@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from rmapply.emulator import odata, problems
@@ -15,8 +14,7 @@ from rmapply.emulator.request_query import JobsQuery, write_token
 from rmapply.emulator.storage import JobRow
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     """One page of jobs (their JSON bodies) and the link to the next page, if there is one."""
 
     jobs: list[dict[str, Any]]

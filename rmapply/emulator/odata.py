@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, Union
+from typing import Any, NamedTuple, TypeVar, Union
 
 T = TypeVar("T")
 
@@ -43,8 +42,7 @@ class FilterError(ValueError):
     """A ``$filter`` that does not parse or does not type-check; the message says where."""
 
 
-@dataclass(frozen=True)
-class Literal:
+class Literal(NamedTuple):
     """A value in a filter: ``kind`` is "string", "guid" or "datetime"."""
 
     kind: str
@@ -56,8 +54,7 @@ class Literal:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     """``property op value`` or ``property in (values)``."""
 
     prop: str
@@ -65,8 +62,7 @@ class Comparison:
     values: tuple[Literal, ...]
 
 
-@dataclass(frozen=True)
-class Junction:
+class Junction(NamedTuple):
     """``left and right`` or ``left or right``."""
 
     op: str
@@ -77,8 +73,7 @@ class Junction:
 Expr = Union[Comparison, Junction]  # noqa: UP007 - a runtime alias used before its members exist
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """The filterable properties of one job."""
 
     id: str
@@ -92,8 +87,7 @@ class Record:
     outputId: tuple[str, ...]  # noqa: N815
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     """A token of a filter's text."""
 
     kind: str  # "(" ")" "," "string" "word" "end"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from rmapply.wire import DetailedError, DetailedErrorResponse, ErrorDetail, ErrorResponse
 
@@ -14,8 +14,7 @@ RATE_LIMIT_MESSAGE = (
 )
 
 
-@dataclass(frozen=True)
-class Detail:
+class Detail(NamedTuple):
     """One entry of an error's ``details`` array."""
 
     code: str

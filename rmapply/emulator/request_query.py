@@ -12,7 +12,7 @@ import binascii
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 from rmapply.emulator import odata, problems
@@ -27,8 +27,7 @@ _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")  # int() would also read '١٢', ' 12
 TOKEN_MESSAGE = "The continuationToken is not valid for this query; copy it from _links.next."
 
 
-@dataclass(frozen=True)
-class JobsQuery:
+class JobsQuery(NamedTuple):
     """A parsed ``GET /jobs`` query; ``after`` is the sequence number a continuation starts at."""
 
     top: int

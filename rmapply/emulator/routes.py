@@ -9,7 +9,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from pydantic_core import to_json
@@ -48,8 +48,7 @@ _ID_SEGMENT = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """What a handler gets: the parsed request plus the path parameters and the caller."""
 
     method: str
@@ -62,8 +61,7 @@ class Request:
     raw_query: str = ""
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What the server writes back; ``drop`` closes the connection without writing anything."""
 
     status: int

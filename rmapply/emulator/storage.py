@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import from_json
 
@@ -64,8 +64,7 @@ _JOB_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class WorkspaceRow:
+class WorkspaceRow(NamedTuple):
     """A stored workspace."""
 
     id: str
@@ -94,8 +93,7 @@ class JobRow:
         return replace(self, **changes)
 
 
-@dataclass(frozen=True)
-class TokenRow:
+class TokenRow(NamedTuple):
     """An access token issued by the token endpoint (stored by digest, never in clear)."""
 
     digest: str
