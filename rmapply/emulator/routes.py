@@ -8,7 +8,6 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
@@ -74,12 +73,11 @@ class Answer(NamedTuple):
 Handler = Callable[["Application", Request], Answer]
 
 
-@dataclass(frozen=True)
-class _Route:
+class _Route(NamedTuple):
     """A path pattern and its operations by method."""
 
     pattern: re.Pattern[str]
-    methods: dict[str, tuple[str, Handler]] = field(default_factory=dict)
+    methods: dict[str, tuple[str, Handler]]
 
 
 def json_answer(status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
