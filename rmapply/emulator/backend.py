@@ -210,7 +210,7 @@ class Backend:
 
                 row = submitted(self.store, row, self._schedule(row, now), now)
             elif patch.state is PatchState.CANCELLED:
-                row = row.with_(schedule=replace(row.schedule, cancelled_ms=now))
+                row = row.with_(schedule=row.schedule._replace(cancelled_ms=now))
             self.store.update_job(row)
             return self.render_job(row, now)
 
@@ -237,7 +237,7 @@ class Backend:
                 assert schedule.started_ms is not None and schedule.ends_ms is not None
                 midpoint = schedule.started_ms + schedule.run_ms // 2
                 ends = min(schedule.ends_ms, max(now, midpoint))
-                schedule = replace(schedule, ends_ms=ends, outcome=JobState.FAILED)
+                schedule = schedule._replace(ends_ms=ends, outcome=JobState.FAILED)
             self.store.update_job(row.with_(schedule=schedule, fail_message=message))
 
     def find_job(self, job_id: str) -> Job | None:

@@ -10,7 +10,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from rmapply.wire import JobState, ProgressState, Quality
@@ -115,8 +114,7 @@ class SimClock:
         return (self._wall_ms(), sim, self._speed)
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(NamedTuple):
     """When a submitted job starts and ends, and how; fixed at submission (times in sim ms)."""
 
     submitted_ms: int | None = None

@@ -9,7 +9,7 @@ whose inputs are not ready ends ``failed`` at its start, with ``InputNotReady`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from rmapply.emulator.lifecycle import Schedule, snapshot
@@ -68,7 +68,7 @@ def submitted(store: Store, row: JobRow, schedule: Schedule, now_ms: int) -> Job
     if not missing:
         return row.with_(schedule=schedule)
     started = schedule.started_ms
-    failed = replace(schedule, ends_ms=started, outcome=JobState.FAILED)
+    failed = schedule._replace(ends_ms=started, outcome=JobState.FAILED)
     message = (
         "The job cannot start: "
         + "; ".join(str(m) for m in missing)

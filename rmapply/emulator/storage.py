@@ -11,7 +11,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -74,8 +73,7 @@ class WorkspaceRow(NamedTuple):
     created_ms: int
 
 
-@dataclass(frozen=True)
-class JobRow:
+class JobRow(NamedTuple):
     """A stored job: identity, the static part of its body (``doc``) and its schedule."""
 
     id: str
@@ -90,7 +88,7 @@ class JobRow:
 
     def with_(self, **changes: Any) -> JobRow:
         """A copy with some fields changed."""
-        return replace(self, **changes)
+        return self._replace(**changes)
 
 
 class TokenRow(NamedTuple):
