@@ -155,7 +155,7 @@ class Snapshot(NamedTuple):
     executed_fraction: float
 
 
-# one for every unsubmitted job (frozen): a listing reads a thousand of them at a time
+# one for every unsubmitted job (immutable): a listing reads a thousand of them at a time
 _UNSUBMITTED = Snapshot(JobState.UNSUBMITTED, ProgressState.UNSUBMITTED, 0, "", None, None, None, 0)
 
 

@@ -59,12 +59,6 @@ def list_jobs(backend: Backend, caller: Caller, query: JobsQuery, base_url: str)
     return Page([render(r) for r in page], href)
 
 
-def record_of(row: JobRow, now_ms: int) -> odata.Record:
-    """The filterable properties of a stored job at ``now_ms``."""
-    read = _readers(now_ms)
-    return odata.Record(**{name: read(name)(row) for name in odata.PROPERTIES})
-
-
 def _readers(now_ms: int) -> Callable[[str], Callable[[JobRow], Any]]:
     """How each filterable property of a stored job is read at ``now_ms`` (as Record holds it)."""
 
