@@ -6,8 +6,7 @@ import base64
 import hashlib
 import secrets
 import threading
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote
 
 from rmapply.emulator import problems
@@ -40,8 +39,7 @@ def static_email(token: str) -> str:
     return f"user-{digest(token)[:12]}@emulator.example.com"
 
 
-@dataclass(frozen=True)
-class TokenAnswer:
+class TokenAnswer(NamedTuple):
     """The status and JSON body of a token-endpoint answer."""
 
     status: int

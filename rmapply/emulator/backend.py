@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rmapply.emulator import problems
 from rmapply.emulator.lifecycle import (
     FAIL_MARKER,
     Schedule,
     SimClock,
-    estimated_cost,
-    nominal_units,
     run_seconds,
     snapshot,
 )
 from rmapply.emulator.options import EmulatorOptions
 from rmapply.emulator.problems import Detail, Problem
-from rmapply.emulator.readiness import FAILURE_CODE_KEY, INPUT_NOT_READY_TITLE, submitted
-from rmapply.emulator.request_body import JobCreationHints
+from rmapply.emulator.render import render_job_wire, to_datetime
 from rmapply.emulator.storage import JobRow, Store, WorkspaceRow
 from rmapply.emulator.validation import cost_amount_details, invalid_parameter, refuse
 from rmapply.wire import (
@@ -30,32 +26,26 @@ from rmapply.wire import (
     JobPatch,
     JobProgress,
     JobState,
-    JobType,
     PatchState,
-    Quality,
     Workspace,
     WorkspaceCreation,
 )
+
+if TYPE_CHECKING:
+    from rmapply.emulator.request_body import JobCreationHints
 
 DEFAULT_CONTEXT_CAPTURE_VERSION = "2023.0"
 CREATE_JOB = "Cannot create job."
 MODIFY_JOB = "Cannot modify job."
 DELETE_JOB = "Cannot delete job."
 CREATE_WORKSPACE = "Cannot create workspace."
-DEFAULT_FAILURE = f"The job failed (emulator: its name contains '{FAIL_MARKER}')."
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """Who sends a request: the email jobs are recorded under and the OAuth application."""
 
     email: str
     application: str
-
-
-def to_datetime(ms: int) -> datetime:
-    """Simulated milliseconds as an aware UTC datetime."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def is_guid(value: str) -> bool:
@@ -215,9 +205,12 @@ class Backend:
                 doc["costEstimationParameters"] = patch.cost_estimation_parameters.to_wire()
             row = row.with_(doc=doc, modified_ms=now)
             if patch.state is PatchState.ACTIVE:
+                # imported here: only a submit checks readiness (a listing never does)
+                from rmapply.emulator.readiness import submitted
+
                 row = submitted(self.store, row, self._schedule(row, now), now)
             elif patch.state is PatchState.CANCELLED:
-                row = row.with_(schedule=replace(row.schedule, cancelled_ms=now))
+                row = row.with_(schedule=row.schedule._replace(cancelled_ms=now))
             self.store.update_job(row)
             return self.render_job(row, now)
 
@@ -244,7 +237,7 @@ class Backend:
                 assert schedule.started_ms is not None and schedule.ends_ms is not None
                 midpoint = schedule.started_ms + schedule.run_ms // 2
                 ends = min(schedule.ends_ms, max(now, midpoint))
-                schedule = replace(schedule, ends_ms=ends, outcome=JobState.FAILED)
+                schedule = schedule._replace(ends_ms=ends, outcome=JobState.FAILED)
             self.store.update_job(row.with_(schedule=schedule, fail_message=message))
 
     def find_job(self, job_id: str) -> Job | None:
@@ -318,58 +311,6 @@ class Backend:
     def render_job(self, row: JobRow, now_ms: int) -> Job:
         """The job as the API shows it at ``now_ms``."""
         return Job.model_validate(render_job_wire(row, now_ms))
-
-
-def render_job_wire(row: JobRow, now_ms: int) -> dict[str, Any]:
-    """The JSON body of the job at ``now_ms``, exactly ``render_job(...).to_wire()``.
-
-    The stored document is already the wire form of validated bodies, so a listing of a
-    thousand jobs serves these directly instead of building and dumping a model per job.
-    """
-    doc = row.doc
-    snap = snapshot(row.schedule, now_ms, doc["type"] == JobType.CALIBRATION.value)
-    code = doc.get(FAILURE_CODE_KEY)
-    data: dict[str, Any] = {
-        **{k: v for k, v in doc.items() if k != FAILURE_CODE_KEY},
-        "id": row.id,
-        "state": snap.state.value,
-        "createdDateTime": wire_datetime(row.created_ms),
-        "lastModifiedDateTime": wire_datetime(row.modified_ms),
-    }
-    cost: float | None = None
-    params = doc.get("costEstimationParameters")
-    if params is not None:
-        quality = doc["jobSettings"].get("quality")
-        mesh = params.get("meshQuality")
-        cost = estimated_cost(
-            params.get("gigaPixels"),
-            params.get("megaPoints"),
-            Quality(mesh) if mesh else None,
-            Quality(quality) if quality else None,
-        )
-        data["estimatedCost"] = cost
-    if snap.submitted_ms is not None:
-        info: dict[str, Any] = {"submittedDateTime": wire_datetime(snap.submitted_ms)}
-        if snap.started_ms is not None:
-            info["startedDateTime"] = wire_datetime(snap.started_ms)
-        if snap.ended_ms is not None:
-            info["endedDateTime"] = wire_datetime(snap.ended_ms)
-            units = nominal_units(cost, row.schedule.run_ms)
-            info["estimatedUnits"] = round(units * min(1.0, snap.executed_fraction), 2)
-        if snap.state is JobState.FAILED:
-            message = row.fail_message or DEFAULT_FAILURE
-            title = INPUT_NOT_READY_TITLE if code else "Job failed"
-            info["errors"] = [
-                {"code": code or "JobFailed", "title": title, "message": message, "params": []}
-            ]
-            info["warnings"] = []
-        data["executionInformation"] = info
-    return data
-
-
-def wire_datetime(ms: int) -> str:
-    """Simulated milliseconds as the API writes a date (pydantic's form: UTC as ``Z``)."""
-    return to_datetime(ms).isoformat().replace("+00:00", "Z")
 
 
 def render_workspace(row: WorkspaceRow) -> Workspace:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import random
 import threading
-from dataclasses import dataclass
 
 from rmapply.emulator.lifecycle import SimClock
 from rmapply.emulator.options import EmulatorOptions
@@ -17,14 +16,20 @@ from rmapply.emulator.options import EmulatorOptions
 API_PREFIX = "/contextcapture"
 
 
-@dataclass
+# _Switch and _Bucket are plain classes: a dataclass costs more to build at import than a
+# --local command spends on faults (it has none)
 class _Switch:
     """Act on the next ``remaining`` requests matching a method and path prefix."""
 
-    remaining: int
-    method: str | None
-    path_prefix: str
-    value: int = 0
+    __slots__ = ("method", "path_prefix", "remaining", "value")
+
+    def __init__(
+        self, remaining: int, method: str | None, path_prefix: str, value: int = 0
+    ) -> None:
+        self.remaining = remaining
+        self.method = method
+        self.path_prefix = path_prefix
+        self.value = value
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method.upper() == method) and path.startswith(
@@ -32,10 +37,14 @@ class _Switch:
         )
 
 
-@dataclass
 class _Bucket:
-    tokens: float
-    at_ms: int
+    """A token bucket of the rate limit: tokens left, and when it was last filled."""
+
+    __slots__ = ("at_ms", "tokens")
+
+    def __init__(self, tokens: float, at_ms: int) -> None:
+        self.tokens = tokens
+        self.at_ms = at_ms
 
 
 class Faults:

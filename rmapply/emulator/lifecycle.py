@@ -10,7 +10,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rmapply.wire import JobState, ProgressState, Quality
 
@@ -114,8 +114,7 @@ class SimClock:
         return (self._wall_ms(), sim, self._speed)
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(NamedTuple):
     """When a submitted job starts and ends, and how; fixed at submission (times in sim ms)."""
 
     submitted_ms: int | None = None
@@ -143,8 +142,7 @@ class Schedule:
         return self.ends_ms
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """A job's lifecycle as seen at one simulated instant."""
 
     state: JobState
@@ -157,10 +155,14 @@ class Snapshot:
     executed_fraction: float
 
 
+# one for every unsubmitted job (immutable): a listing reads a thousand of them at a time
+_UNSUBMITTED = Snapshot(JobState.UNSUBMITTED, ProgressState.UNSUBMITTED, 0, "", None, None, None, 0)
+
+
 def snapshot(schedule: Schedule, now_ms: int, calibration: bool = False) -> Snapshot:
     """Derive state, progress and timestamps of a job at ``now_ms``."""
     if schedule.submitted_ms is None or schedule.started_ms is None:
-        return Snapshot(JobState.UNSUBMITTED, ProgressState.UNSUBMITTED, 0, "", None, None, None, 0)
+        return _UNSUBMITTED
     end = schedule.end_ms()
     assert end is not None
     run = max(1, schedule.run_ms)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from rmapply.emulator import odata, problems
-from rmapply.emulator.backend import Backend, Caller, render_job_wire, to_datetime
+from rmapply.emulator.backend import Backend, Caller
 from rmapply.emulator.lifecycle import snapshot
+from rmapply.emulator.render import WireRenderer, to_datetime
 from rmapply.emulator.request_query import JobsQuery, write_token
 from rmapply.emulator.storage import JobRow
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     """One page of jobs (their JSON bodies) and the link to the next page, if there is one."""
 
     jobs: list[dict[str, Any]]
@@ -38,9 +38,11 @@ def list_jobs(backend: Backend, caller: Caller, query: JobsQuery, base_url: str)
     email = None if mentions_itwin else caller.email
     rows = backend.store.jobs(email=email, after_seq=query.after)
     now = backend.clock.now_ms()
+    # the filter prepared once per query, reading only the properties it names
+    keep = None if expr is None else odata.predicate(expr, _readers(now))
     found: list[JobRow] = []
     for row in rows:
-        if expr is None or odata.matches(expr, record_of(row, now)):
+        if keep is None or keep(row):
             found.append(row)
             if len(found) > top:
                 break
@@ -53,20 +55,28 @@ def list_jobs(backend: Backend, caller: Caller, query: JobsQuery, base_url: str)
         params += [("$top", str(top)), ("continuationToken", token)]
         href = f"{base_url}/jobs?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
     # bodies, not models: a page of a thousand jobs would otherwise be validated and dumped
-    return Page([render_job_wire(r, now) for r in page], href)
+    render = WireRenderer(now)
+    return Page([render(r) for r in page], href)
 
 
-def record_of(row: JobRow, now_ms: int) -> odata.Record:
-    """The filterable properties of a stored job at ``now_ms``."""
-    doc = row.doc
-    return odata.Record(
-        id=row.id,
-        iTwinId=row.itwin_id,
-        name=doc["name"],
-        email=row.email,
-        type=doc["type"],
-        state=snapshot(row.schedule, now_ms).state.value,
-        createdDateTime=to_datetime(row.created_ms),
-        inputId=tuple(i["id"] for i in doc["inputs"]),
-        outputId=tuple(o["id"] for o in doc["jobSettings"].get("outputs", []) if o.get("id")),
-    )
+def _readers(now_ms: int) -> Callable[[str], Callable[[JobRow], Any]]:
+    """How each filterable property of a stored job is read at ``now_ms`` (as Record holds it)."""
+
+    def state(row: JobRow) -> str:
+        return snapshot(row.schedule, now_ms).state.value
+
+    def output_ids(row: JobRow) -> tuple[str, ...]:
+        return tuple(o["id"] for o in row.doc["jobSettings"].get("outputs", []) if o.get("id"))
+
+    readers: dict[str, Callable[[JobRow], Any]] = {
+        "id": lambda row: row.id,
+        "iTwinId": lambda row: row.itwin_id,
+        "name": lambda row: row.doc["name"],
+        "email": lambda row: row.email,
+        "type": lambda row: row.doc["type"],
+        "state": state,
+        "createdDateTime": lambda row: to_datetime(row.created_ms),
+        "inputId": lambda row: tuple(i["id"] for i in row.doc["inputs"]),
+        "outputId": output_ids,
+    }
+    return readers.__getitem__

@@ -16,10 +16,11 @@ comparisons, ``MAX_VALUES`` values in all ``in`` lists together, parentheses nes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Union
+from typing import Any, NamedTuple, TypeVar, Union
+
+T = TypeVar("T")
 
 GUID_PROPERTIES = ("id", "iTwinId", "inputId", "outputId")
 TEXT_PROPERTIES = ("name", "email", "type", "state")
@@ -41,8 +42,7 @@ class FilterError(ValueError):
     """A ``$filter`` that does not parse or does not type-check; the message says where."""
 
 
-@dataclass(frozen=True)
-class Literal:
+class Literal(NamedTuple):
     """A value in a filter: ``kind`` is "string", "guid" or "datetime"."""
 
     kind: str
@@ -54,8 +54,7 @@ class Literal:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     """``property op value`` or ``property in (values)``."""
 
     prop: str
@@ -63,8 +62,7 @@ class Comparison:
     values: tuple[Literal, ...]
 
 
-@dataclass(frozen=True)
-class Junction:
+class Junction(NamedTuple):
     """``left and right`` or ``left or right``."""
 
     op: str
@@ -75,8 +73,7 @@ class Junction:
 Expr = Union[Comparison, Junction]  # noqa: UP007 - a runtime alias used before its members exist
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """The filterable properties of one job."""
 
     id: str
@@ -90,8 +87,9 @@ class Record:
     outputId: tuple[str, ...]  # noqa: N815
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
+    """A token of a filter's text."""
+
     kind: str  # "(" ")" "," "string" "word" "end"
     text: str
     pos: int
@@ -312,7 +310,61 @@ def _compare(cmp: Comparison, record: Record) -> bool:
     return any(_ORDER[cmp.op](v, literals[0]) for v in values)
 
 
-_ORDER = {
+def predicate(expr: Expr, read: Callable[[str], Callable[[T], Any]]) -> Callable[[T], bool]:
+    """``matches(expr, ...)`` as one function of an item, the literals prepared once per query.
+
+    ``read(prop)`` gives the function that reads a property of an item (as ``Record`` holds it):
+    a listing then computes only the properties its filter names, not a whole Record per job.
+    """
+    if isinstance(expr, Junction):
+        left, right = predicate(expr.left, read), predicate(expr.right, read)
+        if expr.op == "and":
+            return lambda item: left(item) and right(item)
+        return lambda item: left(item) or right(item)
+    return _comparison(expr, read(expr.prop))
+
+
+def _comparison(cmp: Comparison, get: Callable[[T], Any]) -> Callable[[T], bool]:
+    """``_compare(cmp, ...)`` of an item whose property ``get`` reads."""
+    op = cmp.op
+    if cmp.prop in DATE_PROPERTIES:
+        literals: tuple[Any, ...] = tuple(lit.as_datetime() for lit in cmp.values)
+
+        def values(item: T) -> list[Any]:
+            return [get(item)]
+
+    else:
+        fold = cmp.prop in CASE_INSENSITIVE
+        literals = tuple(lit.text.lower() if fold else lit.text for lit in cmp.values)
+        multi = cmp.prop in MULTI_VALUED
+        if not multi and op in ("eq", "ne"):
+            return _single(get, fold, literals[0], op == "eq")
+
+        def values(item: T) -> list[Any]:
+            raw = get(item)
+            items = list(raw) if multi else ([] if raw is None else [raw])
+            return [v.lower() for v in items] if fold else items
+
+    first = literals[0]
+    if op == "ne":
+        return lambda item: not any(v == first for v in values(item))
+    if op == "in":
+        return lambda item: any(v in literals for v in values(item))
+    order = _ORDER[op]
+    return lambda item: any(order(v, first) for v in values(item))
+
+
+def _single(get: Callable[[T], Any], fold: bool, literal: str, eq: bool) -> Callable[[T], bool]:
+    """``eq``/``ne`` of a single-valued text property (``iTwinId eq ...``, a refresh's filter)."""
+
+    def equal(item: T) -> bool:
+        raw = get(item)
+        return raw is not None and (raw.lower() if fold else raw) == literal
+
+    return equal if eq else lambda item: not equal(item)
+
+
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "eq": lambda a, b: a == b,
     "lt": lambda a, b: a < b,
     "le": lambda a, b: a <= b,

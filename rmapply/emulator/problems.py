@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 from rmapply.wire import DetailedError, DetailedErrorResponse, ErrorDetail, ErrorResponse
 
@@ -15,8 +14,7 @@ RATE_LIMIT_MESSAGE = (
 )
 
 
-@dataclass(frozen=True)
-class Detail:
+class Detail(NamedTuple):
     """One entry of an error's ``details`` array."""
 
     code: str
@@ -147,6 +145,8 @@ def http_error(status: int, message: str | None = None) -> Problem:
     The code is the status phrase in the API's PascalCase (414 -> ``RequestUriTooLong``); 413's
     is fixed, as its phrase changed between Python versions.
     """
+    from http import HTTPStatus  # here: only an HTTP-level refusal needs the phrases
+
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:

@@ -9,18 +9,15 @@ whose inputs are not ready ends ``failed`` at its start, with ``InputNotReady`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from rmapply.emulator.lifecycle import Schedule, snapshot
+from rmapply.emulator.render import FAILURE_CODE_KEY, INPUT_NOT_READY_TITLE  # noqa: F401
 from rmapply.emulator.storage import JobRow, Store
 from rmapply.wire import JobState
 
 INPUT_NOT_READY = "InputNotReady"
-INPUT_NOT_READY_TITLE = "Input not ready"
-# Key of the stored job body holding the code of a failure decided by the emulator; never shown
-# as such (render_job turns it into executionInformation.errors).
-FAILURE_CODE_KEY = "_failureCode"
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ def submitted(store: Store, row: JobRow, schedule: Schedule, now_ms: int) -> Job
     if not missing:
         return row.with_(schedule=schedule)
     started = schedule.started_ms
-    failed = replace(schedule, ends_ms=started, outcome=JobState.FAILED)
+    failed = schedule._replace(ends_ms=started, outcome=JobState.FAILED)
     message = (
         "The job cannot start: "
         + "; ".join(str(m) for m in missing)

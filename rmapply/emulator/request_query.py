@@ -12,12 +12,11 @@ import binascii
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 from rmapply.emulator import odata, problems
 from rmapply.emulator.problems import Detail, Problem
-from rmapply.emulator.request_body import BodyError, read_json
 
 DEFAULT_TOP = 100
 MAX_TOP = 1000
@@ -28,8 +27,7 @@ _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")  # int() would also read '١٢', ' 12
 TOKEN_MESSAGE = "The continuationToken is not valid for this query; copy it from _links.next."
 
 
-@dataclass(frozen=True)
-class JobsQuery:
+class JobsQuery(NamedTuple):
     """A parsed ``GET /jobs`` query; ``after`` is the sequence number a continuation starts at."""
 
     top: int
@@ -102,6 +100,9 @@ def write_token(seq: int, scope: str) -> str:
 
 def read_token(token: str, scope: str) -> int:
     """The sequence number a token continues after; 422 for anything this emulator did not write."""
+    # imported here: a first page (a refresh of up to a thousand jobs) reads no token
+    from rmapply.emulator.request_body import BodyError, read_json
+
     if len(token) > MAX_TOKEN_LENGTH:
         raise _refused(TOKEN_MESSAGE, "continuationToken")
     try:

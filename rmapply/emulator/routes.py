@@ -8,8 +8,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from pydantic_core import to_json
@@ -26,7 +25,6 @@ from rmapply.emulator.backend import (
 from rmapply.emulator.faults import Faults
 from rmapply.emulator.listing import list_jobs
 from rmapply.emulator.problems import Problem
-from rmapply.emulator.request_body import creation_hints, parse_body, parse_value, read_value
 from rmapply.emulator.request_query import jobs_query, query_values
 from rmapply.wire import (
     EnginesLimitResponse,
@@ -49,8 +47,7 @@ _ID_SEGMENT = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """What a handler gets: the parsed request plus the path parameters and the caller."""
 
     method: str
@@ -63,8 +60,7 @@ class Request:
     raw_query: str = ""
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What the server writes back; ``drop`` closes the connection without writing anything."""
 
     status: int
@@ -77,10 +73,11 @@ class Answer:
 Handler = Callable[["Application", Request], Answer]
 
 
-@dataclass(frozen=True)
-class _Route:
+class _Route(NamedTuple):
+    """A path pattern and its operations by method."""
+
     pattern: re.Pattern[str]
-    methods: dict[str, tuple[str, Handler]] = field(default_factory=dict)
+    methods: dict[str, tuple[str, Handler]]
 
 
 def json_answer(status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
@@ -207,6 +204,8 @@ class Application:
     # operations --------------------------------------------------------------------------------
     def workspaces_create(self, r: Request) -> Answer:
         """POST /workspaces."""
+        from rmapply.emulator.request_body import parse_body  # see jobs_create
+
         body = parse_body(WorkspaceCreation, r.body, CREATE_WORKSPACE)
         workspace = self.backend.create_workspace(body)
         return json_answer(201, WorkspaceResponse(workspace=workspace).to_wire())
@@ -223,6 +222,9 @@ class Application:
 
     def jobs_create(self, r: Request) -> Answer:
         """POST /jobs."""
+        # imported here: a request with a body is what reads one (a --local plan sends none)
+        from rmapply.emulator.request_body import creation_hints, parse_value, read_value
+
         data = read_value(r.body, CREATE_JOB)
         try:
             body = parse_value(JobCreation, data, CREATE_JOB)
@@ -241,6 +243,8 @@ class Application:
     def jobs_patch(self, r: Request) -> Answer:
         """PATCH /jobs/{id}."""
         self.backend.require_job(r.params[0])  # 404 for the id comes before the body's 422
+        from rmapply.emulator.request_body import parse_body  # see jobs_create
+
         patch = parse_body(JobPatch, r.body, MODIFY_JOB)
         job = self.backend.patch_job(r.params[0], patch)
         return json_answer(200, JobResponse(job=job).to_wire())

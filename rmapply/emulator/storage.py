@@ -11,9 +11,8 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import from_json
 
@@ -64,8 +63,7 @@ _JOB_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class WorkspaceRow:
+class WorkspaceRow(NamedTuple):
     """A stored workspace."""
 
     id: str
@@ -75,8 +73,7 @@ class WorkspaceRow:
     created_ms: int
 
 
-@dataclass(frozen=True)
-class JobRow:
+class JobRow(NamedTuple):
     """A stored job: identity, the static part of its body (``doc``) and its schedule."""
 
     id: str
@@ -91,11 +88,10 @@ class JobRow:
 
     def with_(self, **changes: Any) -> JobRow:
         """A copy with some fields changed."""
-        return replace(self, **changes)
+        return self._replace(**changes)
 
 
-@dataclass(frozen=True)
-class TokenRow:
+class TokenRow(NamedTuple):
     """An access token issued by the token endpoint (stored by digest, never in clear)."""
 
     digest: str
@@ -286,13 +282,22 @@ class Store:
         self._run("UPDATE tokens SET expires_ms = MIN(expires_ms, ?)", (at_ms,))
 
 
+# the schedule columns of a job never submitted: such rows share the one _UNSUBMITTED schedule
+_NEVER_SUBMITTED = (None, None, 0, None, JobState.SUCCESS.value, None)
+_OUTCOMES = {state.value: state for state in JobState}
+
+
 def _job_row(row: tuple[Any, ...]) -> JobRow:
     (seq, job_id, email, itwin_id, created, modified, doc, submitted, started, run_ms, ends,
      outcome, cancelled, fail_message) = row  # fmt: skip
-    schedule = Schedule(submitted, started, run_ms, ends, JobState(outcome), cancelled)
-    return JobRow(
-        job_id, email, itwin_id, created, modified, from_json(doc), schedule, fail_message, seq
-    )
+    if row[7:13] == _NEVER_SUBMITTED:
+        schedule = _UNSUBMITTED
+    else:
+        state = _OUTCOMES.get(outcome) or JobState(outcome)
+        schedule = Schedule(submitted, started, run_ms, ends, state, cancelled)
+    # keys only: interning every value too costs more than it saves on documents read once
+    body = from_json(doc, cache_strings="keys")
+    return JobRow(job_id, email, itwin_id, created, modified, body, schedule, fail_message, seq)
 
 
 def _changing_columns(row: JobRow) -> tuple[object, ...]:

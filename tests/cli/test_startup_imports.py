@@ -184,3 +184,5 @@ def test_no_op_local_plan_imports_no_template_yaml_diff_lock_or_http_library(
     assert found(modules, "encodings.idna") == []
     # the state file is there and no journal beside it: no earlier trace is looked for
     assert found(modules, *PLAN_NEVER, "rmapply.state.traces", "rmapply.state.versions") == []
+    # the emulator's answers name their status from a small table: no http (its status enum)
+    assert found(modules, "http") == []
