@@ -12,6 +12,7 @@ from rmapply.manifests.validate import Resource
 from rmapply.model.specs import CACHE_ADDRESS_PREFIX, OutputRef
 
 EXAMPLE_GUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+_GUID_MATCH = GUID.fullmatch
 
 
 def is_guid(value: str) -> bool:
@@ -59,9 +60,14 @@ def id_findings(resource: Resource) -> list[Finding]:
             )
         )
     inputs = data.get("inputs")
-    for index, item in enumerate(inputs if isinstance(inputs, list) else []):
-        input_id = _text(item.get("id")) if isinstance(item, dict) else None
-        if input_id is None or is_guid(input_id) or input_reference(input_id):
+    for index, item in enumerate(inputs if isinstance(inputs, list) else ()):
+        input_id = item.get("id") if isinstance(item, dict) else None
+        # (is_guid and input_reference inlined: this runs for every input of every job)
+        if (
+            not isinstance(input_id, str)
+            or (_GUID_MATCH(input_id) is not None and "\n" not in input_id)
+            or input_reference(input_id)
+        ):
             continue
         # something that starts like an address was meant as a reference: show that shape too
         shape = " nor an output reference (jobs.KEY.outputs.FORMAT)"

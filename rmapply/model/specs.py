@@ -37,6 +37,8 @@ class OutputRef:
     @classmethod
     def parse(cls, text: str) -> OutputRef | None:
         """The reference ``text`` spells, or None when it is not shaped like one."""
+        if not text.startswith("jobs."):  # (most inputs are ids: no need for the pattern)
+            return None
         match = OUTPUT_REFERENCE.fullmatch(text)
         if match is None or "\n" in text:
             return None
