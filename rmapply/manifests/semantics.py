@@ -113,7 +113,8 @@ def _check_job(
                 f"must be 0 (use your engine limit) or more, got {engines}",
             )
         )
-    if spec.settings.cache_settings is not None:
+    cache = spec.settings.cache_settings
+    if cache is not None and cache.use_cache is not None:
         found += _check_cache(key, resource, spec, jobs, all_keys)
     if refs:
         found += _check_output_refs(key, resource, refs, jobs, all_keys)
@@ -243,13 +244,15 @@ def _cycles(
     edges); ``refs`` holds each job's output references."""
     edges: dict[str, list[str]] = {}
     for key, (_, spec) in jobs.items():
+        cache = spec.settings.cache_settings
+        if not (spec.depends_on or refs[key] or (cache is not None and cache.use_cache)):
+            edges[key] = []  # (most jobs: no edge to look for)
+            continue
         targets = [a.removeprefix("jobs.") for a in spec.depends_on if a.startswith("jobs.")]
         cached = cache_reference(spec)
         targets += [cached] if cached else []
         targets += [ref.address.key for ref in refs[key].values()]
-        edges[key] = (
-            [t for t in dict.fromkeys(targets) if t in jobs and t != key] if targets else []
-        )
+        edges[key] = [t for t in dict.fromkeys(targets) if t in jobs and t != key]
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     findings: list[Finding] = []
     for start in sorted(edges):

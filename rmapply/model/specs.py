@@ -94,7 +94,8 @@ class JobSpec(WireModel):
         derived from the inputs as written, so a job without any is unchanged (same digest)."""
         found: dict[int, OutputRef] = {}
         for index, item in enumerate(self.inputs):
-            ref = OutputRef.parse(item.id)
+            # (the prefix first: most inputs are ids, not worth a call)
+            ref = OutputRef.parse(item.id) if item.id.startswith("jobs.") else None
             if ref is not None:
                 found[index] = ref
         return found
