@@ -4,8 +4,6 @@ are reported together with every other problem of the job."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rmapply.config import GUID
 from rmapply.manifests.findings import Finding, PathPart
 from rmapply.manifests.validate import Resource
@@ -30,11 +28,6 @@ def input_reference(value: str) -> bool:
     return OutputRef.parse(value) is not None
 
 
-def _text(value: Any) -> str | None:
-    """The value when it is a string; other types are reported by the spec's validation."""
-    return value if isinstance(value, str) else None
-
-
 def _at(resource: Resource, path: tuple[PathPart, ...], message: str) -> Finding:
     return Finding(resource.file, (resource.kind, resource.key, *path), message, resource.document)
 
@@ -44,13 +37,14 @@ def _shown(value: str) -> str:
 
 
 def id_findings(resource: Resource) -> list[Finding]:
-    """A finding for every id of the job ``resource`` that is neither a GUID nor a reference."""
+    """A finding for every id of the job ``resource`` that is neither a GUID nor a reference
+    (an id that is not a string is reported by the spec's validation)."""
     data = resource.data
     if resource.kind != "jobs" or not isinstance(data, dict):
         return []
     found: list[Finding] = []
-    workspace_id = _text(data.get("workspaceId"))
-    if workspace_id is not None and not is_guid(workspace_id):
+    workspace_id = data.get("workspaceId")
+    if isinstance(workspace_id, str) and not is_guid(workspace_id):
         found.append(
             _at(
                 resource,
@@ -81,8 +75,8 @@ def id_findings(resource: Resource) -> list[Finding]:
         )
     settings = data.get("settings")
     cache = settings.get("cacheSettings") if isinstance(settings, dict) else None
-    use = _text(cache.get("useCache")) if isinstance(cache, dict) else None
-    if use is not None and not use.startswith(CACHE_ADDRESS_PREFIX) and not is_guid(use):
+    use = cache.get("useCache") if isinstance(cache, dict) else None
+    if isinstance(use, str) and not use.startswith(CACHE_ADDRESS_PREFIX) and not is_guid(use):
         found.append(
             _at(
                 resource,
