@@ -4,14 +4,13 @@ are reported together with every other problem of the job."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rmapply.config import GUID
 from rmapply.manifests.findings import Finding, PathPart
 from rmapply.manifests.validate import Resource
 from rmapply.model.specs import CACHE_ADDRESS_PREFIX, OutputRef
 
 EXAMPLE_GUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+_GUID_MATCH = GUID.fullmatch
 
 
 def is_guid(value: str) -> bool:
@@ -29,11 +28,6 @@ def input_reference(value: str) -> bool:
     return OutputRef.parse(value) is not None
 
 
-def _text(value: Any) -> str | None:
-    """The value when it is a string; other types are reported by the spec's validation."""
-    return value if isinstance(value, str) else None
-
-
 def _at(resource: Resource, path: tuple[PathPart, ...], message: str) -> Finding:
     return Finding(resource.file, (resource.kind, resource.key, *path), message, resource.document)
 
@@ -43,13 +37,14 @@ def _shown(value: str) -> str:
 
 
 def id_findings(resource: Resource) -> list[Finding]:
-    """A finding for every id of the job ``resource`` that is neither a GUID nor a reference."""
+    """A finding for every id of the job ``resource`` that is neither a GUID nor a reference
+    (an id that is not a string is reported by the spec's validation)."""
     data = resource.data
     if resource.kind != "jobs" or not isinstance(data, dict):
         return []
     found: list[Finding] = []
-    workspace_id = _text(data.get("workspaceId"))
-    if workspace_id is not None and not is_guid(workspace_id):
+    workspace_id = data.get("workspaceId")
+    if isinstance(workspace_id, str) and not is_guid(workspace_id):
         found.append(
             _at(
                 resource,
@@ -59,9 +54,14 @@ def id_findings(resource: Resource) -> list[Finding]:
             )
         )
     inputs = data.get("inputs")
-    for index, item in enumerate(inputs if isinstance(inputs, list) else []):
-        input_id = _text(item.get("id")) if isinstance(item, dict) else None
-        if input_id is None or is_guid(input_id) or input_reference(input_id):
+    for index, item in enumerate(inputs if isinstance(inputs, list) else ()):
+        input_id = item.get("id") if isinstance(item, dict) else None
+        # (is_guid and input_reference inlined: this runs for every input of every job)
+        if (
+            not isinstance(input_id, str)
+            or (_GUID_MATCH(input_id) is not None and "\n" not in input_id)
+            or input_reference(input_id)
+        ):
             continue
         # something that starts like an address was meant as a reference: show that shape too
         shape = " nor an output reference (jobs.KEY.outputs.FORMAT)"
@@ -75,8 +75,8 @@ def id_findings(resource: Resource) -> list[Finding]:
         )
     settings = data.get("settings")
     cache = settings.get("cacheSettings") if isinstance(settings, dict) else None
-    use = _text(cache.get("useCache")) if isinstance(cache, dict) else None
-    if use is not None and not use.startswith(CACHE_ADDRESS_PREFIX) and not is_guid(use):
+    use = cache.get("useCache") if isinstance(cache, dict) else None
+    if isinstance(use, str) and not use.startswith(CACHE_ADDRESS_PREFIX) and not is_guid(use):
         found.append(
             _at(
                 resource,

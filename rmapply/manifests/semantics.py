@@ -8,7 +8,7 @@ from rmapply.manifests.findings import Finding
 from rmapply.manifests.suggest import closest, did_you_mean
 from rmapply.manifests.validate import Resource
 from rmapply.model import Address, JobSpec, WorkspaceSpec
-from rmapply.model.specs import CACHE_ADDRESS_PREFIX
+from rmapply.model.specs import CACHE_ADDRESS_PREFIX, OutputRef
 from rmapply.wire import OutputFormat
 
 
@@ -23,14 +23,16 @@ def check(
     resource that merely failed validation is not reported a second time as unknown.
     """
     findings: list[Finding] = []
+    # each job's output references, parsed once for the checks and the cycle search
+    refs = {key: spec.output_refs for key, (_, spec) in jobs.items()}
     for key, (resource, spec) in jobs.items():
-        findings += _check_job(key, resource, spec, jobs, all_keys)
+        findings += _check_job(key, resource, spec, jobs, all_keys, refs=refs[key])
     for resource, workspace in workspaces.values():
         if not workspace.i_twin_id:
             findings.append(
                 _at(resource, ("iTwinId",), "not set here nor as [project] iTwinId in rmapply.toml")
             )
-    findings += _cycles(jobs)
+    findings += _cycles(jobs, refs)
     findings += _same_names(jobs, workspaces)
     return findings
 
@@ -54,6 +56,8 @@ def _check_job(
     spec: JobSpec,
     jobs: dict[str, tuple[Resource, JobSpec]],
     all_keys: dict[str, set[str]],
+    *,
+    refs: dict[int, OutputRef],
 ) -> list[Finding]:
     found: list[Finding] = []
     if spec.workspace is not None and spec.workspace_id is not None:
@@ -87,17 +91,19 @@ def _check_job(
     outputs = spec.settings.outputs
     if not outputs:
         found.append(_at(resource, ("settings", "outputs"), "needs at least one output format"))
-    first_seen: dict[str, int] = {}
-    for index, output in enumerate(outputs):
-        if output.value in first_seen:
-            found.append(
-                _at(
-                    resource,
-                    ("settings", "outputs", index),
-                    f"{output.value!r} is listed twice (also outputs[{first_seen[output.value]}])",
+    values: list[str] = [output._value_ for output in outputs]  # (.value is a slow descriptor)
+    if len(set(values)) < len(values):
+        first_seen: dict[str, int] = {}
+        for index, value in enumerate(values):
+            if value in first_seen:
+                found.append(
+                    _at(
+                        resource,
+                        ("settings", "outputs", index),
+                        f"{value!r} is listed twice (also outputs[{first_seen[value]}])",
+                    )
                 )
-            )
-        first_seen.setdefault(output.value, index)
+            first_seen.setdefault(value, index)
     engines = spec.settings.processing_engines
     if engines is not None and engines < 0:
         found.append(
@@ -107,8 +113,11 @@ def _check_job(
                 f"must be 0 (use your engine limit) or more, got {engines}",
             )
         )
-    found += _check_cache(key, resource, spec, jobs, all_keys)
-    found += _check_output_refs(key, resource, spec, jobs, all_keys)
+    cache = spec.settings.cache_settings
+    if cache is not None and cache.use_cache is not None:
+        found += _check_cache(key, resource, spec, jobs, all_keys)
+    if refs:
+        found += _check_output_refs(key, resource, refs, jobs, all_keys)
     for index, text in enumerate(spec.depends_on):
         path = ("dependsOn", index)
         try:
@@ -169,13 +178,14 @@ def _check_cache(
 def _check_output_refs(
     key: str,
     resource: Resource,
-    spec: JobSpec,
+    refs: dict[int, OutputRef],
     jobs: dict[str, tuple[Resource, JobSpec]],
     all_keys: dict[str, set[str]],
 ) -> list[Finding]:
-    """The job each ``jobs.KEY.outputs.FORMAT`` input names exists and lists that output."""
+    """The job each ``jobs.KEY.outputs.FORMAT`` input (``refs``, by index) names exists and
+    lists that output."""
     found: list[Finding] = []
-    for index, ref in spec.output_refs.items():
+    for index, ref in refs.items():
         path = ("inputs", index, "id")
         target = ref.address.key
         if target == key:
@@ -227,20 +237,29 @@ def _edge_field(spec: JobSpec, target: str) -> tuple[str | int, ...]:
     return ("dependsOn",)
 
 
-def _cycles(jobs: dict[str, tuple[Resource, JobSpec]]) -> list[Finding]:
+def _cycles(
+    jobs: dict[str, tuple[Resource, JobSpec]], refs: dict[str, dict[int, OutputRef]]
+) -> list[Finding]:
     """One finding per dependency cycle among jobs (dependsOn, useCache and output-reference
-    edges)."""
+    edges); ``refs`` holds each job's output references."""
     edges: dict[str, list[str]] = {}
     for key, (_, spec) in jobs.items():
+        cache = spec.settings.cache_settings
+        if not (spec.depends_on or refs[key] or (cache is not None and cache.use_cache)):
+            edges[key] = []  # (most jobs: no edge to look for)
+            continue
         targets = [a.removeprefix("jobs.") for a in spec.depends_on if a.startswith("jobs.")]
         cached = cache_reference(spec)
         targets += [cached] if cached else []
-        targets += [ref.address.key for ref in spec.output_refs.values()]
+        targets += [ref.address.key for ref in refs[key].values()]
         edges[key] = [t for t in dict.fromkeys(targets) if t in jobs and t != key]
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     findings: list[Finding] = []
     for start in sorted(edges):
         if state.get(start):
+            continue
+        if not edges[start]:  # a job without edges closes no cycle: done at once
+            state[start] = 2
             continue
         path: list[str] = [start]
         iterators = [iter(edges[start])]

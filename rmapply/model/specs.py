@@ -38,6 +38,8 @@ class OutputRef:
     @classmethod
     def parse(cls, text: str) -> "OutputRef | None":
         """The reference ``text`` spells, or None when it is not shaped like one."""
+        if not text.startswith("jobs."):  # (most inputs are ids: no need for the pattern)
+            return None
         match = OUTPUT_REFERENCE.fullmatch(text)
         if match is None or "\n" in text:
             return None
@@ -99,7 +101,8 @@ class JobSpec(WireModel):
         derived from the inputs as written, so a job without any is unchanged (same digest)."""
         found: dict[int, OutputRef] = {}
         for index, item in enumerate(self.inputs):
-            ref = OutputRef.parse(item.id)
+            # (the prefix first: most inputs are ids, not worth a call)
+            ref = OutputRef.parse(item.id) if item.id.startswith("jobs.") else None
             if ref is not None:
                 found[index] = ref
         return found

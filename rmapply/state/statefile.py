@@ -11,7 +11,7 @@ from pydantic_core import from_json
 from rmapply.errors import StateCorruptError, StateError, StateVersionError
 from rmapply.gc_pause import freeze_for_good, gc_paused
 from rmapply.state.atomic import read_if_present, replace_atomically
-from rmapply.state.document import STATE_FORMAT_VERSION, StateDocument
+from rmapply.state.document import FRESH_JSON, STATE_FORMAT_VERSION, StateDocument
 
 MAX_LISTED_PROBLEMS = 10
 # above this many resources, the parsed document is moved out of the collector's sight (below)
@@ -138,10 +138,10 @@ def _validated(data: bytes) -> StateDocument:
     Parsing first and validating the Python objects is 12-20% faster than validating the
     JSON text (the spec and remote objects are built once, not through their validators); a
     document that fails either way is validated again as JSON, so that refusals keep their
-    words and their locations.
+    words and their locations. (FRESH_JSON: the parsed objects are handed over, not copied.)
     """
     try:
-        return StateDocument.model_validate(from_json(data))
+        return StateDocument.model_validate(from_json(data), context=FRESH_JSON)
     except ValueError:  # not JSON (from_json) or not a state document (ValidationError)
         return StateDocument.model_validate_json(data)
 

@@ -11,6 +11,7 @@ import pytest
 from rmapply.errors import StateCorruptError, StateError, StateVersionError
 from rmapply.state import LocalStateStore, StateDocument
 from rmapply.state import atomic as atomic_module
+from rmapply.state.statefile import decode_state, encode_state
 from tests.state.conftest import make_record
 
 
@@ -232,3 +233,37 @@ def test_state_file_changed_behind_the_writers_back_is_not_overwritten(store, st
     )
     assert state_path.read_text().endswith("}\n ")
     assert "jobs.b" in store.load().resources  # kept in the journal, nothing lost
+
+
+def test_a_read_state_equals_the_json_validation_of_its_file(store, state_path):
+    """Objects parsed from the file are handed to the records as they are: same document."""
+    save(store, "jobs.a")
+    save(store, "workspaces.w")
+    data = state_path.read_bytes()
+    document = decode_state(state_path, data)
+    assert document == StateDocument.model_validate_json(data)
+    assert encode_state(document) == data
+
+
+def test_a_spec_that_is_not_an_object_is_refused_with_the_json_words(store, state_path):
+    save(store, "jobs.a")
+    raw = json.loads(state_path.read_bytes())
+    raw["resources"]["jobs.a"]["spec"] = [1]
+    raw["resources"]["jobs.a"]["remote"] = "gone"
+    state_path.write_text(json.dumps(raw))
+    with pytest.raises(StateCorruptError) as caught:
+        store.load()
+    assert caught.value.message == (
+        f"state file {state_path} does not match the state format:\n"
+        "  resources.jobs.a.spec: Input should be an object\n"
+        "  resources.jobs.a.remote: Input should be an object"
+    )
+
+
+def test_a_record_built_in_code_copies_its_spec():
+    """Only a document just parsed from JSON keeps its objects; a record made by code owns
+    copies (a later change of the caller's dict must not reach it)."""
+    spec = {"name": "a", "type": "Full"}
+    record = make_record("jobs.a", spec=spec)
+    spec["name"] = "changed"
+    assert record.spec == {"name": "a", "type": "Full"}
