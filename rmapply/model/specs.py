@@ -92,7 +92,8 @@ class JobSpec(WireModel):
         derived from the inputs as written, so a job without any is unchanged (same digest)."""
         found: dict[int, OutputRef] = {}
         for index, item in enumerate(self.inputs):
-            ref = OutputRef.parse(item.id)
+            # every reference starts so (OUTPUT_REFERENCE): plain ids skip the regex
+            ref = OutputRef.parse(item.id) if item.id.startswith("jobs.") else None
             if ref is not None:
                 found[index] = ref
         return found

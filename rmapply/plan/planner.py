@@ -16,6 +16,7 @@ from rmapply.plan.actions import (
     DeleteJob,
     Forget,
     ReplaceJob,
+    trusted,
 )
 from rmapply.plan.context import PlanContext, PlanOptions, RecordIndex, address_name, upstreams
 from rmapply.plan.cost import check_budget, total_cost
@@ -112,10 +113,14 @@ def _build_plan(
     counts = dict.fromkeys(ActionType, 0)
     for action in actions:
         counts[action.action] += 1
-    summary = Summary(
+    # built from values of the right types (total as the float validation would make it): a
+    # plan shown as text then never builds these models' validators
+    summary = trusted(
+        Summary,
         counts=counts,
-        cost=CostSummary(
-            total=cost.total,
+        cost=trusted(
+            CostSummary,
+            total=float(cost.total),
             includes_estimates=cost.includes_estimates,
             unknown=cost.unknown,
             jobs=cost.jobs,
@@ -187,11 +192,12 @@ def _remote_changes(ctx: PlanContext, selected: set[Address] | None) -> None:
     if ctx.remote is None:
         return
     unknown = 0
+    last_seen = Sighting.LAST_SEEN  # read once: an enum member read from its class is slow
     for address, record in ctx.records.items().items():
         if selected is not None and address not in selected:
             continue
         seen = ctx.observe(address)
-        unknown += seen.seen is Sighting.LAST_SEEN
+        unknown += seen.seen is last_seen
         change = remote_change(address, record, seen)
         if change is not None:
             ctx.remote_changes[address] = change
