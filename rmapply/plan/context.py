@@ -113,6 +113,9 @@ class PlanContext:
     records: RecordIndex
     warnings: list[str] = field(default_factory=list)
     replacing: frozenset[Address] = frozenset()  # the jobs --replace names
+    # False when no job of the manifests takes another's outputs or cache (most projects):
+    # then no job has an upstream to look at
+    pipelines: bool = True
     workspace_actions: dict[Address, Action] = field(default_factory=dict)
     # the jobs decided so far: upstream jobs are decided before the jobs that take their outputs
     job_actions: dict[Address, Action] = field(default_factory=dict)

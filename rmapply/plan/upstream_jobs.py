@@ -29,6 +29,8 @@ def upstream_changes(
 ) -> dict[str, tuple[FieldDiff, Address]]:
     """Inputs and cache whose id changes because the upstream job is created anew (or was
     re-created since): the job as sent holds the old id; by path, with the upstream."""
+    if not ctx.pipelines:
+        return {}
     spec = desired.spec
     refs, cache_address = spec.output_refs, spec.cache_address
     if not refs and cache_address is None:  # no upstream job (most jobs): nothing to look at
