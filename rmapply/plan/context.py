@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,7 +92,16 @@ class RecordIndex:
         ]
 
 
+# the kinds by the name an address starts with: ResourceKind(name) costs several Python calls
+_KINDS = {kind.value: kind for kind in ResourceKind}
+
+
 def _parse(key: str) -> Address:
+    kind, _, name = key.partition(".")
+    found = _KINDS.get(kind)
+    if found is not None and name:
+        with contextlib.suppress(ValueError):  # an invalid key: Address.parse tells what is wrong
+            return Address(found, name)
     try:
         return Address.parse(key)
     except ValueError as exc:
