@@ -133,11 +133,12 @@ class PlanContext:
     _observations: dict[Address, Observation] = field(default_factory=dict)
     _workspaces: dict[str, tuple[str, Address | None]] = field(default_factory=dict)
 
-    def observe(self, address: Address) -> Observation:
-        """How the record at ``address`` is seen (refreshed now, or last seen in state)."""
+    def observe(self, address: Address, record: ResourceRecord | None = None) -> Observation:
+        """How the record at ``address`` is seen (refreshed now, or last seen in state);
+        ``record`` is that record when the caller holds it already."""
         seen = self._observations.get(address)
         if seen is None:
-            seen = observe(self.records[address], self.remote)
+            seen = observe(record if record is not None else self.records[address], self.remote)
             self._observations[address] = seen
         return seen
 

@@ -199,7 +199,7 @@ def _remote_changes(ctx: PlanContext, selected: set[Address] | None) -> None:
     for address, record in ctx.records.items().items():
         if selected is not None and address not in selected:
             continue
-        seen = ctx.observe(address)
+        seen = ctx.observe(address, record)
         unknown += seen.seen is last_seen
         change = remote_change(address, record, seen)
         if change is not None:
