@@ -27,6 +27,11 @@ class Address:
         if not KEY_PATTERN.fullmatch(self.key):
             raise ValueError(f"invalid resource key {self.key!r}: use [a-z0-9][a-z0-9_-]*")
 
+    def __hash__(self) -> int:
+        # the key alone (a job and a workspace of the same key only share a bucket): the
+        # generated hash builds a tuple on each call, and planning hashes addresses per job
+        return hash(self.key)
+
     def __str__(self) -> str:
         return f"{self.kind.value}.{self.key}"
 

@@ -33,6 +33,7 @@ from rmapply.plan.values import (
     WorkspaceCreationBody,
     _WireOut,
     format_cost,
+    trusted,
     waits_sentence,
 )
 from rmapply.wire import JobCreation, JobPatch, WireModel
@@ -373,5 +374,6 @@ __all__ = [
     "Upstream",
     "WorkspaceCreationBody",
     "format_cost",
+    "trusted",
     "waits_sentence",
 ]

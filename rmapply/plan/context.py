@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,7 +92,16 @@ class RecordIndex:
         ]
 
 
+# the kinds by the name an address starts with: ResourceKind(name) costs several Python calls
+_KINDS = {kind.value: kind for kind in ResourceKind}
+
+
 def _parse(key: str) -> Address:
+    kind, _, name = key.partition(".")
+    found = _KINDS.get(kind)
+    if found is not None and name:
+        with contextlib.suppress(ValueError):  # an invalid key: Address.parse tells what is wrong
+            return Address(found, name)
     try:
         return Address.parse(key)
     except ValueError as exc:
@@ -113,6 +123,9 @@ class PlanContext:
     records: RecordIndex
     warnings: list[str] = field(default_factory=list)
     replacing: frozenset[Address] = frozenset()  # the jobs --replace names
+    # False when no job of the manifests takes another's outputs or cache (most projects):
+    # then no job has an upstream to look at
+    pipelines: bool = True
     workspace_actions: dict[Address, Action] = field(default_factory=dict)
     # the jobs decided so far: upstream jobs are decided before the jobs that take their outputs
     job_actions: dict[Address, Action] = field(default_factory=dict)
@@ -120,11 +133,12 @@ class PlanContext:
     _observations: dict[Address, Observation] = field(default_factory=dict)
     _workspaces: dict[str, tuple[str, Address | None]] = field(default_factory=dict)
 
-    def observe(self, address: Address) -> Observation:
-        """How the record at ``address`` is seen (refreshed now, or last seen in state)."""
+    def observe(self, address: Address, record: ResourceRecord | None = None) -> Observation:
+        """How the record at ``address`` is seen (refreshed now, or last seen in state);
+        ``record`` is that record when the caller holds it already."""
         seen = self._observations.get(address)
         if seen is None:
-            seen = observe(self.records[address], self.remote)
+            seen = observe(record if record is not None else self.records[address], self.remote)
             self._observations[address] = seen
         return seen
 

@@ -60,6 +60,10 @@ def job_projection(job: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in projection.items() if v is not None}
 
 
+# module constants: an enum member read from its class costs a descriptor call, per record here
+_LAST_SEEN, _GONE = Sighting.LAST_SEEN, Sighting.GONE
+
+
 def _drift_class(path: str) -> FieldClass:
     return classify_job_field(path)
 
@@ -68,9 +72,10 @@ def remote_change(
     address: Address, record: ResourceRecord, seen: Observation
 ) -> RemoteChange | None:
     """The change between the record's last sighting and now, if any."""
-    if seen.seen is Sighting.LAST_SEEN:
+    sighting = seen.seen
+    if sighting is _LAST_SEEN:
         return None
-    if seen.seen is Sighting.GONE:
+    if sighting is _GONE:
         return RemoteChange(
             address=address,
             kind=record.kind,

@@ -18,6 +18,7 @@ from rmapply.plan.actions import (
     ReplaceJob,
     Retire,
     UpdateJob,
+    trusted,
 )
 from rmapply.plan.context import PlanContext
 from rmapply.plan.diff import parse_path, spec_diff, value_at
@@ -48,6 +49,9 @@ from rmapply.wire import JobState
 
 # spec fields that only say where the workspace comes from; the resolved id decides a change
 _WORKSPACE_FIELDS = ("workspace", "workspaceId")
+# module constants: an enum member read from its class costs a descriptor call, per job here
+_GONE, _UNSUBMITTED, _UNCHANGED = Sighting.GONE, JobState.UNSUBMITTED, ReasonCode.UNCHANGED
+_RECONCILER = FieldClass.RECONCILER
 
 
 def plan_job(
@@ -73,10 +77,12 @@ def plan_job(
             code=ReasonCode.NEW,
         )
     seen = ctx.observe(address)
-    precondition = Precondition(
+    state = seen.job_state
+    precondition = trusted(
+        Precondition,
         in_state=True,
         remote_id=record.remote_id,
-        state=seen.job_state,
+        state=state,
         seen=seen.seen,
         digest=record.digest,
     )
@@ -85,7 +91,7 @@ def plan_job(
     # equal dicts have equal canonical digests: hashing is only needed when they differ
     same = record.spec == after and bool(record.digest)
     spec_digest = record.digest if same else digest(after)
-    if seen.seen is Sighting.GONE:
+    if seen.seen is _GONE:
         reason = (
             f"job {record.remote_id} no longer exists remotely (404): a new job is created"
             + when_submitted(ctx, desired)
@@ -118,17 +124,15 @@ def plan_job(
         changes,
         upstream={path: address for path, (_, address) in upstream.items()},
     )
-    state = seen.job_state
     if state in NOT_FINISHED and desired.spec.retry_failed:
         reason = (
             f"job {record.remote_id} {state} and retryFailed = true: a new job is created"
             f"{when_submitted(ctx, desired)}; the {state} job's id moves to history"
         )
         return replace_job(ctx, facts, Retire.KEEP, reason, ReasonCode.RETRY_FAILED)
-    action = (
-        _unsubmitted(ctx, facts) if state == JobState.UNSUBMITTED else plan_submitted(ctx, facts)
-    )
-    if address in ctx.replacing and not isinstance(action, ReplaceJob):
+    action = _unsubmitted(ctx, facts) if state == _UNSUBMITTED else plan_submitted(ctx, facts)
+    # (an empty --replace set is not asked: hashing an Address costs a Python call)
+    if ctx.replacing and address in ctx.replacing and not isinstance(action, ReplaceJob):
         return requested_replace(ctx, facts)
     return action
 
@@ -172,7 +176,8 @@ def _diff(
 
 def _restore(ctx: PlanContext, address: Address, after: dict[str, Any]) -> list[FieldDiff]:
     """Patchable fields of an unsubmitted job changed outside rmapply: back to the manifests."""
-    change = ctx.remote_changes.get(address)
+    # (no remote change at all, as in most plans: no Address to hash)
+    change = ctx.remote_changes.get(address) if ctx.remote_changes else None
     if change is None or change.category is not RemoteChangeCategory.DRIFT:
         return []
     return [
@@ -193,7 +198,7 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
     fixed = [
         c
         for c in diff
-        if c.field_class is not FieldClass.RECONCILER
+        if c.field_class is not _RECONCILER
         # PATCH cannot clear a field: a removed patchable value needs a new job too
         and (
             top_field(c.path) not in PATCHABLE_JOB_FIELDS
@@ -215,14 +220,6 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
     restored = _restore(ctx, facts.address, after)
     patched = [c for c in diff if top_field(c.path) in PATCHABLE_JOB_FIELDS]
     fields = {top_field(c.path) for c in patched + restored}
-    common: dict[str, Any] = {
-        "address": facts.address,
-        "precondition": facts.precondition,
-        "before": facts.record.spec,
-        "after": after,
-        "after_digest": facts.digest,
-        "remote_id": job_id,
-    }
     if fields:
         reasons = []
         if patched:
@@ -242,7 +239,7 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
                 else f"it is{words.removeprefix(',')}"
             )
         return UpdateJob(
-            **common,
+            **_common(facts),
             reason_code=(
                 ReasonCode.PATCHABLE_FIELD_CHANGED if patched else ReasonCode.DRIFT_RESTORED
             ),
@@ -255,10 +252,10 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
             waiting_for=waiting,
         )
     if spec.submit:
-        return submit_when_ready(ctx, facts, common)
+        return submit_when_ready(ctx, facts, _common(facts))
     if diff:
         return Record(
-            **common,
+            **_common(facts),
             kind="job",
             reason_code=ReasonCode.COSMETIC_CHANGE,
             diff=tuple(diff),
@@ -267,14 +264,27 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
                 " call",
             ),
         )
-    return NoOp(
+    return trusted(
+        NoOp,
         kind="job",
         address=facts.address,
-        reason_code=ReasonCode.UNCHANGED,
+        reason_code=_UNCHANGED,
         reasons=("unchanged",),
         precondition=facts.precondition,
         remote_id=job_id,
     )
+
+
+def _common(facts: JobFacts) -> dict[str, Any]:
+    """The fields every action on an unsubmitted job in state shares (not built for a no-op)."""
+    return {
+        "address": facts.address,
+        "precondition": facts.precondition,
+        "before": facts.record.spec,
+        "after": facts.after,
+        "after_digest": facts.digest,
+        "remote_id": facts.job_id,
+    }
 
 
 def _existing_cache(ctx: PlanContext, desired: DesiredJob) -> str | None:

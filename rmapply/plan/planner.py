@@ -16,6 +16,7 @@ from rmapply.plan.actions import (
     DeleteJob,
     Forget,
     ReplaceJob,
+    trusted,
 )
 from rmapply.plan.context import PlanContext, PlanOptions, RecordIndex, address_name, upstreams
 from rmapply.plan.cost import check_budget, total_cost
@@ -74,6 +75,9 @@ def _build_plan(
 ) -> Plan:
     _check_references(desired)
     ctx = PlanContext(desired, state, remote, options, now, RecordIndex(state.resources))
+    ctx.pipelines = any(
+        job.spec.output_refs or job.spec.cache_address for job in desired.jobs.values()
+    )
     # a lost workspace create of a desired workspace is settled by creating it again (it costs
     # nothing and cannot be listed): it neither blocks nor waits for the user
     pending = {
@@ -112,10 +116,14 @@ def _build_plan(
     counts = dict.fromkeys(ActionType, 0)
     for action in actions:
         counts[action.action] += 1
-    summary = Summary(
+    # built from values of the right types (total as the float validation would make it): a
+    # plan shown as text then never builds these models' validators
+    summary = trusted(
+        Summary,
         counts=counts,
-        cost=CostSummary(
-            total=cost.total,
+        cost=trusted(
+            CostSummary,
+            total=float(cost.total),
             includes_estimates=cost.includes_estimates,
             unknown=cost.unknown,
             jobs=cost.jobs,
@@ -147,16 +155,16 @@ def _check_references(desired: DesiredState) -> None:
     problems: list[str] = []
     for address, job in desired.jobs.items():
         spec = job.spec
-        needed = list(spec.depends_on)
-        if spec.workspace is not None:
-            needed.append(f"workspaces.{spec.workspace}")
+        workspace = spec.workspace
+        # a list and a generator per job cost more than the checks: missing names are rare
+        missing = [name for name in spec.depends_on if name not in names]
+        if workspace is not None:
+            if "workspaces." + workspace not in names:
+                missing.append(f"workspaces.{workspace}")
         elif not spec.workspace_id:
             problems.append(f"{job.source}: {address}: names no workspace or workspaceId")
-        problems.extend(
-            f"{job.source}: {address}: needs {name}, which is not in the manifests"
-            for name in needed
-            if name not in names
-        )
+        for name in missing:
+            problems.append(f"{job.source}: {address}: needs {name}, which is not in the manifests")
     if problems:
         problems.sort()
         raise PlanError(
@@ -187,11 +195,12 @@ def _remote_changes(ctx: PlanContext, selected: set[Address] | None) -> None:
     if ctx.remote is None:
         return
     unknown = 0
+    last_seen = Sighting.LAST_SEEN  # read once: an enum member read from its class is slow
     for address, record in ctx.records.items().items():
         if selected is not None and address not in selected:
             continue
-        seen = ctx.observe(address)
-        unknown += seen.seen is Sighting.LAST_SEEN
+        seen = ctx.observe(address, record)
+        unknown += seen.seen is last_seen
         change = remote_change(address, record, seen)
         if change is not None:
             ctx.remote_changes[address] = change
@@ -216,7 +225,9 @@ def _decide(ctx: PlanContext, selected: set[Address] | None, blocked: set[Addres
     jobs += records.not_in({address_name(a) for a in jobs}, ResourceKind.JOB)
     if selected is not None or blocked:
         jobs = [a for a in jobs if wanted(a)]
-    for address in _upstreams_first(desired, jobs):
+    # without pipelines, the order by key is the order of decisions (as _upstreams_first finds)
+    order = _upstreams_first(desired, jobs) if ctx.pipelines else sorted(jobs, key=_by_key)
+    for address in order:
         found = plan_job(ctx, address, desired.jobs.get(address), records.get(address))
         if found is not None:
             ctx.job_actions[address] = found

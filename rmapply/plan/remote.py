@@ -43,7 +43,9 @@ class RemoteView:
 _LAST_SEEN, _GONE, _REFRESHED = Sighting.LAST_SEEN, Sighting.GONE, Sighting.REFRESHED
 
 
-@dataclass(frozen=True)
+# not frozen: one is made per record and a frozen __init__ costs a call per field; nothing
+# assigns to it after __init__
+@dataclass(slots=True)
 class Observation:
     """A record as the planner sees it: how it was seen and the remote object (wire JSON)."""
 

@@ -5,7 +5,7 @@ request. Also how the old job of any replacement is retired."""
 from __future__ import annotations
 
 from rmapply.model import FieldClass
-from rmapply.plan.actions import Action, NoOp, ReasonCode, Record, ReplaceJob, Retire
+from rmapply.plan.actions import Action, NoOp, ReasonCode, Record, ReplaceJob, Retire, trusted
 from rmapply.plan.context import PlanContext
 from rmapply.plan.job_actions import JobFacts, paths, replace_job
 from rmapply.plan.remote import Observation
@@ -19,6 +19,8 @@ _CLASS_WORDS = {
 }
 # a job that ended without its outputs: re-run only with retryFailed or --replace
 NOT_FINISHED = (JobState.FAILED, JobState.CANCELLED)
+# module constants: an enum member read from its class costs a descriptor call, per job here
+_UNCHANGED, _RERUN = ReasonCode.UNCHANGED, FieldClass.RERUN
 
 
 def plan_submitted(ctx: PlanContext, facts: JobFacts) -> Action:
@@ -36,7 +38,7 @@ def plan_submitted(ctx: PlanContext, facts: JobFacts) -> Action:
             f" retryFailed = true in {facts.desired.source} to create it again, or run it once"
             f" more with --replace {address})"
         )
-    rerun = [c for c in diff if c.field_class is FieldClass.RERUN]
+    rerun = [c for c in diff if c.field_class is _RERUN]
     if rerun:
         retire, fate = retire_for(ctx, state)
         upstream = upstream_reason(facts, rerun)
@@ -74,11 +76,12 @@ def plan_submitted(ctx: PlanContext, facts: JobFacts) -> Action:
                 f" ({shown}): recorded in state, no API call; the job is not re-run",
             ),
         )
-    reason, code = "unchanged", ReasonCode.UNCHANGED
+    reason, code = "unchanged", _UNCHANGED
     if state in NOT_FINISHED:
         reason = f"unchanged; job {job_id} {state} and is not re-run (retryFailed = false)"
         code = ReasonCode.FAILED_NOT_RETRIED
-    return NoOp(
+    return trusted(
+        NoOp,
         kind="job",
         address=address,
         reason_code=code,

@@ -29,12 +29,18 @@ def upstream_changes(
 ) -> dict[str, tuple[FieldDiff, Address]]:
     """Inputs and cache whose id changes because the upstream job is created anew (or was
     re-created since): the job as sent holds the old id; by path, with the upstream."""
+    if not ctx.pipelines:
+        return {}
+    spec = desired.spec
+    refs, cache_address = spec.output_refs, spec.cache_address
+    if not refs and cache_address is None:  # no upstream job (most jobs): nothing to look at
+        return {}
     remote = record.remote or {}
     sent_inputs = remote.get("inputs") or []
     found: dict[str, tuple[FieldDiff, Address]] = {}
-    if desired.spec.output_refs:
+    if refs:
         known, _ = ctx.outputs_for(desired)
-        for index, ref in desired.spec.output_refs.items():
+        for index, ref in refs.items():
             item = sent_inputs[index] if index < len(sent_inputs) else None
             old = item.get("id") if isinstance(item, dict) else None
             if old is not None and old != known[ref]:
@@ -43,7 +49,6 @@ def upstream_changes(
                     path=path, before=old, after=known[ref], field_class=FieldClass.RERUN
                 )
                 found[path] = (change, ref.address)
-    cache_address = desired.spec.cache_address
     if cache_address is not None:
         # the job as the API answers it holds jobSettings ("settings" is the create body's name)
         cache = (remote.get("jobSettings") or {}).get("cacheSettings") or (

@@ -16,6 +16,7 @@ from rmapply.plan.actions import (
     ReasonCode,
     Record,
     ReplaceWorkspace,
+    trusted,
 )
 from rmapply.plan.context import PlanContext
 from rmapply.plan.diff import classify_workspace_field, spec_diff
@@ -24,7 +25,7 @@ from rmapply.plan.remote import Sighting
 from rmapply.state.document import ResourceRecord
 from rmapply.wire import WorkspaceCreation
 
-ABSENT = Precondition(in_state=False)
+ABSENT = trusted(Precondition, in_state=False)  # no validator built at import
 
 
 def desired_workspace_spec(
@@ -38,8 +39,12 @@ def desired_workspace_spec(
 
 def _precondition(ctx: PlanContext, address: Address, record: ResourceRecord) -> Precondition:
     seen = ctx.observe(address)
-    return Precondition(
-        in_state=True, remote_id=record.remote_id, seen=seen.seen, digest=record.digest
+    return trusted(
+        Precondition,
+        in_state=True,
+        remote_id=record.remote_id,
+        seen=seen.seen,
+        digest=record.digest,
     )
 
 
@@ -78,7 +83,8 @@ def plan_workspace(
             previous_id=record.remote_id,
         )
     if (record.digest or digest(record.spec)) == after_digest:
-        return NoOp(
+        return trusted(
+            NoOp,
             kind="workspace",
             address=address,
             reason_code=ReasonCode.UNCHANGED,

@@ -64,7 +64,12 @@ class WireModel(BaseModel):
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready body as the API spells it; absent optional fields are left out."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        # model_dump(mode="json", by_alias=True, exclude_none=True) without its Python wrapper,
+        # which costs an eighth of the dump: a plan dumps every job's spec and remote job
+        dumped: dict[str, Any] = self.__pydantic_serializer__.to_python(
+            self, mode="json", by_alias=True, exclude_none=True
+        )
+        return dumped
 
     @classmethod
     def from_wire(cls, data: Any) -> Self:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rmapply.model import Address, JobSpec
 from rmapply.plan import ActionType, Plan, RemoteView
+from rmapply.plan.context import PlanContext
 from rmapply.state import ResourceRecord, StateDocument
 from tests.factories import (
     NOW,
@@ -199,3 +201,22 @@ def test_ordering_always_puts_dependencies_first(data: st.DataObject) -> None:
     for key, spec in jobs.items():
         for dep in spec.depends_on:
             assert position[Address.parse(dep)] < position[Address.job(key)]
+
+
+class _PipelinesAssumed(PlanContext):
+    """A context that never takes the no-pipelines shortcut (every job's upstreams looked at)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, True if name == "pipelines" else value)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_the_no_pipelines_shortcut_plans_as_the_full_path(
+    scenario: tuple[Any, StateDocument, RemoteView | None],
+) -> None:
+    desired, state, remote = scenario
+    fast = plan_for(desired, state, remote)
+    with patch("rmapply.plan.planner.PlanContext", _PipelinesAssumed):
+        full = plan_for(desired, state, remote)
+    assert fast.model_dump(mode="json") == full.model_dump(mode="json")
