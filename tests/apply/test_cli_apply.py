@@ -189,6 +189,9 @@ def test_partial_failure_exits_1_naming_the_api_code_and_message_and_the_skipped
     bad.write_text(
         bad.read_text().replace('outputs = ["OBJ"]', 'outputs = ["OBJ"]\nprocessingEngines = 99')
     )
+    # simulated time stands still: at the fixture's speed a slow apply (a loaded machine) saw
+    # the submitted job finish before the test read it
+    emulator.set_speed(0)
     code, out, err = run(env, "apply", "-C", str(project), "--auto-approve")
     assert code == 1
     refused = (

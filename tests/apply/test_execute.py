@@ -28,13 +28,16 @@ def test_apply_creates_and_submits_jobs_and_records_ids_and_outputs(
         assert record.remote["executionInformation"]["submittedDateTime"]
         assert record.workspace_id == state.resources["workspaces.main"].remote_id
     assert state.pending == {}
-    assert [o.action for o in summary.outcomes] == [
-        "create",
-        "create",
-        "create",
-        "submit",
-        "submit",
-    ]
+    # the workspace first, each job's submit after its own create; the two jobs' steps run in
+    # parallel, so job b's create may end after job a's submit
+    done = [(o.address, o.action) for o in summary.outcomes]
+    assert sorted(done) == sorted(
+        [("workspaces.main", "create")]
+        + [(f"jobs.{key}", action) for key in "ab" for action in ("create", "submit")]
+    )
+    assert done[0] == ("workspaces.main", "create")
+    for key in "ab":
+        assert done.index((f"jobs.{key}", "create")) < done.index((f"jobs.{key}", "submit"))
 
 
 def test_apply_does_not_submit_a_job_whose_manifest_says_submit_false(

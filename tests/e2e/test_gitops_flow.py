@@ -177,13 +177,14 @@ def test_gitops_flow_plans_in_review_applies_on_merge_refuses_a_stale_plan_and_c
 
 
 def _pipeline(runner: Runner, itwin_id: str, key: str) -> None:
-    """The repository with a two-stage pipeline: calib (4,560 simulated s: 4.6 s here) ->
-    recon (the photos plus calib's orientations)."""
+    """The repository with a two-stage pipeline: calib (9,060 simulated s: 9 s here, so that
+    a loaded machine still runs the first stages while it is active) -> recon (the photos plus
+    calib's orientations)."""
     runner.checkout(itwin_id, key, {})
     photos = uuid.uuid5(uuid.NAMESPACE_URL, "gitops-pipeline-photos")
     (runner.root / "manifests" / "jobs" / "quarry.toml").write_text(
         '[jobs.calib]\ntype = "Calibration"\nname = "Quarry calib"\nworkspace = "main"\n'
-        f'inputs = [{{ id = "{photos}" }}]\ncostEstimationParameters = {{ gigaPixels = 150 }}\n'
+        f'inputs = [{{ id = "{photos}" }}]\ncostEstimationParameters = {{ gigaPixels = 300 }}\n'
         '[jobs.calib.settings]\nquality = "Draft"\noutputs = ["CCOrientations"]\n\n'
         '[jobs.recon]\ntype = "Reconstruction"\nname = "Quarry recon"\nworkspace = "main"\n'
         f'inputs = [{{ id = "{photos}" }}, {{ id = "jobs.calib.outputs.CCOrientations" }}]\n'
