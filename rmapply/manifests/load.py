@@ -6,7 +6,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -221,7 +221,7 @@ class _Session:
         from rmapply.manifests.excerpt import rendered_excerpt  # imports jinja2: errors only
 
         excerpt = rendered_excerpt(unit.text, problem.line, unit.file.name, origin, source)
-        return replace(mapped, message=f"{mapped.message}\n{excerpt}")
+        return mapped._replace(message=f"{mapped.message}\n{excerpt}")
 
     def _mapped(self, unit: _Unit, problem: ManifestProblem) -> ManifestProblem:
         file, line, column = self._locate(unit, problem.line, problem.column)
@@ -237,7 +237,7 @@ class _Session:
                 return f"({match[1]} at {'line ' if where == file else where + ':'}{at})"
 
             message = _OTHER_LINE.sub(other, message)
-        return replace(problem, file=file, line=line, column=column, message=message)
+        return problem._replace(file=file, line=line, column=column, message=message)
 
     def place(self, finding: Finding) -> ManifestProblem:
         """A finding on the line of its field, in template coordinates."""
@@ -246,7 +246,7 @@ class _Session:
         base = ManifestProblem(unit.file.name, 0, 0, path, finding.message, finding.severity)
         if len(finding.path) == 2 and tuple(finding.path) in unit.origins:
             file, line = unit.origins[(str(finding.path[0]), str(finding.path[1]))]
-            return replace(base, file=file, line=line)
+            return base._replace(file=file, line=line)
         line, column = finding.line, finding.column
         if not line:
             self._restore_text(unit)
@@ -256,7 +256,7 @@ class _Session:
 
             positions = text_positions(unit.text, unit.file.format)
             line, column = position(positions, finding.document, finding.path)
-        return self._mapped(unit, replace(base, line=line, column=column))
+        return self._mapped(unit, base._replace(line=line, column=column))
 
     def _restore_text(self, unit: _Unit) -> None:
         """A cached unit has no text; render it again to find a field's line."""

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from rmapply.errors import PlanError
 from rmapply.model import Address, DesiredJob, DesiredState, OutputRef, ResourceKind
@@ -28,8 +29,8 @@ from rmapply.state.document import ResourceRecord, StateDocument
 from rmapply.wire import JobState
 
 
-@dataclass(frozen=True)
-class PlanOptions:
+# a named tuple: built at import for a third of a dataclass's cost
+class PlanOptions(NamedTuple):
     """How to plan (the CLI fills it from flags and rmapply.toml)."""
 
     # --target ADDRESS (repeatable, globs like jobs.site-*): these and what they need
@@ -45,7 +46,7 @@ class PlanOptions:
     # --max-cost or [budget] maxCost: raise CostLimitError when the known total is above it
     max_cost: float | None = None
     max_cost_source: str = "[budget] maxCost"  # named in the error: where the limit was set
-    cost_model: CostModel = field(default_factory=CostModel)
+    cost_model: CostModel = CostModel()  # immutable: one default serves every plan
     # [api] inFlightMargin: how long after its read timeout a lost create may still land
     in_flight_margin: float = 60.0
 
