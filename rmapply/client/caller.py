@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rmapply.client.auth import Auth
 from rmapply.client.events import EventSink, TokenRefreshed
@@ -31,8 +31,8 @@ RENEWED_TOKEN_REFUSED_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class Call:
+# a named tuple: built at import for a third of a dataclass's cost
+class Call(NamedTuple):
     """What to send: ``path`` is relative to the base URL and is what messages show."""
 
     method: str

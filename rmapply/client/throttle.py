@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # The pacing rules (docs/client.md, "Rate limits"). A rate is in requests per second.
 MIN_RATE = 0.1  # never slower than one request per 10 s (Retry-After still sets pauses)
@@ -29,8 +29,8 @@ SEND_WINDOW = 1.0  # before any 429: the send rate is measured over windows of a
 CHECK_EVERY = 32  # closed (the clock read) every 32 sends
 
 
-@dataclass(frozen=True)
-class Pause:
+# a named tuple: built at import for a third of a dataclass's cost
+class Pause(NamedTuple):
     """A new pause of every thread: ``seconds`` from now, then ``rate`` requests per second."""
 
     seconds: float

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 PathPart = str | int
 
 
-@dataclass(frozen=True)
-class Finding:
+# a named tuple: built at import for a third of a dataclass's cost
+class Finding(NamedTuple):
     """A problem before it has a line: where (file, document, path) and what."""
 
     file: str

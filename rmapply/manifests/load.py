@@ -6,10 +6,10 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ManifestError, ManifestProblem
@@ -42,8 +42,8 @@ if TYPE_CHECKING:  # Jinja is imported only when a manifest is rendered (not on 
 _OTHER_LINE = re.compile(r"\((first|also) at line (\d+)\)")
 
 
-@dataclass(frozen=True)
-class LoadResult:
+# a named tuple: built at import for a third of a dataclass's cost
+class LoadResult(NamedTuple):
     """What a manifests directory asks for, with its warnings and the digests of its inputs."""
 
     desired: DesiredState
@@ -52,7 +52,7 @@ class LoadResult:
     manifest_digest: str  # the rendered manifests: a saved plan is stale when this changes
     vars_digest: str  # the resolved template variables
     files: tuple[str, ...] = ()
-    variables: Variables = field(default_factory=Variables)
+    variables: Variables = Variables()  # (every load passes its own; this one is never changed)
 
 
 @dataclass
@@ -221,7 +221,7 @@ class _Session:
         from rmapply.manifests.excerpt import rendered_excerpt  # imports jinja2: errors only
 
         excerpt = rendered_excerpt(unit.text, problem.line, unit.file.name, origin, source)
-        return replace(mapped, message=f"{mapped.message}\n{excerpt}")
+        return mapped._replace(message=f"{mapped.message}\n{excerpt}")
 
     def _mapped(self, unit: _Unit, problem: ManifestProblem) -> ManifestProblem:
         file, line, column = self._locate(unit, problem.line, problem.column)
@@ -237,7 +237,7 @@ class _Session:
                 return f"({match[1]} at {'line ' if where == file else where + ':'}{at})"
 
             message = _OTHER_LINE.sub(other, message)
-        return replace(problem, file=file, line=line, column=column, message=message)
+        return problem._replace(file=file, line=line, column=column, message=message)
 
     def place(self, finding: Finding) -> ManifestProblem:
         """A finding on the line of its field, in template coordinates."""
@@ -246,7 +246,7 @@ class _Session:
         base = ManifestProblem(unit.file.name, 0, 0, path, finding.message, finding.severity)
         if len(finding.path) == 2 and tuple(finding.path) in unit.origins:
             file, line = unit.origins[(str(finding.path[0]), str(finding.path[1]))]
-            return replace(base, file=file, line=line)
+            return base._replace(file=file, line=line)
         line, column = finding.line, finding.column
         if not line:
             self._restore_text(unit)
@@ -256,7 +256,7 @@ class _Session:
 
             positions = text_positions(unit.text, unit.file.format)
             line, column = position(positions, finding.document, finding.path)
-        return self._mapped(unit, replace(base, line=line, column=column))
+        return self._mapped(unit, base._replace(line=line, column=column))
 
     def _restore_text(self, unit: _Unit) -> None:
         """A cached unit has no text; render it again to find a field's line."""

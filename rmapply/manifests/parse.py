@@ -6,7 +6,6 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rmapply.errors import ManifestProblem
@@ -59,23 +58,69 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass
+# Document and Parsed are written out as @dataclass would make them (init, repr, eq): the
+# decorator costs a dozen times as much at import, and every plan imports them.
 class Document:
     """One parsed document: its data and the rendered line of each resource key."""
 
+    _FIELDS = ("data", "index", "lines", "json_safe", "checked")
     data: Any
-    index: int = 0
-    lines: dict[tuple[str, str], int] = field(default_factory=dict)
-    json_safe: bool = True  # only str keys and JSON scalars: the cache may store it
-    checked: bool = False  # depth and json_safe already known (the fast YAML path)
+    index: int
+    lines: dict[tuple[str, str], int]
+    json_safe: bool  # only str keys and JSON scalars: the cache may store it
+    checked: bool  # depth and json_safe already known (the fast YAML path)
+
+    def __init__(
+        self,
+        data: Any,
+        index: int = 0,
+        lines: dict[tuple[str, str], int] | None = None,
+        json_safe: bool = True,
+        checked: bool = False,
+    ) -> None:
+        self.data = data
+        self.index = index
+        self.lines = {} if lines is None else lines
+        self.json_safe = json_safe
+        self.checked = checked
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in Document._FIELDS)
+        return f"Document({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Document:
+            return NotImplemented
+        fields = Document._FIELDS
+        return tuple(getattr(self, n) for n in fields) == tuple(getattr(other, n) for n in fields)
+
+    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
 
-@dataclass
 class Parsed:
     """The documents of one file and its syntax problems (lines of the rendered text)."""
 
-    documents: list[Document] = field(default_factory=list)
-    problems: list[ManifestProblem] = field(default_factory=list)
+    documents: list[Document]
+    problems: list[ManifestProblem]
+
+    def __init__(
+        self,
+        documents: list[Document] | None = None,
+        problems: list[ManifestProblem] | None = None,
+    ) -> None:
+        self.documents = [] if documents is None else documents
+        self.problems = [] if problems is None else problems
+
+    def __repr__(self) -> str:
+        return f"Parsed(documents={self.documents!r}, problems={self.problems!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Parsed:
+            return NotImplemented
+        assert isinstance(other, Parsed)
+        return (self.documents, self.problems) == (other.documents, other.problems)
+
+    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
 
 def parse_manifest(text: str, fmt: str, name: str) -> Parsed:

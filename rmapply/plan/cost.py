@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from rmapply.errors import CostLimitError
 from rmapply.model import JobSpec
@@ -12,8 +11,8 @@ from rmapply.plan.actions import Action, CostSource, JobCost, format_cost
 from rmapply.wire import Quality
 
 
-@dataclass(frozen=True)
-class CostModel:
+# CostModel and CostTotal are named tuples: built at import for a third of a dataclass's cost
+class CostModel(NamedTuple):
     """``round((gigaPixels * rate + megaPoints * rate) * factor, 2)``, factor by mesh quality.
 
     The defaults are the emulator's formula; ``[cost]`` in rmapply.toml overrides them.
@@ -65,8 +64,7 @@ def job_cost(spec: JobSpec, priced: dict[str, Any] | None, model: CostModel) -> 
     return JobCost(amount=model.estimate(spec), source=CostSource.ESTIMATE)
 
 
-@dataclass(frozen=True)
-class CostTotal:
+class CostTotal(NamedTuple):
     """Known total of the running jobs, whether it includes local estimates, unknown count."""
 
     total: float

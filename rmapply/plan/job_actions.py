@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from rmapply.model import Address, DesiredJob
@@ -38,12 +37,23 @@ def _top() -> re.Pattern[str]:
     return re.compile(r"[.\[]")
 
 
-# not frozen: a frozen dataclass sets each field through object.__setattr__, which costs as much
-# as the rest of deciding an unchanged job; nothing assigns to it after __init__
-@dataclass(slots=True)
+# Written out as @dataclass(slots=True) would make it (init, repr, eq): the decorator costs a
+# dozen times as much at import, and a named tuple's fields read slower here. Not frozen: a
+# frozen dataclass sets each field through object.__setattr__, which costs as much as the rest
+# of deciding an unchanged job; nothing assigns to it after __init__.
 class JobFacts:
     """Everything known about one job that is both desired and in state."""
 
+    __slots__ = _FIELDS = (
+        "desired",
+        "after",
+        "digest",
+        "record",
+        "seen",
+        "precondition",
+        "diff",
+        "upstream",
+    )
     desired: DesiredJob
     after: dict[str, Any]  # the desired spec as wire JSON
     digest: str  # its digest
@@ -52,7 +62,39 @@ class JobFacts:
     precondition: Precondition
     diff: list[FieldDiff]
     # changed paths forced by an upstream job created anew (its output or cache ids change)
-    upstream: dict[str, Address] = field(default_factory=dict)
+    upstream: dict[str, Address]
+
+    def __init__(  # noqa: PLR0917 - the dataclass's signature, kept for its callers
+        self,
+        desired: DesiredJob,
+        after: dict[str, Any],
+        digest: str,
+        record: ResourceRecord,
+        seen: Observation,
+        precondition: Precondition,
+        diff: list[FieldDiff],
+        upstream: dict[str, Address] | None = None,
+    ) -> None:
+        self.desired = desired
+        self.after = after
+        self.digest = digest
+        self.record = record
+        self.seen = seen
+        self.precondition = precondition
+        self.diff = diff
+        self.upstream = {} if upstream is None else upstream
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in JobFacts._FIELDS)
+        return f"JobFacts({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not JobFacts:
+            return NotImplemented
+        fields = JobFacts._FIELDS
+        return tuple(getattr(self, n) for n in fields) == tuple(getattr(other, n) for n in fields)
+
+    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
     @property
     def address(self) -> Address:

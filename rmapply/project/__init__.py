@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 from rmapply.config import ProjectConfig, load_config
@@ -48,15 +47,20 @@ LOCAL_DATA = "emulator.sqlite3"
 LOCAL_STATE = Path(LOCAL_DIR) / "local" / "state.json"
 
 
-@dataclass(frozen=True)
-class Endpoint:
+# Endpoint and Planned are named tuples: built at import for a third of a dataclass's cost
+# (neither is ever compared).
+class Endpoint(NamedTuple):
     """Where the API is and how to authenticate: a URL, and a token for the embedded emulator."""
 
     url: str
     source: str  # "--endpoint", "RMAPPLY_ENDPOINT", "rmapply.toml", "default" or "--local"
-    local_token: str | None = field(default=None, repr=False)
+    local_token: str | None = None
     # --local: the embedded emulator's in-process transport (the client then skips HTTP)
-    transport: HttpTransport | None = field(default=None, repr=False, compare=False)
+    transport: HttpTransport | None = None
+
+    def __repr__(self) -> str:
+        # the token and transport left out, as the dataclass's repr=False left them
+        return f"Endpoint(url={self.url!r}, source={self.source!r})"
 
     @property
     def is_local(self) -> bool:
@@ -64,8 +68,7 @@ class Endpoint:
         return self.local_token is not None
 
 
-@dataclass(frozen=True)
-class Planned:
+class Planned(NamedTuple):
     """A plan with everything it was made from (apply and ``--out`` need all of it)."""
 
     loaded: LoadResult
@@ -89,18 +92,46 @@ def _parsed(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
-@dataclass
+# Written out as @dataclass made it (init, repr without environ, eq): the decorator costs a
+# dozen times as much at import, and every command imports this class.
 class Project:
     """A manifests directory with its configuration and state store."""
 
-    directory: Path
-    config: ProjectConfig
-    store: StateStore
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
-    # set by use_endpoint: what the state must be bound to (None: no endpoint chosen yet)
-    binding: Binding | None = None
-    # start empty beside traces of an earlier state (--ignore-previous-state), --local too
-    ignore_previous_state: bool = False
+    def __init__(  # noqa: PLR0917 - the dataclass's signature, kept for its callers
+        self,
+        directory: Path,
+        config: ProjectConfig,
+        store: StateStore,
+        environ: Mapping[str, str] | None = None,
+        binding: Binding | None = None,
+        ignore_previous_state: bool = False,
+    ) -> None:
+        self.directory = directory
+        self.config = config
+        self.store = store
+        self.environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
+        # set by use_endpoint: what the state must be bound to (None: no endpoint chosen yet)
+        self.binding = binding
+        # start empty beside traces of an earlier state (--ignore-previous-state), --local too
+        self.ignore_previous_state = ignore_previous_state
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.directory, self.config, self.store, self.environ, self.binding,
+                self.ignore_previous_state)  # fmt: skip
+
+    def __repr__(self) -> str:
+        return (
+            f"Project(directory={self.directory!r}, config={self.config!r}, store={self.store!r},"
+            f" binding={self.binding!r}, ignore_previous_state={self.ignore_previous_state!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Project:
+            return NotImplemented
+        assert isinstance(other, Project)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
     @classmethod
     def load(

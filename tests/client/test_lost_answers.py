@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
 
@@ -114,7 +113,7 @@ def test_submit_that_did_not_happen_is_sent_again_after_the_get(
 def test_submit_is_sent_at_most_verify_attempts_times(
     emulator: Emulator, make_client: MakeClient, job_body: wire.JobCreation
 ) -> None:
-    client = make_client(emulator, retry=replace(RetryPolicy.fast(), verify_attempts=2))
+    client = make_client(emulator, retry=RetryPolicy.fast()._replace(verify_attempts=2))
     job = client.create_job(job_body)
     emulator.fail_next(5, status=503, method="PATCH", path_prefix=JOBS)
     with pytest.raises(ServerError):
