@@ -4,56 +4,39 @@
 # pydantic would compile and evaluate each string of each model class at import.
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Discriminator, Tag
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import CoreSchema
 
 from rmapply.plan.actions import (
     Action,
     ActionType,
     AddressField,
-    CreateJob,
-    CreateWorkspace,
-    DeleteJob,
-    DeleteWorkspace,
-    Forget,
-    NoOp,
     PlanValue,
-    Record,
-    ReplaceJob,
-    ReplaceWorkspace,
-    SubmitJob,
-    UpdateJob,
 )
 from rmapply.plan.drift import RemoteChange, RemoteChangeCategory
 
 # 2: camelCase keys (the API's dialect) and a reasonCode on every action
 PLAN_FORMAT_VERSION = 2
-_KIND_FREE = ("forget", "record", "noop")
 
+if TYPE_CHECKING:
+    from rmapply.plan.changes import AnyAction
+else:
 
-def _action_tag(value: Any) -> str:
-    if isinstance(value, dict):
-        kind, action = value.get("kind"), str(value.get("action"))
-    else:
-        kind, action = value.kind, str(value.action)
-    return action if action in _KIND_FREE else f"{kind}.{action}"
+    class AnyAction:
+        """Stands for the union of every action (rmapply.plan.changes.AnyAction) in Plan's
+        fields: the action classes it names are created when Plan's schema is built (to
+        validate, dump or describe a plan), not at import: a no-op plan is built without
+        validation (``trusted``) and never needs them. The schema is the union's own."""
 
+        @classmethod
+        def __get_pydantic_core_schema__(
+            cls, source: Any, handler: GetCoreSchemaHandler
+        ) -> CoreSchema:
+            from rmapply.plan import changes
 
-AnyAction = Annotated[
-    Annotated[CreateWorkspace, Tag("workspace.create")]
-    | Annotated[ReplaceWorkspace, Tag("workspace.replace")]
-    | Annotated[DeleteWorkspace, Tag("workspace.delete")]
-    | Annotated[CreateJob, Tag("job.create")]
-    | Annotated[ReplaceJob, Tag("job.replace")]
-    | Annotated[UpdateJob, Tag("job.update")]
-    | Annotated[SubmitJob, Tag("job.submit")]
-    | Annotated[DeleteJob, Tag("job.delete")]
-    | Annotated[Forget, Tag("forget")]
-    | Annotated[Record, Tag("record")]
-    | Annotated[NoOp, Tag("noop")],
-    Discriminator(_action_tag),
-]
+            return handler.generate_schema(changes.AnyAction)
 
 
 class Unresolved(PlanValue):

@@ -186,3 +186,25 @@ def test_no_op_local_plan_imports_no_template_yaml_diff_lock_or_http_library(
     assert found(modules, *PLAN_NEVER, "rmapply.state.traces", "rmapply.state.versions") == []
     # the emulator's answers name their status from a small table: no http (its status enum)
     assert found(modules, "http") == []
+    # every action is a NoOp: the classes of the actions that change something are never made
+    assert found(modules, "rmapply.plan.changes") == []
+
+
+def test_planning_modules_make_no_changing_action_class_at_import() -> None:
+    # made on first use (rmapply.plan.changes): a no-op plan builds only NoOp actions
+    probe = (
+        "import sys, rmapply.project, rmapply.output.plan_text, rmapply.plan.planner;"
+        " print(sorted(n for n in ('CreateJob', 'DeleteJob', 'Forget', 'SubmitJob',"
+        " 'CreateWorkspace', 'ReplaceWorkspace', 'DeleteWorkspace')"
+        " if n in vars(sys.modules['rmapply.plan.actions'])),"
+        " 'rmapply.plan.changes' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["[]", "False"]
+    # still imported from where they were
+    from rmapply.plan import CreateJob
+    from rmapply.plan.actions import ANY_ACTION_TYPES, Forget
+
+    assert CreateJob in ANY_ACTION_TYPES and Forget in ANY_ACTION_TYPES
