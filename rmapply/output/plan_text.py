@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmapply.model import FieldClass
 from rmapply.plan import (
@@ -12,7 +12,6 @@ from rmapply.plan import (
     ActionType,
     FieldDiff,
     Plan,
-    RemoteChange,
     RemoteChangeCategory,
     ReplaceJob,
     Retire,
@@ -21,6 +20,9 @@ from rmapply.plan import (
 )
 from rmapply.plan.actions import _Resolvable
 from rmapply.plan.diff import describe_diff, describe_value
+
+if TYPE_CHECKING:
+    from rmapply.plan.reported import RemoteChange
 
 MARKERS = {
     ActionType.CREATE: "+",

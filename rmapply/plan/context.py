@@ -21,13 +21,13 @@ from rmapply.plan.actions import (
     _Resolvable,
 )
 from rmapply.plan.cost import CostModel
-from rmapply.plan.drift import RemoteChange
 from rmapply.plan.remote import Observation, RemoteView, observe
 from rmapply.state.document import ResourceRecord, StateDocument
 from rmapply.wire import JobState
 
 if TYPE_CHECKING:
     from rmapply.plan.changes import CreateWorkspace
+    from rmapply.plan.reported import RemoteChange
 
 # a workspace this plan creates anew: CreateWorkspace or ReplaceWorkspace, told by type (the
 # classes are created on first use: a no-op plan never needs them)

@@ -3,8 +3,9 @@
 # Annotations are objects here, not strings (no ``from __future__ import annotations``):
 # pydantic would compile and evaluate each string of each model class at import.
 
+import importlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import CoreSchema
@@ -12,55 +13,34 @@ from pydantic_core import CoreSchema
 from rmapply.plan.actions import (
     Action,
     ActionType,
-    AddressField,
     PlanValue,
 )
-from rmapply.plan.drift import RemoteChange, RemoteChangeCategory
+from rmapply.plan.drift import RemoteChangeCategory
 
 # 2: camelCase keys (the API's dialect) and a reasonCode on every action
 PLAN_FORMAT_VERSION = 2
 
+
+def _later(module: str, name: str) -> Any:
+    """A stand-in for the type ``module.name`` in Plan's fields: that type (and the classes it
+    names) is imported when Plan's schema is built (to validate, dump or describe a plan), not
+    at import: a no-op plan is built without validation (``trusted``) and never needs them. The
+    schema is the type's own."""
+
+    def schema(source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return handler.generate_schema(getattr(importlib.import_module(module), name))
+
+    return type(name, (), {"__get_pydantic_core_schema__": staticmethod(schema)})
+
+
 if TYPE_CHECKING:
     from rmapply.plan.changes import AnyAction
+    from rmapply.plan.reported import RemoteChange, Settled, Unresolved
 else:
-
-    class AnyAction:
-        """Stands for the union of every action (rmapply.plan.changes.AnyAction) in Plan's
-        fields: the action classes it names are created when Plan's schema is built (to
-        validate, dump or describe a plan), not at import: a no-op plan is built without
-        validation (``trusted``) and never needs them. The schema is the union's own."""
-
-        @classmethod
-        def __get_pydantic_core_schema__(
-            cls, source: Any, handler: GetCoreSchemaHandler
-        ) -> CoreSchema:
-            from rmapply.plan import changes
-
-            return handler.generate_schema(changes.AnyAction)
-
-
-class Unresolved(PlanValue):
-    """A request of unknown outcome from an earlier apply, and the commands that settle it."""
-
-    address: AddressField
-    operation: str  # "create", "submit", "delete", ...
-    sent_at: datetime
-    request_digest: str
-    details: dict[str, Any]
-    message: str
-    commands: tuple[str, ...]
-
-
-class Settled(PlanValue):
-    """A request of unknown outcome from an earlier apply, settled from what the service shows
-    now: the plan is made as if it were settled (apply records it; ``plan --out`` already did)."""
-
-    address: AddressField
-    operation: str  # "create", "submit", "delete", ...
-    outcome: Literal["adopted", "done", "not done"]
-    message: str
-    remote_id: str | None = None
-    recorded: bool = False  # True once written into the state
+    AnyAction = _later("rmapply.plan.changes", "AnyAction")
+    RemoteChange = _later("rmapply.plan.reported", "RemoteChange")
+    Settled = _later("rmapply.plan.reported", "Settled")
+    Unresolved = _later("rmapply.plan.reported", "Unresolved")
 
 
 class CostSummary(PlanValue):
