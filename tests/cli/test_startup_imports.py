@@ -190,6 +190,8 @@ def test_no_op_local_plan_imports_no_template_yaml_diff_lock_or_http_library(
     assert found(modules, "http") == []
     # every action is a NoOp: the classes of the actions that change something are never made
     assert found(modules, "rmapply.plan.changes", "rmapply.plan.reported") == []
+    # every call succeeds: no error body is rendered, none of the error answers' models is made
+    assert found(modules, "rmapply.wire.problems") == []
 
 
 # Writes the names of the pydantic models made by importing what a plan imports.
