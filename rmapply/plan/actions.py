@@ -37,7 +37,7 @@ from rmapply.plan.values import (
     trusted,
     waits_sentence,
 )
-from rmapply.wire import JobCreation, JobPatch, WireModel
+from rmapply.wire import JobPatch, WireModel
 
 if TYPE_CHECKING:
     from rmapply.plan.changes import (
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         ReplaceWorkspace,
         SubmitJob,
     )
+    from rmapply.wire import JobCreation
 
 
 class Action(PlanValue):
@@ -148,7 +149,7 @@ class _Resolvable(Action):
         self,
         known_ids: Mapping[Address, str],
         known_outputs: Mapping[Address, Mapping[str, str]] | None = None,
-    ) -> JobCreation:
+    ) -> "JobCreation":
         """The exact POST /jobs body the plan shows, each ``(known after apply)`` placeholder
         filled with the id ``known_ids`` holds for the address the plan names for it, and each
         input reference with the output id ``known_outputs`` holds for that job and format
@@ -200,7 +201,7 @@ class _Resolvable(Action):
         return found
 
     @staticmethod
-    def _use_cache(body: JobCreation) -> str | None:
+    def _use_cache(body: "JobCreation") -> str | None:
         cache = body.settings.cache_settings
         return cache.use_cache if cache is not None else None
 

@@ -3,12 +3,8 @@
 # Annotations are objects here, not strings (no ``from __future__ import annotations``):
 # pydantic would compile and evaluate each string of each model class at import.
 
-import importlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from pydantic import GetCoreSchemaHandler
-from pydantic_core import CoreSchema
+from typing import TYPE_CHECKING
 
 from rmapply.plan.actions import (
     Action,
@@ -16,31 +12,20 @@ from rmapply.plan.actions import (
     PlanValue,
 )
 from rmapply.plan.drift import RemoteChangeCategory
+from rmapply.plan.values import made_later
 
 # 2: camelCase keys (the API's dialect) and a reasonCode on every action
 PLAN_FORMAT_VERSION = 2
-
-
-def _later(module: str, name: str) -> Any:
-    """A stand-in for the type ``module.name`` in Plan's fields: that type (and the classes it
-    names) is imported when Plan's schema is built (to validate, dump or describe a plan), not
-    at import: a no-op plan is built without validation (``trusted``) and never needs them. The
-    schema is the type's own."""
-
-    def schema(source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        return handler.generate_schema(getattr(importlib.import_module(module), name))
-
-    return type(name, (), {"__get_pydantic_core_schema__": staticmethod(schema)})
 
 
 if TYPE_CHECKING:
     from rmapply.plan.changes import AnyAction
     from rmapply.plan.reported import RemoteChange, Settled, Unresolved
 else:
-    AnyAction = _later("rmapply.plan.changes", "AnyAction")
-    RemoteChange = _later("rmapply.plan.reported", "RemoteChange")
-    Settled = _later("rmapply.plan.reported", "Settled")
-    Unresolved = _later("rmapply.plan.reported", "Unresolved")
+    AnyAction = made_later("rmapply.plan.changes", "AnyAction")
+    RemoteChange = made_later("rmapply.plan.reported", "RemoteChange")
+    Settled = made_later("rmapply.plan.reported", "Settled")
+    Unresolved = made_later("rmapply.plan.reported", "Unresolved")
 
 
 class CostSummary(PlanValue):

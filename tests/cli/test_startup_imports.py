@@ -190,6 +190,7 @@ def test_no_op_local_plan_imports_no_template_yaml_diff_lock_or_http_library(
     assert found(modules, "http") == []
     # every action is a NoOp: the classes of the actions that change something are never made
     assert found(modules, "rmapply.plan.changes", "rmapply.plan.reported") == []
+    assert found(modules, "rmapply.wire.job_creation") == []
     # every call succeeds: no error body is rendered, none of the error answers' models is made
     assert found(modules, "rmapply.wire.problems") == []
 
@@ -207,8 +208,9 @@ print(" ".join(sorted({c.__name__ for c in walk(BaseModel) if c.__module__.start
 
 
 def test_planning_modules_make_no_model_a_no_op_plan_never_uses() -> None:
-    # made on first use: a no-op plan builds only NoOp actions and reports no remote change
-    # and no operation of unknown outcome (rmapply.plan.changes, rmapply.plan.reported)
+    # made on first use: a no-op plan builds only NoOp actions, reports no remote change and
+    # no operation of unknown outcome, and creates no job (rmapply.plan.changes,
+    # rmapply.plan.reported, rmapply.wire.job_creation)
     done = subprocess.run(
         [sys.executable, "-c", MODELS_PROBE], cwd=REPO, capture_output=True, text=True, check=True
     )
@@ -216,6 +218,7 @@ def test_planning_modules_make_no_model_a_no_op_plan_never_uses() -> None:
     assert "NoOp" in made and "Plan" in made
     never = {"CreateJob", "DeleteJob", "Forget", "SubmitJob", "CreateWorkspace"}
     never |= {"ReplaceWorkspace", "DeleteWorkspace", "RemoteChange", "Unresolved", "Settled"}
+    never.add("JobCreation")  # the body of POST /jobs: a plan creating no job never needs it
     assert sorted(made & never) == []
     # still imported from where they were
     from rmapply.plan import CreateJob, RemoteChange, Settled, Unresolved
