@@ -16,7 +16,7 @@ from rmapply.errors import (
 )
 from rmapply.gc_pause import gc_paused
 from rmapply.model import Address
-from rmapply.plan import RemoteChange, RemoteChangeCategory, RemoteView
+from rmapply.plan import RemoteChangeCategory, RemoteView
 from rmapply.plan.drift import remote_change
 from rmapply.plan.remote import observe
 from rmapply.state import StateDocument
@@ -24,6 +24,7 @@ from rmapply.wire import Job, Workspace
 
 if TYPE_CHECKING:  # the client (urllib3) is imported only by commands that talk to the API
     from rmapply.client import RealityModelingClient
+    from rmapply.plan import RemoteChange  # made on first use (a change to report)
 
 LIST_PAGE_SIZE = 1000  # the most the list endpoint serves per page
 # The only answers that prove a resource is gone: a 404 of its own GET carrying the API's code.

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from rmapply.client.auth import Auth, auth_from_env
@@ -28,7 +28,6 @@ from rmapply.wire import (
     EnginesLimit,
     EnginesLimitResponse,
     Job,
-    JobCreation,
     JobPatch,
     JobProgress,
     JobProgressResponse,
@@ -40,6 +39,9 @@ from rmapply.wire import (
     WorkspaceCreation,
     WorkspaceResponse,
 )
+
+if TYPE_CHECKING:  # made on first use: a plan creating no job never needs it
+    from rmapply.wire import JobCreation
 
 M = TypeVar("M", bound=WireModel)
 

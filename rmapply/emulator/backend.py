@@ -22,7 +22,6 @@ from rmapply.emulator.validation import cost_amount_details, invalid_parameter, 
 from rmapply.wire import (
     EnginesLimit,
     Job,
-    JobCreation,
     JobPatch,
     JobProgress,
     JobState,
@@ -33,6 +32,7 @@ from rmapply.wire import (
 
 if TYPE_CHECKING:
     from rmapply.emulator.request_body import JobCreationHints
+    from rmapply.wire import JobCreation
 
 DEFAULT_CONTEXT_CAPTURE_VERSION = "2023.0"
 CREATE_JOB = "Cannot create job."

@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from rmapply.wire import DetailedError, DetailedErrorResponse, ErrorDetail, ErrorResponse
-
 RATE_LIMIT_MESSAGE = (
     "The client sent more requests than allowed by this API for the current tier of the client."
 )
@@ -35,6 +33,9 @@ class Problem(Exception):  # noqa: N818 - it is an answer, raised to unwind a ha
 
     def body(self) -> dict[str, Any]:
         """The JSON body, shaped as ErrorResponse or (with details) DetailedErrorResponse."""
+        # made on first use: a session whose every call succeeds renders no error body
+        from rmapply.wire import DetailedError, DetailedErrorResponse, ErrorDetail, ErrorResponse
+
         if self.details is None:
             return ErrorResponse(
                 error=ErrorDetail(code=self.code, message=self.message, target=self.target)

@@ -29,7 +29,6 @@ from rmapply.emulator.request_query import jobs_query, query_values
 from rmapply.wire import (
     EnginesLimitResponse,
     Job,
-    JobCreation,
     JobPatch,
     JobProgressResponse,
     JobResponse,
@@ -224,6 +223,7 @@ class Application:
         """POST /jobs."""
         # imported here: a request with a body is what reads one (a --local plan sends none)
         from rmapply.emulator.request_body import creation_hints, parse_value, read_value
+        from rmapply.wire import JobCreation
 
         data = read_value(r.body, CREATE_JOB)
         try:

@@ -5,7 +5,7 @@
 
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import Field
 
@@ -13,12 +13,14 @@ from rmapply.model.address import Address
 from rmapply.wire import (
     CostEstimationParameters,
     JobCreateSettings,
-    JobCreation,
     JobInput,
     JobType,
     WireModel,
     WorkspaceCreation,
 )
+
+if TYPE_CHECKING:
+    from rmapply.wire import JobCreation
 
 # ``cacheSettings.useCache`` starting with this names a job in the manifests, not a cache id.
 CACHE_ADDRESS_PREFIX = "jobs."
@@ -113,7 +115,7 @@ class JobSpec(WireModel):
         workspace_id: str,
         cache_id: str | None = None,
         output_ids: Mapping[OutputRef, str] | None = None,
-    ) -> JobCreation:
+    ) -> "JobCreation":
         """The exact ``POST /jobs`` body, with the workspace (and a cache address) resolved.
 
         ``cache_id`` replaces ``useCache = "jobs.KEY"``; it is required when useCache is such
@@ -137,6 +139,8 @@ class JobSpec(WireModel):
             settings = settings.model_copy(
                 update={"cache_settings": cache.model_copy(update={"use_cache": cache_id})}
             )
+        from rmapply.wire import JobCreation  # made on first use: a plan creating no job
+
         return JobCreation(
             type=self.type,
             name=self.name,

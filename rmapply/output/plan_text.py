@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmapply.model import FieldClass
 from rmapply.plan import (
     KNOWN_AFTER_APPLY,
     Action,
     ActionType,
-    CreateJob,
-    CreateWorkspace,
     FieldDiff,
-    Forget,
     Plan,
-    RemoteChange,
     RemoteChangeCategory,
     ReplaceJob,
-    ReplaceWorkspace,
     Retire,
     UpdateJob,
     format_cost,
 )
+from rmapply.plan.actions import _Resolvable
 from rmapply.plan.diff import describe_diff, describe_value
+
+if TYPE_CHECKING:
+    from rmapply.plan.reported import RemoteChange
 
 MARKERS = {
     ActionType.CREATE: "+",
@@ -35,6 +34,9 @@ MARKERS = {
     ActionType.RECORD: "=",
     ActionType.NOOP: " ",
 }
+# the actions with a body to show: CreateJob, CreateWorkspace, ReplaceJob, ReplaceWorkspace (told
+# by type: rmapply.plan.changes is imported only when a plan changes something)
+_CREATES = (ActionType.CREATE, ActionType.REPLACE)
 _COLOURS = {
     ActionType.CREATE: "32",  # green
     ActionType.UPDATE: "33",  # yellow
@@ -82,9 +84,9 @@ def headline(action: Action) -> str:
             Retire.CANCEL: " (old job cancelled)",
             Retire.KEEP: " (old job kept)",
         }[action.retire]
-    if isinstance(action, Forget) and action.request is not None:
+    if action.action is ActionType.FORGET and action.request is not None:  # Forget
         words = "cancel, then forget"
-    if isinstance(action, CreateJob | ReplaceJob | UpdateJob) and action.submit:
+    if isinstance(action, _Resolvable | UpdateJob) and action.submit:  # or CreateJob, ReplaceJob
         words += ", then submit"
     return words
 
@@ -115,14 +117,13 @@ def action_lines(action: Action, paint: Painter) -> list[str]:
     if action.precondition.in_state:
         noun = "job" if action.kind == "job" else "workspace"
         lines.append(f"{INDENT}{noun}: {action.precondition.describe().removeprefix('id ')}")
-    if isinstance(action, CreateJob | CreateWorkspace | ReplaceJob | ReplaceWorkspace) and (
-        not action.diff
-    ):
+    # a CreateJob, CreateWorkspace, ReplaceJob or ReplaceWorkspace (each has a request body)
+    if action.action in _CREATES and action.request is not None and not action.diff:
         for path, value in flatten(action.request.to_wire()):
             # a placeholder is not a value: shown bare, as the plan fills it
             placeholder = isinstance(value, str) and value.startswith(KNOWN_AFTER_APPLY)
             shown = value if placeholder else describe_value(value)
-            if value == KNOWN_AFTER_APPLY and isinstance(action, CreateJob | ReplaceJob):
+            if value == KNOWN_AFTER_APPLY and isinstance(action, _Resolvable):
                 source = action.cache_ref if path.endswith("useCache") else action.workspace_ref
                 shown = f"{KNOWN_AFTER_APPLY} from {source}"
             lines.append(f"{INDENT}{path}: {shown}")

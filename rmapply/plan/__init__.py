@@ -32,17 +32,16 @@ if TYPE_CHECKING:
     )
     from rmapply.plan.context import PlanOptions
     from rmapply.plan.cost import CostModel
-    from rmapply.plan.drift import RemoteChange, RemoteChangeCategory
+    from rmapply.plan.drift import RemoteChangeCategory
     from rmapply.plan.planfile import SavedPlan, check_fresh, check_saved_plan, load_plan, save_plan
     from rmapply.plan.planner import build_plan
     from rmapply.plan.remote import RemoteView, Sighting
+    from rmapply.plan.reported import RemoteChange, Settled, Unresolved
     from rmapply.plan.result import (
         PLAN_FORMAT_VERSION,
         CostSummary,
         Plan,
-        Settled,
         Summary,
-        Unresolved,
     )
 
 
@@ -73,7 +72,7 @@ _MODULES = {
     "format_cost": "rmapply.plan.actions",
     "PlanOptions": "rmapply.plan.context",
     "CostModel": "rmapply.plan.cost",
-    "RemoteChange": "rmapply.plan.drift",
+    "RemoteChange": "rmapply.plan.reported",
     "RemoteChangeCategory": "rmapply.plan.drift",
     "SavedPlan": "rmapply.plan.planfile",
     "check_fresh": "rmapply.plan.planfile",
@@ -86,9 +85,9 @@ _MODULES = {
     "PLAN_FORMAT_VERSION": "rmapply.plan.result",
     "CostSummary": "rmapply.plan.result",
     "Plan": "rmapply.plan.result",
-    "Settled": "rmapply.plan.result",
+    "Settled": "rmapply.plan.reported",
     "Summary": "rmapply.plan.result",
-    "Unresolved": "rmapply.plan.result",
+    "Unresolved": "rmapply.plan.reported",
 }
 
 

@@ -4,8 +4,9 @@ exact request body (see docs/plan.md)."""
 # Annotations are objects here, not strings (no ``from __future__ import annotations``):
 # pydantic would compile and evaluate each string of each model class at import.
 
+import importlib
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from rmapply.errors import ApplyError, PlanError
 from rmapply.model import Address, ResourceKind
@@ -36,7 +37,20 @@ from rmapply.plan.values import (
     trusted,
     waits_sentence,
 )
-from rmapply.wire import JobCreation, JobPatch, WireModel
+from rmapply.wire import JobPatch, WireModel
+
+if TYPE_CHECKING:
+    from rmapply.plan.changes import (
+        ANY_ACTION_TYPES,
+        CreateJob,
+        CreateWorkspace,
+        DeleteJob,
+        DeleteWorkspace,
+        Forget,
+        ReplaceWorkspace,
+        SubmitJob,
+    )
+    from rmapply.wire import JobCreation
 
 
 class Action(PlanValue):
@@ -135,7 +149,7 @@ class _Resolvable(Action):
         self,
         known_ids: Mapping[Address, str],
         known_outputs: Mapping[Address, Mapping[str, str]] | None = None,
-    ) -> JobCreation:
+    ) -> "JobCreation":
         """The exact POST /jobs body the plan shows, each ``(known after apply)`` placeholder
         filled with the id ``known_ids`` holds for the address the plan names for it, and each
         input reference with the output id ``known_outputs`` holds for that job and format
@@ -187,7 +201,7 @@ class _Resolvable(Action):
         return found
 
     @staticmethod
-    def _use_cache(body: JobCreation) -> str | None:
+    def _use_cache(body: "JobCreation") -> str | None:
         cache = body.settings.cache_settings
         return cache.use_cache if cache is not None else None
 
@@ -201,40 +215,6 @@ class _Resolvable(Action):
                 " nothing was sent",
                 hint=f"apply {ref} first, then make the plan again",
             ) from None
-
-
-class CreateWorkspace(Action):
-    """POST /workspaces; ``previous_id`` is set when the old workspace vanished (404)."""
-
-    kind: Literal["workspace"] = "workspace"
-    action: Literal[ActionType.CREATE] = ActionType.CREATE
-    request: WorkspaceCreationBody
-    previous_id: str | None = None
-
-
-class ReplaceWorkspace(Action):
-    """POST /workspaces for a workspace that cannot be changed; the old one is kept remotely."""
-
-    kind: Literal["workspace"] = "workspace"
-    action: Literal[ActionType.REPLACE] = ActionType.REPLACE
-    request: WorkspaceCreationBody
-    old_remote_id: str
-
-
-class DeleteWorkspace(Action):
-    """DELETE /workspaces/{id} (no body)."""
-
-    kind: Literal["workspace"] = "workspace"
-    action: Literal[ActionType.DELETE] = ActionType.DELETE
-    remote_id: str
-
-
-class CreateJob(_Resolvable):
-    """POST /jobs, then (``submit``) PATCH ``submit_request``; ``previous_id`` after a 404."""
-
-    kind: Literal["job"] = "job"
-    action: Literal[ActionType.CREATE] = ActionType.CREATE
-    previous_id: str | None = None
 
 
 class ReplaceJob(_Resolvable):
@@ -271,44 +251,6 @@ class UpdateJob(Action):
         _check_body("submit_request", self.submit_request, SUBMIT_PATCH if self.submit else None)
 
 
-class SubmitJob(Action):
-    """PATCH /jobs/{id} ``{"state": "Active"}``; ``waiting_for`` names the upstream jobs not in
-    success when planned (reasonCode ``waiting-for-inputs`` or ``upstream-failed``)."""
-
-    kind: Literal["job"] = "job"
-    action: Literal[ActionType.SUBMIT] = ActionType.SUBMIT
-    remote_id: str
-    request: JobPatchBody
-    waiting_for: tuple[Upstream, ...] = ()
-
-    def model_post_init(self, context: Any, /) -> None:
-        """Refuse a submit body other than the one apply sends."""
-        super().model_post_init(context)
-        _check_body("request", self.request, SUBMIT_PATCH)
-
-
-class DeleteJob(Action):
-    """DELETE /jobs/{id} of an unsubmitted job (no body)."""
-
-    kind: Literal["job"] = "job"
-    action: Literal[ActionType.DELETE] = ActionType.DELETE
-    remote_id: str
-
-
-class Forget(Action):
-    """Drop the record from state; with ``request`` (a cancel) PATCH it first."""
-
-    action: Literal[ActionType.FORGET] = ActionType.FORGET
-    remote_id: str
-    request: JobPatchBody | None = None
-
-    def model_post_init(self, context: Any, /) -> None:
-        """Refuse a body other than the cancel apply sends before forgetting."""
-        super().model_post_init(context)
-        if self.request is not None:
-            _check_body("request", self.request, CANCEL_PATCH)
-
-
 class Record(Action):
     """Write ``after`` into the record without any API call."""
 
@@ -323,19 +265,30 @@ class NoOp(Action):
     remote_id: str | None = None
 
 
-ANY_ACTION_TYPES: tuple[type[Action], ...] = (
-    CreateWorkspace,
-    ReplaceWorkspace,
-    DeleteWorkspace,
-    CreateJob,
-    ReplaceJob,
-    UpdateJob,
-    SubmitJob,
-    DeleteJob,
-    Forget,
-    Record,
-    NoOp,
+# The actions that change something are created on first use (rmapply.plan.changes): a no-op
+# plan never needs them. They are still imported from here (PEP 562).
+_CHANGES = frozenset(
+    (
+        "ANY_ACTION_TYPES",
+        "CreateJob",
+        "CreateWorkspace",
+        "DeleteJob",
+        "DeleteWorkspace",
+        "Forget",
+        "ReplaceWorkspace",
+        "SubmitJob",
+    )
 )
+
+if not TYPE_CHECKING:  # mypy sees the imports above
+
+    def __getattr__(name: str) -> object:
+        if name not in _CHANGES:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module("rmapply.plan.changes"), name)
+        globals()[name] = value
+        return value
+
 
 # the plan's values are re-exported: actions and the values they carry are imported from here
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from rmapply.errors import PlanError
 from rmapply.model import Address, DesiredJob, DesiredState, OutputRef, ResourceKind
@@ -14,18 +14,23 @@ from rmapply.plan.actions import (
     KNOWN_AFTER_APPLY,
     NEW_UPSTREAM,
     Action,
-    CreateJob,
-    CreateWorkspace,
+    ActionType,
     InputRef,
-    ReplaceJob,
-    ReplaceWorkspace,
     Upstream,
+    _Resolvable,
 )
 from rmapply.plan.cost import CostModel
-from rmapply.plan.drift import RemoteChange
 from rmapply.plan.remote import Observation, RemoteView, observe
 from rmapply.state.document import ResourceRecord, StateDocument
 from rmapply.wire import JobState
+
+if TYPE_CHECKING:
+    from rmapply.plan.changes import CreateWorkspace
+    from rmapply.plan.reported import RemoteChange
+
+# a workspace this plan creates anew: CreateWorkspace or ReplaceWorkspace, told by type (the
+# classes are created on first use: a no-op plan never needs them)
+_NEW_WORKSPACE = (ActionType.CREATE, ActionType.REPLACE)
 
 
 # a named tuple: built at import for a third of a dataclass's cost
@@ -162,7 +167,9 @@ class PlanContext:
         if known is None:
             # cached: workspaces are all decided before the first job, and jobs share them
             address = Address.workspace(spec.workspace)
-            if isinstance(self.workspace_actions.get(address), CreateWorkspace | ReplaceWorkspace):
+            action = self.workspace_actions.get(address)
+            # CreateWorkspace | ReplaceWorkspace (by type: the classes are made on first use)
+            if action is not None and action.action in _NEW_WORKSPACE:
                 known = (KNOWN_AFTER_APPLY, address)
             else:
                 record = self.records.get(address)
@@ -172,7 +179,7 @@ class PlanContext:
 
     def recreated(self, address: Address) -> bool:
         """True when this plan creates the job at ``address`` anew (its ids change)."""
-        return isinstance(self.job_actions.get(address), CreateJob | ReplaceJob)
+        return isinstance(self.job_actions.get(address), _Resolvable)  # CreateJob | ReplaceJob
 
     def cache_for(self, job: DesiredJob) -> tuple[str | None, Address | None]:
         """The cache id of ``useCache = "jobs.KEY"`` (that job's id), and the job's address when
@@ -227,8 +234,10 @@ class PlanContext:
         if record is not None:
             ids |= {h.id for h in record.history if h.last_state == GONE}
         action = self.workspace_actions.get(address)
-        if isinstance(action, CreateWorkspace) and action.previous_id:
-            ids.add(action.previous_id)
+        if action is not None and action.action is ActionType.CREATE:  # a CreateWorkspace
+            previous_id = cast("CreateWorkspace", action).previous_id
+            if previous_id:
+                ids.add(previous_id)
         return ids
 
 

@@ -7,14 +7,17 @@ Normal progress (an active job finishing) is told apart from drift (a job change
 # pydantic would compile and evaluate each string of each model class at import.
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from rmapply.model import Address, FieldClass, classify_job_field
-from rmapply.plan.actions import AddressField, FieldDiff, PlanValue
+from rmapply.plan.actions import FieldDiff
 from rmapply.plan.diff import classify_workspace_field, spec_diff
 from rmapply.plan.remote import Observation, Sighting
 from rmapply.state.document import ResourceRecord
 from rmapply.wire import JobState
+
+if TYPE_CHECKING:
+    from rmapply.plan.reported import RemoteChange
 
 
 class RemoteChangeCategory(StrEnum):
@@ -23,18 +26,6 @@ class RemoteChangeCategory(StrEnum):
     PROGRESS = "progress"  # the job moved on as jobs do: active -> success / failed / cancelled
     DRIFT = "drift"  # changed outside rmapply: settings, name, inputs, a submit nobody planned
     GONE = "gone"  # the remote object answered 404
-
-
-class RemoteChange(PlanValue):
-    """One remote change; accepting it stores ``remote`` in the record (or drops it when gone)."""
-
-    address: AddressField
-    kind: Literal["job", "workspace"]
-    remote_id: str
-    category: RemoteChangeCategory
-    diff: tuple[FieldDiff, ...] = ()
-    remote: dict[str, Any] | None = None  # the object seen now; None when gone
-    message: str
 
 
 # Normal life of a job: anything else (e.g. unsubmitted -> active) happened outside rmapply.
@@ -70,12 +61,14 @@ def _drift_class(path: str) -> FieldClass:
 
 def remote_change(
     address: Address, record: ResourceRecord, seen: Observation
-) -> RemoteChange | None:
+) -> "RemoteChange | None":
     """The change between the record's last sighting and now, if any."""
     sighting = seen.seen
     if sighting is _LAST_SEEN:
         return None
     if sighting is _GONE:
+        from rmapply.plan.reported import RemoteChange  # made on first use
+
         return RemoteChange(
             address=address,
             kind=record.kind,
@@ -88,6 +81,8 @@ def remote_change(
     if last == now:
         return None
     if last is None:
+        from rmapply.plan.reported import RemoteChange  # made on first use
+
         return RemoteChange(
             address=address,
             kind=record.kind,
@@ -103,7 +98,7 @@ def remote_change(
 
 def _workspace_change(
     address: Address, record: ResourceRecord, last: dict[str, Any], now: dict[str, Any]
-) -> RemoteChange | None:
+) -> "RemoteChange | None":
     keys = ("name", "iTwinId", "contextCaptureVersion")
     changes = spec_diff(
         {k: last.get(k) for k in keys if last.get(k) is not None},
@@ -112,6 +107,8 @@ def _workspace_change(
     )
     if not changes:
         return None
+    from rmapply.plan.reported import RemoteChange  # made on first use
+
     return RemoteChange(
         address=address,
         kind="workspace",
@@ -125,7 +122,7 @@ def _workspace_change(
 
 def _job_change(
     address: Address, record: ResourceRecord, last: dict[str, Any], now: dict[str, Any]
-) -> RemoteChange | None:
+) -> "RemoteChange | None":
     before, after = job_projection(last), job_projection(now)
     old_state, new_state = last.get("state"), now.get("state")
     changes = list(spec_diff(before, after, _drift_class)) if before != after else []
@@ -137,6 +134,8 @@ def _job_change(
     if changes or (state_moved and (old_state, new_state) not in _PROGRESS):
         if state_moved:
             changes.append(state_diff)
+        from rmapply.plan.reported import RemoteChange  # made on first use
+
         return RemoteChange(
             address=address,
             kind="job",
@@ -147,6 +146,8 @@ def _job_change(
             message="changed outside rmapply",
         )
     if state_moved:
+        from rmapply.plan.reported import RemoteChange  # made on first use
+
         return RemoteChange(
             address=address,
             kind="job",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmapply.model import Address, DesiredJob
 from rmapply.plan.actions import (
     CANCEL_PATCH,
     SUBMIT_PATCH,
-    CreateJob,
     FieldDiff,
     JobCost,
     Precondition,
@@ -30,6 +29,9 @@ from rmapply.wire import JobPatch, JobPatchSettings
 SUBMIT = SUBMIT_PATCH
 CANCEL = CANCEL_PATCH
 ABSENT = trusted(Precondition, in_state=False)  # no validator built at import
+
+if TYPE_CHECKING:
+    from rmapply.plan.changes import CreateJob
 
 
 @functools.cache  # compiled on first use: a plan with no changed field never splits a path
@@ -151,6 +153,8 @@ def create_job(
     cache_id, cache_ref = ctx.cache_for(desired)
     output_ids, input_refs = ctx.outputs_for(desired)
     submit = desired.spec.submit
+    from rmapply.plan.changes import CreateJob  # made on first use
+
     return CreateJob(
         address=desired.address,
         reason_code=code,

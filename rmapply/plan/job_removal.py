@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rmapply.model import Address
-from rmapply.plan.actions import Action, DeleteJob, Forget, Precondition, ReasonCode
+from rmapply.plan.actions import Action, Precondition, ReasonCode
 from rmapply.plan.context import PlanContext
 from rmapply.plan.job_actions import CANCEL
 from rmapply.plan.remote import Observation, Sighting
@@ -22,6 +22,9 @@ def plan_removal(
     precondition: Precondition,
 ) -> Action:
     """A job that left the manifests: delete it when unsubmitted, else only forget it."""
+    # made on first use: a plan that removes no job never needs them
+    from rmapply.plan.changes import DeleteJob, Forget
+
     job_id, state = record.remote_id, seen.job_state
     common: dict[str, Any] = {
         "address": address,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rmapply.model import Address, DesiredState, ResourceKind
-from rmapply.plan.result import Unresolved
 from rmapply.state.document import PendingOperation, StateDocument
+
+if TYPE_CHECKING:
+    from rmapply.plan.reported import Unresolved
 
 # the client's default read timeout, for an intent that did not record the one it was sent with
 DEFAULT_READ_TIMEOUT = 60.0
@@ -165,6 +168,8 @@ def unresolved(
             " have taken effect; nothing is planned for it until this is settled"
         )
         commands = (forget,)
+    from rmapply.plan.reported import Unresolved  # made on first use
+
     return Unresolved(
         address=address,
         operation=operation.action,

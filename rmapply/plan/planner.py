@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from rmapply.errors import PlanError
 from rmapply.gc_pause import gc_paused
@@ -12,10 +12,7 @@ from rmapply.model import Address, DesiredState, ResourceKind
 from rmapply.plan.actions import (
     Action,
     ActionType,
-    CreateJob,
-    DeleteJob,
-    Forget,
-    ReplaceJob,
+    _Resolvable,
     trusted,
 )
 from rmapply.plan.context import PlanContext, PlanOptions, RecordIndex, address_name, upstreams
@@ -30,9 +27,15 @@ from rmapply.plan.pending import (
     unresolved,
 )
 from rmapply.plan.remote import RemoteView, Sighting
-from rmapply.plan.result import AnyAction, CostSummary, Plan, Summary
+from rmapply.plan.result import CostSummary, Plan, Summary
 from rmapply.plan.workspaces import plan_workspace, plan_workspace_removal
 from rmapply.state.document import ResourceRecord, StateDocument
+
+if TYPE_CHECKING:
+    from rmapply.plan.changes import AnyAction
+
+# a job's removal: DeleteJob or Forget (told by type: those classes are created on first use)
+_REMOVED = (ActionType.DELETE, ActionType.FORGET)
 
 
 def build_plan(
@@ -292,9 +295,9 @@ def _workspace_users(ctx: PlanContext, actions: Iterable[Action]) -> dict[str, l
             continue
         action = planned.get(address)
         record = ctx.records.get(address)
-        if isinstance(action, DeleteJob | Forget):
+        if action is not None and action.action in _REMOVED:  # DeleteJob | Forget
             continue
-        if isinstance(action, CreateJob | ReplaceJob):
+        if isinstance(action, _Resolvable):  # CreateJob | ReplaceJob
             workspace_id: str | None = None if action.workspace_ref else action.request.workspace_id
         else:
             workspace_id = record.workspace_id if record else None

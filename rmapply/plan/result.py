@@ -4,80 +4,28 @@
 # pydantic would compile and evaluate each string of each model class at import.
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
-
-from pydantic import Discriminator, Tag
+from typing import TYPE_CHECKING
 
 from rmapply.plan.actions import (
     Action,
     ActionType,
-    AddressField,
-    CreateJob,
-    CreateWorkspace,
-    DeleteJob,
-    DeleteWorkspace,
-    Forget,
-    NoOp,
     PlanValue,
-    Record,
-    ReplaceJob,
-    ReplaceWorkspace,
-    SubmitJob,
-    UpdateJob,
 )
-from rmapply.plan.drift import RemoteChange, RemoteChangeCategory
+from rmapply.plan.drift import RemoteChangeCategory
+from rmapply.plan.values import made_later
 
 # 2: camelCase keys (the API's dialect) and a reasonCode on every action
 PLAN_FORMAT_VERSION = 2
-_KIND_FREE = ("forget", "record", "noop")
 
 
-def _action_tag(value: Any) -> str:
-    if isinstance(value, dict):
-        kind, action = value.get("kind"), str(value.get("action"))
-    else:
-        kind, action = value.kind, str(value.action)
-    return action if action in _KIND_FREE else f"{kind}.{action}"
-
-
-AnyAction = Annotated[
-    Annotated[CreateWorkspace, Tag("workspace.create")]
-    | Annotated[ReplaceWorkspace, Tag("workspace.replace")]
-    | Annotated[DeleteWorkspace, Tag("workspace.delete")]
-    | Annotated[CreateJob, Tag("job.create")]
-    | Annotated[ReplaceJob, Tag("job.replace")]
-    | Annotated[UpdateJob, Tag("job.update")]
-    | Annotated[SubmitJob, Tag("job.submit")]
-    | Annotated[DeleteJob, Tag("job.delete")]
-    | Annotated[Forget, Tag("forget")]
-    | Annotated[Record, Tag("record")]
-    | Annotated[NoOp, Tag("noop")],
-    Discriminator(_action_tag),
-]
-
-
-class Unresolved(PlanValue):
-    """A request of unknown outcome from an earlier apply, and the commands that settle it."""
-
-    address: AddressField
-    operation: str  # "create", "submit", "delete", ...
-    sent_at: datetime
-    request_digest: str
-    details: dict[str, Any]
-    message: str
-    commands: tuple[str, ...]
-
-
-class Settled(PlanValue):
-    """A request of unknown outcome from an earlier apply, settled from what the service shows
-    now: the plan is made as if it were settled (apply records it; ``plan --out`` already did)."""
-
-    address: AddressField
-    operation: str  # "create", "submit", "delete", ...
-    outcome: Literal["adopted", "done", "not done"]
-    message: str
-    remote_id: str | None = None
-    recorded: bool = False  # True once written into the state
+if TYPE_CHECKING:
+    from rmapply.plan.changes import AnyAction
+    from rmapply.plan.reported import RemoteChange, Settled, Unresolved
+else:
+    AnyAction = made_later("rmapply.plan.changes", "AnyAction")
+    RemoteChange = made_later("rmapply.plan.reported", "RemoteChange")
+    Settled = made_later("rmapply.plan.reported", "Settled")
+    Unresolved = made_later("rmapply.plan.reported", "Unresolved")
 
 
 class CostSummary(PlanValue):

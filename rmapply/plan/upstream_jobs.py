@@ -3,19 +3,21 @@ it takes) change about it: when it is submitted, and the ids that a re-run upstr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmapply.model import Address, DesiredJob, FieldClass
 from rmapply.plan.actions import (
     KNOWN_AFTER_APPLY,
     FieldDiff,
     ReasonCode,
-    SubmitJob,
     waits_sentence,
 )
 from rmapply.plan.context import PlanContext
 from rmapply.plan.job_actions import SUBMIT, JobFacts, cost_of, paths, then_submit
 from rmapply.state.document import ResourceRecord
+
+if TYPE_CHECKING:
+    from rmapply.plan.changes import SubmitJob
 
 
 def when_submitted(ctx: PlanContext, desired: DesiredJob) -> str:
@@ -94,6 +96,8 @@ def submit_when_ready(ctx: PlanContext, facts: JobFacts, common: dict[str, Any])
             f"job {job_id} is unsubmitted and {waits_sentence(waiting)}: it is submitted once"
             " its inputs are ready (the next 'rmapply apply', or this one with --wait)"
         )
+    from rmapply.plan.changes import SubmitJob  # made on first use
+
     return SubmitJob(
         **common,
         reason_code=code,

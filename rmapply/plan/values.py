@@ -4,20 +4,23 @@ pipeline's downstream job waits for (see docs/plan.md)."""
 # Annotations are objects here, not strings (no ``from __future__ import annotations``):
 # pydantic would compile and evaluate each string of each model class at import.
 
+import importlib
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    GetCoreSchemaHandler,
     PlainSerializer,
     PlainValidator,
     WithJsonSchema,
 )
+from pydantic_core import CoreSchema
 
 from rmapply.model import Address, FieldClass
 from rmapply.plan.remote import Sighting
-from rmapply.wire import JobCreation, JobPatch, PatchState, WorkspaceCreation
+from rmapply.wire import JobPatch, PatchState, WorkspaceCreation
 from rmapply.wire.aliases import camel_alias
 
 # Shown (and sent nowhere) in place of an id that exists only once an earlier action of the
@@ -51,6 +54,24 @@ AddressField = Annotated[
     WithJsonSchema({"type": "string", "pattern": r"^(jobs|workspaces)\.[a-z0-9][a-z0-9_-]*$"}),
 ]
 _WireOut = PlainSerializer(_wire, return_type=dict[str, Any])
+
+
+def made_later(module: str, name: str) -> Any:
+    """A stand-in for the type ``module.name`` in a model's fields: that type (and the classes it
+    names) is imported when that model's schema is built (to validate, dump or describe it), not
+    at import: a no-op plan is built without validation (``trusted``) and never needs them. The
+    schema is the type's own."""
+
+    def schema(source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return handler.generate_schema(getattr(importlib.import_module(module), name))
+
+    return type(name, (), {"__get_pydantic_core_schema__": staticmethod(schema)})
+
+
+if TYPE_CHECKING:
+    from rmapply.wire import JobCreation
+else:  # a plan that creates no job never makes the class (rmapply.wire.job_creation)
+    JobCreation = made_later("rmapply.wire", "JobCreation")
 JobCreationBody = Annotated[JobCreation, _WireOut]
 JobPatchBody = Annotated[JobPatch, _WireOut]
 WorkspaceCreationBody = Annotated[WorkspaceCreation, _WireOut]

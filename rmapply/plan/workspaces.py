@@ -8,14 +8,10 @@ from typing import Any
 from rmapply.model import Address, DesiredWorkspace, FieldClass, digest
 from rmapply.plan.actions import (
     Action,
-    CreateWorkspace,
-    DeleteWorkspace,
-    Forget,
     NoOp,
     Precondition,
     ReasonCode,
     Record,
-    ReplaceWorkspace,
     trusted,
 )
 from rmapply.plan.context import PlanContext
@@ -58,6 +54,8 @@ def plan_workspace(
     lost = ctx.state.pending.get(str(address))
     again = (lost_create_note(lost),) if lost is not None and lost.action == "create" else ()
     if record is None:
+        from rmapply.plan.changes import CreateWorkspace  # made on first use
+
         return CreateWorkspace(
             **common,
             reason_code=ReasonCode.NEW,
@@ -71,6 +69,8 @@ def plan_workspace(
     precondition = _precondition(ctx, address, record)
     common |= {"before": record.spec, "precondition": precondition}
     if ctx.observe(address).seen is Sighting.GONE:
+        from rmapply.plan.changes import CreateWorkspace  # made on first use
+
         return CreateWorkspace(
             **common,
             reason_code=ReasonCode.GONE_REMOTELY,
@@ -95,6 +95,8 @@ def plan_workspace(
     diff = spec_diff(record.spec, after, classify_workspace_field)
     rerun = [c.path for c in diff if c.field_class is FieldClass.RERUN]
     if rerun:
+        from rmapply.plan.changes import ReplaceWorkspace  # made on first use
+
         return ReplaceWorkspace(
             **common,
             diff=diff,
@@ -127,6 +129,8 @@ def plan_workspace_removal(
     """Delete a workspace that left the manifests, unless a job in state still uses it."""
     precondition = _precondition(ctx, address, record)
     if ctx.observe(address).seen is Sighting.GONE:
+        from rmapply.plan.changes import Forget  # made on first use
+
         return Forget(
             kind="workspace",
             address=address,
@@ -152,6 +156,8 @@ def plan_workspace_removal(
             precondition=precondition,
             remote_id=record.remote_id,
         )
+    from rmapply.plan.changes import DeleteWorkspace  # made on first use
+
     return DeleteWorkspace(
         address=address,
         before=record.spec,

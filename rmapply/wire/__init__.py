@@ -33,11 +33,11 @@ if TYPE_CHECKING:
         ProgressState,
         Quality,
     )
+    from rmapply.wire.job_creation import JobCreation
     from rmapply.wire.jobs import (
         CacheSettings,
         CostEstimationParameters,
         JobCreateSettings,
-        JobCreation,
         JobInput,
         JobPatch,
         JobPatchSettings,
@@ -70,7 +70,7 @@ _MODULES = {
     "ExecutionInformation": "rmapply.wire.answers",
     "Job": "rmapply.wire.answers",
     "JobCreateSettings": "rmapply.wire.jobs",
-    "JobCreation": "rmapply.wire.jobs",
+    "JobCreation": "rmapply.wire.job_creation",
     "JobInput": "rmapply.wire.jobs",
     "JobOutput": "rmapply.wire.answers",
     "JobPatch": "rmapply.wire.jobs",

@@ -1,5 +1,6 @@
 """Job bodies rmapply sends to the v1 API: creation and patch (what the service answers is in
-rmapply.wire.answers: a plan that reads nothing never builds those models)."""
+rmapply.wire.answers: a plan that reads nothing never builds those models; the creation body is
+in rmapply.wire.job_creation: a plan that creates no job never makes it)."""
 
 # Annotations are objects here, not strings (no ``from __future__ import annotations``):
 # pydantic would compile and evaluate each string of each model class at import.
@@ -50,17 +51,6 @@ class JobPatchSettings(WireModel):
     processing_engines: LenientInt | None = None
     outputs: list[OutputFormat] | None = None
     cache_settings: CacheSettings | None = None
-
-
-class JobCreation(WireModel):
-    """Schema ``jobCreation``: the body of ``POST /jobs``."""
-
-    type: JobType
-    name: str
-    cost_estimation_parameters: CostEstimationParameters | None = None
-    workspace_id: str
-    inputs: list[JobInput]
-    settings: JobCreateSettings
 
 
 class JobPatch(WireModel):

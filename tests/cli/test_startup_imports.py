@@ -147,6 +147,8 @@ def test_plan_without_refresh_on_a_warm_cache_renders_nothing_and_imports_no_hea
     assert found(modules, *PLAN_NEVER) == []
     # nothing is read from the service: none of its answers' models; no lock: no socket
     assert found(modules, "rmapply.wire.answers", "rmapply.wire.problems", "socket") == []
+    # no remote change and no operation of unknown outcome to report: their models are not made
+    assert found(modules, "rmapply.plan.reported") == []
 
 
 def test_plan_of_yaml_manifests_still_reads_them(tmp_path: Path, itwin_id: str) -> None:
@@ -186,3 +188,41 @@ def test_no_op_local_plan_imports_no_template_yaml_diff_lock_or_http_library(
     assert found(modules, *PLAN_NEVER, "rmapply.state.traces", "rmapply.state.versions") == []
     # the emulator's answers name their status from a small table: no http (its status enum)
     assert found(modules, "http") == []
+    # every action is a NoOp: the classes of the actions that change something are never made
+    assert found(modules, "rmapply.plan.changes", "rmapply.plan.reported") == []
+    assert found(modules, "rmapply.wire.job_creation") == []
+    # every call succeeds: no error body is rendered, none of the error answers' models is made
+    assert found(modules, "rmapply.wire.problems") == []
+
+
+# Writes the names of the pydantic models made by importing what a plan imports.
+MODELS_PROBE = """
+import rmapply.project, rmapply.output.plan_text, rmapply.plan.planner
+from pydantic import BaseModel
+def walk(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from walk(sub)
+print(" ".join(sorted({c.__name__ for c in walk(BaseModel) if c.__module__.startswith("rmapply")})))
+"""
+
+
+def test_planning_modules_make_no_model_a_no_op_plan_never_uses() -> None:
+    # made on first use: a no-op plan builds only NoOp actions, reports no remote change and
+    # no operation of unknown outcome, and creates no job (rmapply.plan.changes,
+    # rmapply.plan.reported, rmapply.wire.job_creation)
+    done = subprocess.run(
+        [sys.executable, "-c", MODELS_PROBE], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    made = set(done.stdout.split())
+    assert "NoOp" in made and "Plan" in made
+    never = {"CreateJob", "DeleteJob", "Forget", "SubmitJob", "CreateWorkspace"}
+    never |= {"ReplaceWorkspace", "DeleteWorkspace", "RemoteChange", "Unresolved", "Settled"}
+    never.add("JobCreation")  # the body of POST /jobs: a plan creating no job never needs it
+    assert sorted(made & never) == []
+    # still imported from where they were
+    from rmapply.plan import CreateJob, RemoteChange, Settled, Unresolved
+    from rmapply.plan.actions import ANY_ACTION_TYPES, Forget
+
+    assert CreateJob in ANY_ACTION_TYPES and Forget in ANY_ACTION_TYPES
+    assert {RemoteChange.__name__, Settled.__name__, Unresolved.__name__} <= never
