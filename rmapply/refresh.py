@@ -61,9 +61,14 @@ def _itwins(state: StateDocument, project_itwin: str | None) -> list[str]:
 
 
 def _list_jobs(
-    client: RealityModelingClient, itwins: Iterable[str], wanted: set[str], page_size: int
+    client: RealityModelingClient,
+    itwins: Iterable[str],
+    wanted: set[str],
+    page_size: int,
+    items: dict[str, Any],
 ) -> tuple[dict[str, Job], list[str]]:
     """Jobs in ``wanted`` found by listing each iTwin page by page; problems met on the way.
+    ``items`` receives the JSON object the page held for each job found (see RemoteView).
 
     The listing stops as soon as every wanted job was seen: an iTwin shared with other projects
     may hold many more jobs than the state.
@@ -72,9 +77,11 @@ def _list_jobs(
     problems: list[str] = []
     for itwin in itwins:
         try:
-            for job in client.list_jobs(f"iTwinId eq {itwin}", top=page_size):
+            for job, item in client.list_job_items(f"iTwinId eq {itwin}", top=page_size):
                 if job.id in wanted:
                     found[job.id] = job
+                    if item is not None:
+                        items[job.id] = item
                     if len(found) == len(wanted):
                         return found, problems
         except TransportError as exc:
@@ -207,13 +214,14 @@ def refresh(
     job_ids = {r.remote_id for r in state.resources.values() if r.kind == "job"}
     workspace_ids = {r.remote_id for r in state.resources.values() if r.kind == "workspace"}
     jobs: dict[str, Job] = {}
+    items: dict[str, Any] = {}
     problems: list[str] = []
     listed = False
     if use_list and job_ids:
         itwins = _itwins(state, itwin_id)
         if itwins:
             with gc_paused(promote=True):  # a page of a thousand jobs holds no cycles
-                jobs, problems = _list_jobs(client, itwins, job_ids, page_size)
+                jobs, problems = _list_jobs(client, itwins, job_ids, page_size, items)
             listed = not problems
     missing_jobs = sorted(job_ids - set(jobs))
     workspaces: dict[str, Workspace] = {}
@@ -242,7 +250,7 @@ def refresh(
 
         with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
             fetch_all(pool.map)
-    view = RemoteView(jobs=jobs, workspaces=workspaces, gone=frozenset(proofs))
+    view = RemoteView(jobs=jobs, workspaces=workspaces, gone=frozenset(proofs), listed=items)
     return RefreshResult(
         view=view,
         list_pages_used=listed,

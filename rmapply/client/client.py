@@ -6,13 +6,13 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from rmapply.client.auth import Auth, auth_from_env
 from rmapply.client.caller import Call, Caller
 from rmapply.client.events import EventSink, OutcomeVerified, ignore_event
-from rmapply.client.responses import parse_answer
+from rmapply.client.responses import page_items, parse_answer
 from rmapply.client.retrying import RetryPolicy
 from rmapply.client.service_clock import ServiceClock
 from rmapply.client.transport import USER_AGENT, HttpTransport, Timeout, endpoint_host
@@ -153,23 +153,34 @@ class RealityModelingClient:
         self, filter: str, *, top: int | None = None, continuation_token: str | None = None
     ) -> tuple[list[Job], str | None]:
         """One page of GET /jobs and the continuation token of the next page (None at the end)."""
-        params: list[tuple[str, str]] = [("$filter", filter)]
-        if top is not None:
-            params.append(("$top", str(top)))
-        if continuation_token is not None:
-            params.append(("continuationToken", continuation_token))
-        call = Call("GET", "/jobs", query=urlencode(params, quote_via=quote, safe="$"))
-        page = self._answer(JobsResponse, call)
-        href = page.links.next.href if page.links and page.links.next else None
-        return list(page.jobs or []), _continuation_token(href) if href else None
+        jobs, _, token = self._jobs_page(filter, top, continuation_token, keep_items=False)
+        return jobs, token
 
     def list_jobs(self, filter: str, *, top: int | None = None) -> Iterator[Job]:
         """Every job matching ``filter``, following continuation tokens page after page."""
+        for job, _ in self._listing(filter, top, keep_items=False):
+            yield job
+
+    def list_job_items(
+        self, filter: str, *, top: int | None = None
+    ) -> Iterator[tuple[Job, dict[str, Any] | None]]:
+        """As list_jobs, each job with the JSON object the page held for it (None when the page
+        could not be read item by item): a caller that kept an earlier wire form of a job can
+        tell it unchanged by comparing plain data."""
+        return self._listing(filter, top, keep_items=True)
+
+    def _listing(
+        self, filter: str, top: int | None, *, keep_items: bool
+    ) -> Iterator[tuple[Job, dict[str, Any] | None]]:
         token: str | None = None
         seen: set[str] = set()
         while True:
-            jobs, token = self.list_jobs_page(filter, top=top, continuation_token=token)
-            yield from jobs
+            jobs, items, token = self._jobs_page(filter, top, token, keep_items=keep_items)
+            if items is None:
+                for job in jobs:
+                    yield job, None
+            else:
+                yield from zip(jobs, items, strict=True)
             if token is None:
                 return
             if token in seen:
@@ -180,6 +191,29 @@ class RealityModelingClient:
                     hint="the listing would never end; report this to the service owner",
                 )
             seen.add(token)
+
+    def _jobs_page(
+        self,
+        filter: str,
+        top: int | None,
+        continuation_token: str | None,
+        *,
+        keep_items: bool,
+    ) -> tuple[list[Job], list[dict[str, Any]] | None, str | None]:
+        params: list[tuple[str, str]] = [("$filter", filter)]
+        if top is not None:
+            params.append(("$top", str(top)))
+        if continuation_token is not None:
+            params.append(("continuationToken", continuation_token))
+        call = Call("GET", "/jobs", query=urlencode(params, quote_via=quote, safe="$"))
+        response = self._caller.call(call)
+        page = parse_answer(
+            JobsResponse, response, call.method, call.path, processed=not call.idempotent
+        )
+        href = page.links.next.href if page.links and page.links.next else None
+        jobs = list(page.jobs or [])
+        items = page_items(response.body, len(jobs)) if keep_items else None
+        return jobs, items, _continuation_token(href) if href else None
 
     # -- limits -----------------------------------------------------------------------------
 

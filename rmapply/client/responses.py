@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from rmapply.client.transport import HttpAnswer
 from rmapply.errors import (
@@ -175,6 +176,19 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     if math.isnan(seconds):
         return None
     return max(0.0, seconds)
+
+
+def page_items(body: bytes, count: int) -> list[Any] | None:
+    """The items of a page's ``jobs`` list as plain JSON data, in the order the page's model
+    holds them; None when the body does not hold exactly ``count`` of them."""
+    try:
+        data = from_json(body)
+    except ValueError:
+        return None
+    items = data.get("jobs") if isinstance(data, dict) else None
+    if not isinstance(items, list) or len(items) != count:
+        return None
+    return items
 
 
 def parse_answer(

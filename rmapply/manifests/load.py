@@ -21,7 +21,7 @@ from rmapply.manifests.ids import id_findings
 from rmapply.manifests.limits import MAX_FILE_BYTES
 from rmapply.manifests.parse import Document, parse_manifest
 from rmapply.manifests.semantics import check
-from rmapply.manifests.validate import Resource, collect, validate_resource
+from rmapply.manifests.validate import Resource, Validated, collect, validate_resource
 from rmapply.manifests.variables import Variables, resolve_variables
 from rmapply.model import (
     Address,
@@ -286,8 +286,9 @@ class _Session:
             all_keys[resource.kind].add(resource.key)
         jobs: dict[str, tuple[Resource, JobSpec]] = {}
         workspaces: dict[str, tuple[Resource, WorkspaceSpec]] = {}
+        validated: Validated = {}
         for resource in resources:
-            spec, invalid = validate_resource(resource, config)
+            spec, invalid = validate_resource(resource, config, validated)
             findings += invalid + id_findings(resource)
             if isinstance(spec, JobSpec):
                 jobs[resource.key] = (resource, spec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import types
 import typing
 from collections.abc import Iterable
@@ -145,10 +146,24 @@ def _duplicate(here: Resource, other: Resource) -> Finding:
     )
 
 
+# Tables many jobs write alike (a template's settings) are validated once: the validated
+# (frozen) value goes into the next such job's data, and a model field takes an instance of its
+# model as it is. Keyed by the table's marshal bytes, not by ==: 1 == 1.0 == True, yet a strict
+# field refuses 1 for true; marshal writes each type apart (and refuses any other type).
+_SHARED_TABLES = {"settings": "settings", "costEstimationParameters": "cost_estimation_parameters"}
+
+# validated tables by (table, marshal bytes of the table as written)
+Validated = dict[tuple[str, bytes], Any]
+
+
 def validate_resource(
-    resource: Resource, config: ProjectConfig
+    resource: Resource, config: ProjectConfig, validated: Validated | None = None
 ) -> tuple[JobSpec | WorkspaceSpec | None, list[Finding]]:
-    """The spec of one resource, defaults applied; or findings for every invalid field."""
+    """The spec of one resource, defaults applied; or findings for every invalid field.
+
+    ``validated`` (one per load) holds the tables of the jobs validated so far: a job that
+    writes a table exactly as an earlier valid job did takes that job's value.
+    """
     model: type[JobSpec] | type[WorkspaceSpec] = (
         JobSpec if resource.kind == "jobs" else WorkspaceSpec
     )
@@ -158,14 +173,20 @@ def validate_resource(
         message = f"expected a table with the fields of {MODEL_NOUNS[model]}, got {describe(data)}"
         return None, [Finding(resource.file, base, message, resource.document, line=resource.line)]
     data = dict(data)
+    fresh: list[tuple[str, bytes]] = []
     if model is JobSpec:
         data.setdefault("submit", config.defaults.submit)
         data.setdefault("retryFailed", config.defaults.retry_failed)
+        if validated is not None:
+            fresh = _reuse(data, validated)
     elif config.itwin_id is not None:
         data.setdefault("iTwinId", config.itwin_id)
     try:
         # the validator itself, as model_validate calls it (one call less per resource)
         spec = model.__pydantic_validator__.validate_python(data, by_alias=True, by_name=False)
+        if validated is not None:
+            for key in fresh:
+                validated[key] = getattr(spec, _SHARED_TABLES[key[0]])
         return cast("JobSpec | WorkspaceSpec", spec), []
     except ValidationError as exc:
         findings = [
@@ -179,6 +200,25 @@ def validate_resource(
             for path, message in (translate(error, model) for error in exc.errors())
         ]
         return None, findings
+
+
+def _reuse(data: dict[str, Any], validated: Validated) -> list[tuple[str, bytes]]:
+    """Put the values of tables validated before into ``data``; the keys of the others."""
+    fresh = []
+    for table in _SHARED_TABLES:
+        written = data.get(table)
+        if type(written) is not dict:
+            continue
+        try:
+            key = (table, marshal.dumps(written, 2))  # version 2: no back-references
+        except ValueError:  # a value of another type (a date, say): validated as it is
+            continue
+        known = validated.get(key)
+        if known is None:
+            fresh.append(key)
+        else:
+            data[table] = known
+    return fresh
 
 
 def translate(error: Any, model: type[BaseModel]) -> tuple[tuple[PathPart, ...], str]:

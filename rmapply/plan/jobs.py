@@ -195,6 +195,10 @@ def _restore(ctx: PlanContext, address: Address, after: dict[str, Any]) -> list[
 def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
     """Nothing was spent: PATCH what PATCH accepts, replace for the rest, submit when asked."""
     spec, diff, job_id = facts.desired.spec, facts.diff, facts.job_id
+    if not diff and not ctx.remote_changes:
+        # nothing differs and nothing moved remotely (most jobs of most plans): nothing to
+        # replace, patch or restore; what is left below is the submit or the no-op
+        return _unchanged(ctx, facts)
     fixed = [
         c
         for c in diff
@@ -251,9 +255,7 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
             submit_request=SUBMIT if spec.submit else None,
             waiting_for=waiting,
         )
-    if spec.submit:
-        return submit_when_ready(ctx, facts, _common(facts))
-    if diff:
+    if diff and not spec.submit:
         return Record(
             **_common(facts),
             kind="job",
@@ -264,6 +266,13 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
                 " call",
             ),
         )
+    return _unchanged(ctx, facts)
+
+
+def _unchanged(ctx: PlanContext, facts: JobFacts) -> Action:
+    """An unsubmitted job with nothing to change: submitted when asked, else left alone."""
+    if facts.desired.spec.submit:
+        return submit_when_ready(ctx, facts, _common(facts))
     return trusted(
         NoOp,
         kind="job",
@@ -271,7 +280,7 @@ def _unsubmitted(ctx: PlanContext, facts: JobFacts) -> Action:
         reason_code=_UNCHANGED,
         reasons=("unchanged",),
         precondition=facts.precondition,
-        remote_id=job_id,
+        remote_id=facts.job_id,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from rmapply import wire
 from rmapply.client import RealityModelingClient, StaticToken
+from rmapply.client.responses import page_items
 from rmapply.emulator import Emulator, EmulatorOptions
 from rmapply.errors import InvalidChangeError
 from tests.client.conftest import MakeClient, page_examples
@@ -119,6 +120,20 @@ def test_list_jobs_follows_continuation_tokens(
     assert sorted(j.id for j in listed) == sorted(j.id for j in created)
 
 
+def test_list_job_items_pairs_each_job_with_the_object_its_page_held(
+    client: RealityModelingClient, job_body: wire.JobCreation, itwin_id: str
+) -> None:
+    for i in range(3):
+        client.create_job(job_body.model_copy(update={"name": f"job {i}"}))
+    where = f"iTwinId eq {itwin_id}"
+    pairs = list(client.list_job_items(where, top=2))
+    assert [job for job, _ in pairs] == list(client.list_jobs(where, top=2))
+    for job, item in pairs:
+        assert isinstance(item, dict)
+        assert wire.Job.from_answer(item) == job
+        assert item["id"] == job.id
+
+
 def test_list_jobs_of_an_empty_itwin_yields_nothing(
     client: RealityModelingClient, itwin_id: str
 ) -> None:
@@ -141,3 +156,18 @@ def test_client_is_a_context_manager_that_closes_its_connections(
         assert client.engines_limit(itwin_id).max_engines == 25
     with pytest.raises(RuntimeError, match="the client is closed"):
         client.engines_limit(itwin_id)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[]", b'{"jobs": null}', b'{"jobs": {}}', b'{"jobs": [{}, {}]}', b"{}"],
+)
+def test_page_items_are_none_unless_the_page_holds_exactly_its_jobs(body: bytes) -> None:
+    assert page_items(body, 1) is None
+
+
+def test_page_items_are_the_page_objects_in_order() -> None:
+    assert page_items(b'{"jobs": [{"id": "a"}, {"id": "b"}], "_links": {}}', 2) == [
+        {"id": "a"},
+        {"id": "b"},
+    ]
