@@ -12,8 +12,7 @@ from rmapply.apply.recording import Recorder
 from rmapply.apply.summary import ActionOutcome, OutcomeStatus
 from rmapply.client import RealityModelingClient
 from rmapply.errors import ApiError, RmapplyError
-from rmapply.model import Address, OutputRef
-from rmapply.model.specs import CACHE_ADDRESS_PREFIX
+from rmapply.model import Address, job_upstreams
 from rmapply.plan.actions import (
     NEW_UPSTREAM,
     READY_STATES,
@@ -46,19 +45,14 @@ class InputsNotReadyError(RmapplyError):
 
 
 def spec_upstreams(spec: Mapping[str, Any]) -> list[Address]:
-    """The upstream jobs a job spec (wire JSON, as planned) names: its output references
-    (``jobs.KEY.outputs.FORMAT`` inputs) and ``useCache = "jobs.KEY"``."""
-    found: set[Address] = set()
-    for item in spec.get("inputs") or []:
-        ref = OutputRef.parse(str(item.get("id", ""))) if isinstance(item, Mapping) else None
-        if ref is not None:
-            found.add(ref.address)
+    """The upstream jobs a job spec (wire JSON, as planned) names, by the planner's own rule
+    (``job_upstreams``): its output references and ``useCache = "jobs.KEY"``."""
+    inputs = [item.get("id") for item in spec.get("inputs") or [] if isinstance(item, Mapping)]
     settings = spec.get("settings")
     cache = settings.get("cacheSettings") if isinstance(settings, Mapping) else None
     use = cache.get("useCache") if isinstance(cache, Mapping) else None
-    if isinstance(use, str) and use.startswith(CACHE_ADDRESS_PREFIX):
-        found.add(Address.parse(use))
-    return sorted(found, key=str)
+    ids = (text for text in inputs if isinstance(text, str))
+    return sorted(job_upstreams(ids, use if isinstance(use, str) else None), key=str)
 
 
 def not_ready(

@@ -4,7 +4,13 @@ from rmapply.model.address import Address, ResourceKind
 from rmapply.model.desired import DesiredJob, DesiredState, DesiredWorkspace, Source
 from rmapply.model.digest import canonical_json, digest
 from rmapply.model.fields import PATCHABLE_JOB_FIELDS, FieldClass, classify_job_field
-from rmapply.model.specs import RECONCILER_FIELDS, JobSpec, OutputRef, WorkspaceSpec
+from rmapply.model.specs import (
+    RECONCILER_FIELDS,
+    JobSpec,
+    OutputRef,
+    WorkspaceSpec,
+    job_upstreams,
+)
 
 __all__ = [
     "PATCHABLE_JOB_FIELDS",
@@ -22,4 +28,5 @@ __all__ = [
     "canonical_json",
     "classify_job_field",
     "digest",
+    "job_upstreams",
 ]

@@ -4,7 +4,7 @@
 # pydantic would compile and evaluate each string of each model class at import.
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import Field
@@ -52,6 +52,22 @@ class OutputRef(NamedTuple):
         return f"{self.address}.outputs.{self.format}"
 
 
+def job_upstreams(input_ids: Iterable[str], use_cache: str | None) -> set[Address]:
+    """The jobs a job takes outputs or a cache from, the one rule of what an upstream is: its
+    inputs written as ``jobs.KEY.outputs.FORMAT`` and ``useCache = "jobs.KEY"`` (``dependsOn``
+    only orders applies: not among them). The planner reads it from a JobSpec (``upstreams``),
+    apply from the spec JSON it planned."""
+    found = set()
+    for text in input_ids:
+        # (the prefix first: most inputs are ids, not worth a call)
+        ref = OutputRef.parse(text) if text.startswith("jobs.") else None
+        if ref is not None:
+            found.add(ref.address)
+    if use_cache is not None and use_cache.startswith(CACHE_ADDRESS_PREFIX):
+        found.add(Address.parse(use_cache))
+    return found
+
+
 class WorkspaceSpec(WireModel):
     """A desired workspace: the API workspace-creation fields (iTwinId defaults to the project)."""
 
@@ -97,6 +113,12 @@ class JobSpec(WireModel):
         cache = self.settings.cache_settings
         use = cache.use_cache if cache else None
         return use if use and use.startswith(CACHE_ADDRESS_PREFIX) else None
+
+    @property
+    def upstreams(self) -> set[Address]:
+        """The jobs whose outputs or cache this job takes (``job_upstreams``): it is
+        submitted only once each has succeeded."""
+        return job_upstreams((item.id for item in self.inputs), self.cache_address)
 
     @property
     def output_refs(self) -> dict[int, OutputRef]:

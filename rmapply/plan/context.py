@@ -244,7 +244,4 @@ class PlanContext:
 def upstreams(job: DesiredJob) -> set[Address]:
     """The jobs whose outputs (``jobs.KEY.outputs.FORMAT``) or cache (``useCache``) ``job``
     takes: it is submitted only once each has succeeded. ``dependsOn`` is not among them."""
-    found = {ref.address for ref in job.spec.output_refs.values()}
-    if job.spec.cache_address is not None:
-        found.add(Address.parse(job.spec.cache_address))
-    return found
+    return job.spec.upstreams

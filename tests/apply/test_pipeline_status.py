@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from rmapply.apply.pipeline_status import (
     InputsStatus,
     Upstream,
@@ -12,7 +15,9 @@ from rmapply.apply.pipeline_status import (
     upstream_addresses,
     upstreams_needed,
 )
+from rmapply.apply.readiness import spec_upstreams
 from rmapply.model import Address, DesiredJob, JobSpec, Source
+from rmapply.plan.context import upstreams
 
 PHOTOS = "58e0c0ca-1d8d-4e8b-9a3c-2f3a1b5c7d90"
 
@@ -96,3 +101,23 @@ def test_no_chain_for_submitted_jobs_jobs_without_upstreams_or_submit_false() ->
     assert inputs_status(SPECS, "jobs.held", "unsubmitted", running) is None
     assert inputs_status(SPECS, "jobs.unknown", "unsubmitted", running) is None
     assert inputs_status({}, "jobs.recon", "unsubmitted", running) is None  # no manifests
+
+
+_KEYS = st.sampled_from(["calib", "recon", "mesh-2"])
+_INPUT_IDS = st.one_of(
+    st.just(PHOTOS),
+    st.builds("jobs.{}.outputs.{}".format, _KEYS, st.sampled_from(["CCOrientations", "OBJ"])),
+    st.text(min_size=1, max_size=12),
+)
+
+
+@given(
+    inputs=st.lists(_INPUT_IDS, min_size=1, max_size=4),
+    use_cache=st.one_of(st.none(), st.builds("jobs.{}".format, _KEYS), st.just(PHOTOS)),
+)
+def test_apply_reads_the_upstreams_of_a_planned_spec_as_the_planner_reads_them(
+    inputs: list[str], use_cache: str | None
+) -> None:
+    desired = job(*inputs, use_cache=use_cache)
+    planned = desired.spec.to_wire()  # what a plan hands apply for the submit
+    assert spec_upstreams(planned) == sorted(upstreams(desired), key=str)
