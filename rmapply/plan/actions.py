@@ -4,11 +4,11 @@ exact request body (see docs/plan.md)."""
 # Annotations are objects here, not strings (no ``from __future__ import annotations``):
 # pydantic would compile and evaluate each string of each model class at import.
 
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from rmapply.errors import ApplyError, PlanError
+from rmapply.lazy_exports import exported_on_first_use
 from rmapply.model import Address, ResourceKind
 from rmapply.plan.values import (
     CANCEL_PATCH,
@@ -281,13 +281,9 @@ _CHANGES = frozenset(
 )
 
 if not TYPE_CHECKING:  # mypy sees the imports above
-
-    def __getattr__(name: str) -> object:
-        if name not in _CHANGES:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module("rmapply.plan.changes"), name)
-        globals()[name] = value
-        return value
+    __getattr__ = exported_on_first_use(
+        __name__, dict.fromkeys(_CHANGES, "rmapply.plan.changes"), globals()
+    )
 
 
 # the plan's values are re-exported: actions and the values they carry are imported from here

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from rmapply.lazy_exports import exported_on_first_use
 
 if TYPE_CHECKING:
     from rmapply.state.binding import Binding, BoundStateStore, check_binding, normalise_endpoint
@@ -81,14 +82,7 @@ _MODULES = {
 
 
 if not TYPE_CHECKING:  # mypy sees the imports above (and still flags a name not among them)
-
-    def __getattr__(name: str) -> object:
-        module = _MODULES.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
+    __getattr__ = exported_on_first_use(__name__, _MODULES, globals())
 
 
 __all__ = [
