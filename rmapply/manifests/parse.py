@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rmapply.errors import ManifestProblem
 from rmapply.manifests.limits import MAX_DEPTH, MAX_DOCUMENTS, MAX_EXPANDED_NODES
 from rmapply.manifests.toml_positions import PathKey, Position, redefinition, toml_positions
+from rmapply.plain_record import PlainRecord
 from rmapply.wire.paths import field_path as format_path
 
 if TYPE_CHECKING:
@@ -58,9 +59,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# Document and Parsed are written out as @dataclass would make them (init, repr, eq): the
-# decorator costs a dozen times as much at import, and every plan imports them.
-class Document:
+# Document and Parsed are written out as @dataclass would make them (PlainRecord: every plan
+# imports them).
+class Document(PlainRecord):
     """One parsed document: its data and the rendered line of each resource key."""
 
     _FIELDS = ("data", "index", "lines", "json_safe", "checked")
@@ -84,22 +85,11 @@ class Document:
         self.json_safe = json_safe
         self.checked = checked
 
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in Document._FIELDS)
-        return f"Document({shown})"
 
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not Document:
-            return NotImplemented
-        fields = Document._FIELDS
-        return tuple(getattr(self, n) for n in fields) == tuple(getattr(other, n) for n in fields)
-
-    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
-
-
-class Parsed:
+class Parsed(PlainRecord):
     """The documents of one file and its syntax problems (lines of the rendered text)."""
 
+    _FIELDS = ("documents", "problems")
     documents: list[Document]
     problems: list[ManifestProblem]
 
@@ -110,17 +100,6 @@ class Parsed:
     ) -> None:
         self.documents = [] if documents is None else documents
         self.problems = [] if problems is None else problems
-
-    def __repr__(self) -> str:
-        return f"Parsed(documents={self.documents!r}, problems={self.problems!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not Parsed:
-            return NotImplemented
-        assert isinstance(other, Parsed)
-        return (self.documents, self.problems) == (other.documents, other.problems)
-
-    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
 
 def parse_manifest(text: str, fmt: str, name: str) -> Parsed:

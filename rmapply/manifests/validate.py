@@ -17,6 +17,7 @@ from rmapply.manifests.parse import RESOURCE_KINDS, Document
 from rmapply.manifests.suggest import did_you_mean
 from rmapply.model import JobSpec, WorkspaceSpec
 from rmapply.model.address import KEY_PATTERN
+from rmapply.plain_record import PlainRecord
 from rmapply.wire import JobType, OutputFormat, Quality
 
 # What an enum field holds, for messages like "'X' is not an output format".
@@ -45,7 +46,7 @@ _TYPE_WORDS = {
 
 # Written out as @dataclass(slots=True) would make it (init, repr, eq): the decorator costs a
 # dozen times as much at import, and a named tuple's fields read slower (one per resource).
-class Resource:
+class Resource(PlainRecord):
     """One resource as written: kind, key, raw data and where it came from."""
 
     __slots__ = _FIELDS = ("kind", "key", "data", "file", "document", "line", "origin")
@@ -67,18 +68,6 @@ class Resource:
         self.document = document
         self.line = line
         self.origin = origin
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in Resource._FIELDS)
-        return f"Resource({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not Resource:
-            return NotImplemented
-        fields = Resource._FIELDS
-        return tuple(getattr(self, n) for n in fields) == tuple(getattr(other, n) for n in fields)
-
-    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
 
 def collect(

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from rmapply.model import Address, DesiredJob
+from rmapply.plain_record import PlainRecord
 from rmapply.plan.actions import (
     CANCEL_PATCH,
     SUBMIT_PATCH,
@@ -43,7 +44,7 @@ def _top() -> re.Pattern[str]:
 # dozen times as much at import, and a named tuple's fields read slower here. Not frozen: a
 # frozen dataclass sets each field through object.__setattr__, which costs as much as the rest
 # of deciding an unchanged job; nothing assigns to it after __init__.
-class JobFacts:
+class JobFacts(PlainRecord):
     """Everything known about one job that is both desired and in state."""
 
     __slots__ = _FIELDS = (
@@ -85,18 +86,6 @@ class JobFacts:
         self.precondition = precondition
         self.diff = diff
         self.upstream = {} if upstream is None else upstream
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in JobFacts._FIELDS)
-        return f"JobFacts({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not JobFacts:
-            return NotImplemented
-        fields = JobFacts._FIELDS
-        return tuple(getattr(self, n) for n in fields) == tuple(getattr(other, n) for n in fields)
-
-    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
     @property
     def address(self) -> Address:

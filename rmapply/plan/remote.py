@@ -7,6 +7,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from rmapply.plain_record import PlainRecord
 from rmapply.state.document import ResourceRecord
 
 if TYPE_CHECKING:  # types only: a plan that reads nothing never builds the answers' models
@@ -51,10 +52,10 @@ _LAST_SEEN, _GONE, _REFRESHED = Sighting.LAST_SEEN, Sighting.GONE, Sighting.REFR
 # dozen times as much at import, and a named tuple's fields read slower in the planner's loop.
 # Not frozen: one is made per record and a frozen __init__ costs a call per field; nothing
 # assigns to it after __init__.
-class Observation:
+class Observation(PlainRecord):
     """A record as the planner sees it: how it was seen and the remote object (wire JSON)."""
 
-    __slots__ = ("current", "seen")
+    __slots__ = _FIELDS = ("seen", "current")
     seen: Sighting
     # the object seen now (FOUND), else the last one the state saw (UNKNOWN), None when GONE
     current: dict[str, Any] | None
@@ -62,17 +63,6 @@ class Observation:
     def __init__(self, seen: Sighting, current: dict[str, Any] | None) -> None:
         self.seen = seen
         self.current = current
-
-    def __repr__(self) -> str:
-        return f"Observation(seen={self.seen!r}, current={self.current!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not Observation:
-            return NotImplemented
-        assert isinstance(other, Observation)
-        return (self.seen, self.current) == (other.seen, other.current)
-
-    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
     @property
     def job_state(self) -> str | None:

@@ -14,6 +14,7 @@ from rmapply.config import ProjectConfig, load_config
 from rmapply.errors import ConfigError, StateEndpointMismatchError
 from rmapply.gc_pause import gc_paused
 from rmapply.manifests import LoadResult, load_manifests
+from rmapply.plain_record import PlainRecord
 from rmapply.plan import CostModel, Plan, PlanOptions, RemoteView, build_plan
 from rmapply.state import (
     StateDocument,
@@ -92,10 +93,13 @@ def _parsed(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
-# Written out as @dataclass made it (init, repr without environ, eq): the decorator costs a
-# dozen times as much at import, and every command imports this class.
-class Project:
+# Written out as @dataclass made it (PlainRecord; the repr without environ): the decorator
+# costs a dozen times as much at import, and every command imports this class.
+class Project(PlainRecord):
     """A manifests directory with its configuration and state store."""
+
+    _FIELDS = ("directory", "config", "store", "environ", "binding", "ignore_previous_state")
+    _HIDDEN = frozenset({"environ"})  # the repr never shows the environment
 
     def __init__(  # noqa: PLR0917 - the dataclass's signature, kept for its callers
         self,
@@ -114,24 +118,6 @@ class Project:
         self.binding = binding
         # start empty beside traces of an earlier state (--ignore-previous-state), --local too
         self.ignore_previous_state = ignore_previous_state
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.directory, self.config, self.store, self.environ, self.binding,
-                self.ignore_previous_state)  # fmt: skip
-
-    def __repr__(self) -> str:
-        return (
-            f"Project(directory={self.directory!r}, config={self.config!r}, store={self.store!r},"
-            f" binding={self.binding!r}, ignore_previous_state={self.ignore_previous_state!r})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not Project:
-            return NotImplemented
-        assert isinstance(other, Project)
-        return self._fields() == other._fields()
-
-    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
     @classmethod
     def load(
